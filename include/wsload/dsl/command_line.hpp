@@ -1,0 +1,169 @@
+#pragma once
+// The command line every scenario executable understands (Boost.Program_options). Values the
+// builder set are the defaults; flags override them. Errors are one line and exit status 2.
+
+#include <wsload/core/duration.hpp>
+#include <wsload/core/error.hpp>
+#include <wsload/core/log.hpp>
+#include <wsload/dsl/flags.hpp>
+#include <wsload/net/url.hpp>
+#include <wsload/runtime/run_config.hpp>
+
+#include <boost/program_options.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace wsload::dsl {
+
+class command_line {
+public:
+    command_line(run_config& config, std::string& target_text, std::vector<custom_flag>& flags)
+        : config_(config), target_text_(target_text), flags_(flags)
+    {}
+
+    /// Applies argv to the configuration; false when --help was printed (exit 0).
+    /// Throws usage_error with a one-line message otherwise.
+    bool parse(int argc, char** argv)
+    {
+        namespace po = boost::program_options;
+        const auto text = [](std::string v) { return po::value<std::string>()->default_value(v); };
+        po::options_description common("wsload flags", 110, 55);
+        common.add_options()
+            ("help,h", "print the flags and their defaults, then exit")
+            ("target", text(target_text_)->value_name("URL"), "where users connect: ws://host:port/path or wss://...")
+            ("users", text(std::to_string(config_.users))->value_name("N"), "simulated users (connections) to start")
+            ("conns", po::value<std::string>()->value_name("N"), "same as --users")
+            ("ramp", text(format_duration(config_.ramp))->value_name("D"), "start users evenly over this time (e.g. 30s)")
+            ("duration", text(format_duration(config_.duration))->value_name("D"), "whole run, ramp included: 90, 30s, 2m, 1h30m")
+            ("run-time", po::value<std::string>()->value_name("D"), "same as --duration")
+            ("ping-interval", text(format_duration(config_.ping_interval))->value_name("D"), "WebSocket ping every D per connection; 0 = off")
+            ("threads", text(std::to_string(config_.threads))->value_name("N"), "worker threads, one io_context each")
+            ("connect-timeout", text(format_duration(config_.connect_timeout))->value_name("D"), "bound on TCP + TLS + upgrade")
+            ("grace", text(format_duration(config_.grace))->value_name("D"), "at the end, time users get to close (code 1000)")
+            ("insecure", po::bool_switch(), "wss: do not verify the server's certificate")
+            ("ca-file", text(config_.ca_file)->value_name("FILE"), "wss: trust the CA certificates in this PEM file")
+            ("seed", po::value<std::string>()->value_name("N"), "seed of the per-user random generators (default: random)")
+            ("log-level", text("warn")->value_name("L"), "error, warn, info or debug")
+            ("json", text(config_.json_file)->value_name("FILE"), "also write the results as JSON to FILE")
+            ("quiet,q", po::bool_switch(), "no progress line each second");
+
+        po::options_description own("scenario flags", 110, 55);
+        for (const auto& f : flags_) {
+            auto* v = po::value<std::string>()->default_value(f.default_text)->value_name(f.is_switch ? "BOOL" : "V");
+            if (f.is_switch) v->implicit_value("true");
+            own.add_options()(f.name.c_str(), v, f.help.c_str());
+        }
+        po::options_description all(110, 55);
+        all.add(common);
+        if (!flags_.empty()) all.add(own);
+
+        // Words that are not flags are collected so that they can be refused by name.
+        po::options_description hidden;
+        hidden.add_options()("wsload-positional", po::value<std::vector<std::string>>());
+        po::options_description parsed_options;
+        parsed_options.add(all).add(hidden);
+        po::positional_options_description positional;
+        positional.add("wsload-positional", -1);
+
+        po::variables_map vm;
+        try {
+            const auto style = po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
+            po::store(po::command_line_parser(argc, argv).options(parsed_options).positional(positional).style(style).run(),
+                      vm);
+        } catch (const po::unknown_option& e) {
+            throw usage_error("unknown flag " + e.get_option_name() + " (see --help)");
+        } catch (const po::error& e) {
+            throw usage_error(std::string(e.what()) + " (see --help)");
+        }
+
+        if (vm.count("wsload-positional"))
+            throw usage_error("unexpected argument " +
+                              wsload::detail::quoted(vm["wsload-positional"].as<std::vector<std::string>>().front()) +
+                              " (flags start with --; see --help)");
+        if (vm.count("help")) {
+            std::cout << "Usage: " << (argc > 0 ? std::filesystem::path(argv[0]).filename().string() : "scenario")
+                      << " [flags]\n\n" << all << "\nExit status: 0 ran, 2 usage error, 3 the run failed "
+                      << "(no connection succeeded, or every behaviour failed).\n";
+            return false;
+        }
+
+        // Only what the user typed is applied: the defaults are the builder's own values.
+        const auto given = [&](const char* name) { return vm.count(name) && !vm[name].defaulted(); };
+        const auto value = [&](const char* name) { return vm[name].as<std::string>(); };
+        const auto apply = [&](const char* name, auto&& f) {
+            if (!given(name)) return;
+            try {
+                f(value(name));
+            } catch (const usage_error& e) {
+                throw usage_error(std::string("--") + name + ": " + e.what());
+            }
+        };
+        const auto alias = [&](const char* name, const char* other) {
+            if (given(name) && given(other) && value(name) != value(other))
+                throw usage_error(std::string("--") + name + " and --" + other + " disagree (give one of them)");
+            return given(other) ? other : name;
+        };
+
+        apply("target", [&](const std::string& v) { target_text_ = v; });
+        apply(alias("users", "conns"), [&](const std::string& v) { config_.users = parse_flag_value<std::uint64_t>(v); });
+        apply("ramp", [&](const std::string& v) { config_.ramp = parse_duration(v); });
+        apply(alias("duration", "run-time"), [&](const std::string& v) { config_.duration = parse_duration(v); });
+        apply("ping-interval", [&](const std::string& v) { config_.ping_interval = parse_duration(v); });
+        apply("threads", [&](const std::string& v) { config_.threads = parse_flag_value<unsigned>(v); });
+        apply("connect-timeout", [&](const std::string& v) { config_.connect_timeout = parse_duration(v); });
+        apply("grace", [&](const std::string& v) { config_.grace = parse_duration(v); });
+        apply("ca-file", [&](const std::string& v) { config_.ca_file = v; });
+        apply("seed", [&](const std::string& v) { config_.seed = parse_flag_value<std::uint64_t>(v); });
+        apply("log-level", [&](const std::string& v) { config_.level = parse_log_level(v); });
+        apply("json", [&](const std::string& v) { config_.json_file = v; });
+        config_.insecure = config_.insecure || vm["insecure"].as<bool>();
+        config_.quiet = config_.quiet || vm["quiet"].as<bool>();
+        for (const auto& f : flags_)
+            apply(f.name.c_str(), [&](const std::string& v) { f.assign(v); });
+        if (!given("seed")) config_.seed = std::random_device{}() * 0x100000001ULL ^ std::random_device{}();
+
+        validate();
+        return true;
+    }
+
+private:
+    void validate()
+    {
+        if (!target_text_.empty()) {
+            try {
+                config_.target = net::parse_url(target_text_);
+            } catch (const usage_error& e) {
+                throw usage_error(std::string("--target: ") + e.what());
+            }
+        }
+        if (config_.users == 0) throw usage_error("--users: must be at least 1");
+        if (config_.threads == 0 || config_.threads > 1024) throw usage_error("--threads: use 1 to 1024");
+        if (config_.duration.count() <= 0) throw usage_error("--duration: must be longer than 0s");
+        if (config_.connect_timeout.count() <= 0) throw usage_error("--connect-timeout: must be longer than 0s");
+        if (config_.ramp > config_.duration)
+            log(log_level::warn, "--ramp (" + format_duration(config_.ramp) + ") is longer than --duration (" +
+                                     format_duration(config_.duration) + "): not every user will start");
+        if (!config_.ca_file.empty() && !std::filesystem::is_regular_file(config_.ca_file))
+            throw usage_error("--ca-file: \"" + config_.ca_file + "\" is not a readable file");
+        if (!config_.json_file.empty()) {
+            // Fail now, not after a long run, when the result cannot be written.
+            const bool existed = std::filesystem::exists(config_.json_file);
+            std::ofstream probe(config_.json_file, std::ios::app);
+            if (!probe) throw usage_error("--json: cannot write \"" + config_.json_file + "\"");
+            probe.close();
+            if (!existed) std::filesystem::remove(config_.json_file);
+        }
+    }
+
+    run_config& config_;
+    std::string& target_text_;
+    std::vector<custom_flag>& flags_;
+};
+
+}  // namespace wsload::dsl

@@ -1,0 +1,299 @@
+#pragma once
+// A WebSocket connection over a given stream (plain TCP or TLS): connecting with its timing
+// and classification, the reader, the heartbeat and the closing handshake.
+//
+// The frame layer is Beast's websocket::stream on a bare socket (not tcp_stream: no
+// per-connection timers). PERF-FACTS.md shows its floor is ~5.5 KB per idle connection;
+// the performance issue replaces this file with a leaner layer behind the same base class.
+
+#include <wsload/net/connect.hpp>
+#include <wsload/net/detail/ws_session.hpp>
+#include <wsload/net/tls.hpp>
+
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/stream_traits.hpp>
+#include <boost/beast/websocket/error.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+#include <boost/beast/websocket/stream.hpp>
+
+#include <string>
+#include <type_traits>
+
+namespace wsload::net::detail {
+
+namespace beast = boost::beast;
+namespace websocket = boost::beast::websocket;
+
+/// Per-connection options a behaviour may set.
+struct ws_connect_options {
+    std::chrono::nanoseconds heartbeat{0};   ///< ping interval; 0 = none
+    std::chrono::nanoseconds heartbeat_phase{0};
+    unsigned max_missed_pongs = 0;           ///< end as ping_timeout after this many; 0 = never
+    std::size_t max_message_bytes = 16 * 1024 * 1024;
+    std::size_t inbox_limit = 64;
+    std::string subprotocol;
+};
+
+template <class NextLayer>
+class ws_connection final : public ws_session_base {
+public:
+    static constexpr bool is_tls = !std::is_same_v<NextLayer, tcp_socket>;
+
+    explicit ws_connection(runtime::worker& w) requires(!is_tls) : ws_session_base(w), ws_(w.get_executor()) { init(); }
+    explicit ws_connection(runtime::worker& w) requires(is_tls)
+        : ws_session_base(w), ws_(w.get_executor(), *w.run().tls)
+    {
+        init();
+    }
+
+    /// Connects to `u`; true when the connection is open. The attempt is counted once, as a
+    /// success or in its failure class.
+    task<bool> connect(url u, ws_connect_options o)
+    {
+        auto self = std::static_pointer_cast<ws_connection>(shared_from_this());
+        const auto& config = worker_.config();
+        stats_[stats::counter_id::connect_attempts].add();
+        const auto t0 = clock::now();
+
+        auto [rec, endpoints] = co_await net::resolve(get_executor(), u);
+        if (rec) co_return fail(connect_phase::resolve, rec);
+
+        arm_deadline(config.connect_timeout);
+        auto& socket = beast::get_lowest_layer(ws_);
+        auto [cec, endpoint] = co_await boost::asio::async_connect(socket, endpoints, use_task);
+        if (cec) co_return fail(connect_phase::tcp, cec);
+        const auto t_tcp = clock::now();
+        socket.set_option(boost::asio::ip::tcp::no_delay(true), cec);
+
+        auto t_tls = t_tcp;
+        if constexpr (is_tls) {
+            prepare_tls_client(ws_.next_layer(), u.host, !config.insecure);
+            auto [tec] = co_await ws_.next_layer().async_handshake(boost::asio::ssl::stream_base::client, use_task);
+            if (tec) co_return fail(connect_phase::tls, tec);
+            t_tls = clock::now();
+        }
+
+        ws_.set_option(websocket::stream_base::timeout{
+            std::chrono::duration_cast<std::chrono::steady_clock::duration>(config.connect_timeout),
+            websocket::stream_base::none(), false});
+        ws_.set_option(websocket::stream_base::decorator([sub = o.subprotocol](websocket::request_type& req) {
+            req.set(beast::http::field::user_agent, "wsload");
+            if (!sub.empty()) req.set(beast::http::field::sec_websocket_protocol, sub);
+        }));
+        ws_.read_message_max(o.max_message_bytes);
+        websocket::response_type response;
+        auto [uec] = co_await ws_.async_handshake(response, u.host_header(), u.target, use_task);
+        if (uec) {
+            if (uec == websocket::error::upgrade_declined && !timed_out_ && !aborted_)
+                co_return fail(stats::connect_failure::http_status, uec, response.result_int());
+            co_return fail(connect_phase::upgrade, uec);
+        }
+        deadline_.cancel();
+        const auto t_open = clock::now();
+
+        // The closing handshake gets its own bound; Beast applies handshake_timeout to it.
+        ws_.set_option(websocket::stream_base::timeout{
+            std::chrono::duration_cast<std::chrono::steady_clock::duration>(config.close_timeout),
+            websocket::stream_base::none(), false});
+        set_inbox_limit(o.inbox_limit);
+        record(stats::histogram_id::connect, t0, t_open);
+        record(stats::histogram_id::connect_tcp, t0, t_tcp);  // DNS of a literal is free
+        if constexpr (is_tls) record(stats::histogram_id::connect_tls, t_tcp, t_tls);
+        record(stats::histogram_id::connect_upgrade, t_tls, t_open);
+        opened();
+        boost::asio::co_spawn(get_executor(), read_loop(self), boost::asio::detached);
+        if (o.heartbeat.count() > 0 && state_ == state::open)
+            start_heartbeat(o.heartbeat, o.heartbeat_phase, o.max_missed_pongs);
+        co_return true;
+    }
+
+    task<error_code> write(std::string_view data, bool binary) override
+    {
+        auto self = shared_from_this();
+        if (state_ != state::open) {
+            co_await yield();
+            co_return boost::asio::error::not_connected;
+        }
+        if (writing_) throw std::logic_error("wsload: two sends at once on one websocket");
+        writing_ = true;
+        ws_.binary(binary);
+        auto [ec, n] = co_await ws_.async_write(boost::asio::buffer(data.data(), data.size()), use_task);
+        writing_ = false;
+        if (!ec) {
+            stats_[stats::counter_id::messages_sent].add();
+            stats_[stats::counter_id::bytes_sent].add(n);
+        }
+        co_return ec;
+    }
+
+    void begin_close(std::uint16_t code, stats::disconnect_reason why) override
+    {
+        if (state_ != state::open || close_started_) return;
+        close_started_ = true;
+        state_ = state::closing;
+        // Whoever starts it, a close after the run was told to end is the run's doing.
+        end_reason_ = worker_.stopping() ? stats::disconnect_reason::client_stop : why;
+        auto self = std::static_pointer_cast<ws_connection>(shared_from_this());
+        boost::asio::co_spawn(
+            get_executor(),
+            [self, code]() -> task<> {
+                auto [ec] = co_await self->ws_.async_close(websocket::close_reason(code), use_task);
+                // A failed or timed-out close still ends the connection; the reader counts it.
+                if (ec) self->close_socket();
+            },
+            boost::asio::detached);
+    }
+
+    void start_heartbeat(std::chrono::nanoseconds interval, std::chrono::nanoseconds phase,
+                         unsigned max_missed) override
+    {
+        heartbeat_interval_ = interval;
+        max_missed_ = max_missed;
+        if (heartbeat_timer_ || state_ != state::open) return;  // running: it picks up the new interval
+        auto self = std::static_pointer_cast<ws_connection>(shared_from_this());
+        boost::asio::co_spawn(get_executor(), heartbeat_loop(self, phase), boost::asio::detached);
+    }
+
+    void on_stop() override { begin_close(1000, stats::disconnect_reason::client_stop); }
+
+    void on_abort() override
+    {
+        if (state_ == state::connecting) aborted_ = true;
+        finish(close_started_ ? end_reason_ : stats::disconnect_reason::client_stop);
+        close_socket();
+    }
+
+private:
+    void init()
+    {
+        // Lean settings: a small write buffer, no automatic fragmentation, no deflate.
+        ws_.write_buffer_bytes(256);
+        ws_.auto_fragment(false);
+        ws_.control_callback([this](websocket::frame_type kind, beast::string_view payload) {
+            if (kind == websocket::frame_type::pong) pong_arrived({payload.data(), payload.size()});
+        });
+    }
+
+    void close_socket()
+    {
+        error_code ignored;
+        beast::get_lowest_layer(ws_).close(ignored);
+    }
+
+    /// One bound for the whole attempt: when it passes, the socket is closed under whatever
+    /// step is pending. The handler keeps the connection alive until it has run.
+    void arm_deadline(std::chrono::nanoseconds limit)
+    {
+        deadline_.expires_after(limit);
+        deadline_.async_wait([self = shared_from_this()](error_code ec) {
+            auto& c = static_cast<ws_connection&>(*self);
+            if (ec || c.state_ != state::connecting) return;
+            c.timed_out_ = true;
+            c.close_socket();
+        });
+    }
+
+    bool fail(connect_phase phase, const error_code& ec)
+    {
+        return fail(classify_connect_error(phase, ec, timed_out_, aborted_), ec, 0);
+    }
+
+    bool fail(stats::connect_failure why, const error_code& ec, unsigned http_status)
+    {
+        deadline_.cancel();
+        stats_.count_failure(why, http_status);
+        if (log_enabled(log_level::debug))
+            log(log_level::debug, "connect failed (" + std::string(stats::name(why)) + "): " + ec.message());
+        close_socket();
+        finish(stats::disconnect_reason::network);  // not established: nothing counted, just unlinked
+        return false;
+    }
+
+    void record(stats::histogram_id id, clock::time_point from, clock::time_point to) noexcept
+    {
+        stats_[id].record(static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(to - from).count()));
+    }
+
+    static task<> read_loop(std::shared_ptr<ws_connection> self)
+    {
+        beast::flat_buffer buffer;
+        for (;;) {
+            auto [ec, n] = co_await self->ws_.async_read(buffer, use_task);
+            if (ec) {
+                self->read_failed(ec);
+                co_return;
+            }
+            const auto data = buffer.cdata();
+            self->deliver({static_cast<const char*>(data.data()), data.size()}, self->ws_.got_binary());
+            buffer.consume(buffer.size());
+            if (buffer.capacity() > 64 * 1024) buffer.shrink_to_fit();  // one big message must not stay
+        }
+    }
+
+    /// How the connection ended, from the reader's last error.
+    void read_failed(const error_code& ec)
+    {
+        using stats::disconnect_reason;
+        if (close_started_ || aborted_) {
+            finish(end_reason_, ec == websocket::error::closed ? static_cast<unsigned>(ws_.reason().code) : 0u);
+            return;
+        }
+        if (ec == websocket::error::closed) {
+            const auto code = static_cast<unsigned>(ws_.reason().code);
+            finish(stats::reason_for_close_code(code), code);
+            return;
+        }
+        if (ec == websocket::condition::protocol_violation) {
+            finish(disconnect_reason::protocol_error);
+            return;
+        }
+        finish(disconnect_reason::network);
+    }
+
+    static task<> heartbeat_loop(std::shared_ptr<ws_connection> self, std::chrono::nanoseconds phase)
+    {
+        timer tick(self->get_executor());
+        self->heartbeat_timer_ = &tick;
+        auto next = clock::now() + phase;
+        while (self->state_ == state::open) {
+            tick.expires_at(next);
+            co_await tick.async_wait(use_task);
+            if (self->state_ != state::open) break;
+            if (self->ping_outstanding_) {
+                self->ping_outstanding_ = false;
+                self->stats_[stats::counter_id::pongs_missed].add();
+                if (self->max_missed_ && ++self->missed_in_a_row_ >= self->max_missed_) {
+                    // The server stopped answering: a closing handshake would wait in vain.
+                    self->close_started_ = true;
+                    self->end_reason_ = stats::disconnect_reason::ping_timeout;
+                    self->close_socket();
+                    break;
+                }
+            }
+            char payload[24];
+            auto [end, ec] = std::to_chars(payload, payload + sizeof payload, ++self->ping_seq_);
+            self->ping_outstanding_ = true;
+            self->ping_sent_at_ = clock::now();
+            self->stats_[stats::counter_id::pings_sent].add();
+            auto [pec] = co_await self->ws_.async_ping(
+                websocket::ping_data(beast::string_view(payload, static_cast<std::size_t>(end - payload))), use_task);
+            if (pec) break;  // the reader sees the same failure and counts it
+            next += self->heartbeat_interval_;
+            if (const auto now = clock::now(); next < now) next = now + self->heartbeat_interval_;
+        }
+        self->heartbeat_timer_ = nullptr;
+    }
+
+    websocket::stream<NextLayer> ws_;
+    timer deadline_{worker_.get_executor()};
+    std::chrono::nanoseconds heartbeat_interval_{0};
+    unsigned max_missed_ = 0;
+    bool timed_out_ = false;
+    bool aborted_ = false;
+};
+
+using plain_ws_connection = ws_connection<tcp_socket>;
+using tls_ws_connection = ws_connection<boost::asio::ssl::stream<tcp_socket>>;
+
+}  // namespace wsload::net::detail

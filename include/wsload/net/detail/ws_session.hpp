@@ -1,0 +1,249 @@
+#pragma once
+// The state of one WebSocket connection, shared by the user's handle, its reader and its
+// heartbeat. Everything here runs on the owning worker's thread.
+
+#include <wsload/core/random.hpp>
+#include <wsload/core/task.hpp>
+#include <wsload/net/message.hpp>
+#include <wsload/runtime/worker.hpp>
+#include <wsload/stats/metrics.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+
+#include <charconv>
+#include <cstdint>
+#include <type_traits>
+#include <vector>
+#include <memory>
+#include <optional>
+#include <string_view>
+
+namespace wsload::net::detail {
+
+using boost::system::error_code;
+
+/// A request waiting for its reply. Lives in the requesting coroutine's frame.
+struct pending_request {
+    bool (*match)(const void* matcher, std::string_view data, bool binary);
+    const void* matcher;
+    timer* wake;
+    clock::time_point sent_at;
+    std::optional<message> reply;
+    pending_request* next = nullptr;
+};
+
+/// A coroutine parked until something happens (a message, the end). Lives in its frame.
+struct parked {
+    timer* wake;
+    std::optional<message>* slot = nullptr;  ///< receive(): where the message goes
+    parked* next = nullptr;
+};
+
+class ws_session_base : public std::enable_shared_from_this<ws_session_base>, public runtime::closable {
+public:
+    enum class state : std::uint8_t { connecting, open, closing, closed };
+
+    explicit ws_session_base(runtime::worker& w) : worker_(w), stats_(w.stats()) { worker_.track(*this); }
+    virtual ~ws_session_base() { worker_.untrack(*this); }
+
+    state current_state() const noexcept { return state_; }
+    bool is_open() const noexcept { return state_ == state::open; }
+    runtime::worker& worker() noexcept { return worker_; }
+    executor get_executor() noexcept { return worker_.get_executor(); }
+    stats::disconnect_reason end_reason() const noexcept { return end_reason_; }
+    unsigned close_code() const noexcept { return close_code_; }
+
+    /// Sends one message; counts it when the write completed.
+    virtual task<error_code> write(std::string_view data, bool binary) = 0;
+    /// Starts the closing handshake with `code`; the ending is counted as `why`.
+    virtual void begin_close(std::uint16_t code, stats::disconnect_reason why) = 0;
+    /// Starts pinging every `interval`, first after `phase`.
+    virtual void start_heartbeat(std::chrono::nanoseconds interval, std::chrono::nanoseconds phase,
+                                 unsigned max_missed) = 0;
+
+    /// Waits for the next message not claimed by a request; nullopt on timeout or end.
+    task<std::optional<message>> receive(std::chrono::nanoseconds timeout)
+    {
+        auto self = shared_from_this();
+        if (!inbox_.empty()) {
+            auto m = std::move(inbox_.front());
+            inbox_.erase(inbox_.begin());
+            co_return m;
+        }
+        if (state_ == state::closed || state_ == state::connecting) {
+            co_await yield();
+            co_return std::nullopt;
+        }
+        if (receiver_) throw std::logic_error("wsload: two receive() calls at once on one websocket");
+        timer wake(get_executor());
+        wake.expires_after(timeout);
+        std::optional<message> slot;
+        parked me{&wake, &slot};
+        receiver_ = &me;
+        co_await wake.async_wait(use_task);
+        if (receiver_ == &me) receiver_ = nullptr;
+        co_return slot;
+    }
+
+    /// Sends `payload` and waits for the first message `match` accepts, recording the round
+    /// trip from `sent_at` (the intended send time: see coordinated omission in the README).
+    template <class Match>
+    task<std::optional<message>> request(std::string_view payload, Match match, bool binary,
+                                         std::chrono::nanoseconds timeout, clock::time_point sent_at)
+    {
+        auto self = shared_from_this();
+        if (state_ != state::open) {
+            co_await yield();
+            co_return std::nullopt;
+        }
+        timer wake(get_executor());
+        pending_request r{[](const void* m, std::string_view d, bool b) {
+                              const auto& f = *static_cast<const Match*>(m);
+                              if constexpr (std::is_invocable_v<const Match&, std::string_view, bool>)
+                                  return static_cast<bool>(f(d, b));
+                              else
+                                  return static_cast<bool>(f(d));
+                          },
+                          &match, &wake, sent_at, std::nullopt, requests_};
+        requests_ = &r;
+        stats_[stats::counter_id::requests_sent].add();
+        auto ec = co_await write(payload, binary);
+        if (!ec && !r.reply && state_ != state::closed) {
+            wake.expires_at(sent_at + timeout);
+            co_await wake.async_wait(use_task);
+        }
+        unlink(r);
+        if (r.reply) co_return std::move(r.reply);
+        stats_[state_ == state::closed || ec ? stats::counter_id::requests_failed
+                                             : stats::counter_id::requests_timed_out]
+            .add();
+        co_return std::nullopt;
+    }
+
+    /// Returns when the connection has ended, whoever ended it.
+    task<> wait_closed()
+    {
+        auto self = shared_from_this();
+        if (state_ == state::closed) co_return;
+        timer wake(get_executor(), clock::time_point::max());
+        parked me{&wake, nullptr, closed_waiters_};
+        closed_waiters_ = &me;
+        co_await wake.async_wait(use_task);
+    }
+
+    /// Messages kept for receive() when nobody waits; the oldest is dropped beyond it.
+    void set_inbox_limit(std::size_t n) noexcept { inbox_limit_ = n; }
+
+protected:
+    /// Operations on an ended connection still suspend once, so that a behaviour looping on
+    /// them without checking is_open() cannot spin its thread and block the end of the run.
+    task<> yield() { return boost::asio::post(get_executor(), boost::asio::use_awaitable); }
+
+    /// A data message arrived: a waiting request claims it first, then a receiver, then
+    /// the inbox. Counted exactly once whoever takes it.
+    void deliver(std::string_view data, bool binary)
+    {
+        stats_[stats::counter_id::messages_received].add();
+        stats_[stats::counter_id::bytes_received].add(data.size());
+        for (auto* r = requests_; r; r = r->next) {
+            if (!r->match(r->matcher, data, binary)) continue;
+            stats_[stats::histogram_id::round_trip].record(elapsed_ns(r->sent_at));
+            stats_[stats::counter_id::requests_answered].add();
+            r->reply.emplace(std::string(data), binary);
+            unlink(*r);
+            r->wake->cancel();
+            return;
+        }
+        if (receiver_) {
+            receiver_->slot->emplace(std::string(data), binary);
+            receiver_->wake->cancel();
+            receiver_ = nullptr;
+            return;
+        }
+        if (inbox_limit_ == 0) return;
+        if (inbox_.size() == inbox_limit_) inbox_.erase(inbox_.begin());
+        inbox_.emplace_back(std::string(data), binary);
+    }
+
+    /// The connection is open: count it and honour a stop that came while it was opening.
+    void opened()
+    {
+        state_ = state::open;
+        stats_[stats::counter_id::connect_successes].add();
+        stats_[stats::counter_id::active_connections].add();
+        if (worker_.stopping()) begin_close(1000, stats::disconnect_reason::client_stop);
+    }
+
+    /// The one place a connection's end is counted. Idempotent: the first caller's reason wins.
+    void finish(stats::disconnect_reason why, unsigned close_code = 0)
+    {
+        if (state_ == state::closed) return;
+        const bool was_established = state_ == state::open || state_ == state::closing;
+        state_ = state::closed;
+        if (was_established) {
+            end_reason_ = why;
+            close_code_ = close_code;
+            stats_[stats::counter_id::active_connections].sub();
+            stats_.count_disconnect(why, close_code);
+        }
+        worker_.untrack(*this);
+        for (auto* r = requests_; r; r = r->next) r->wake->cancel();
+        requests_ = nullptr;
+        if (receiver_) receiver_->wake->cancel();
+        receiver_ = nullptr;
+        for (auto* p = closed_waiters_; p; p = p->next) p->wake->cancel();
+        closed_waiters_ = nullptr;
+        if (heartbeat_timer_) heartbeat_timer_->cancel();
+    }
+
+    // Heartbeat bookkeeping, shared by the ping loop and the pong callback.
+    void pong_arrived(std::string_view payload) noexcept
+    {
+        std::uint64_t seq = 0;
+        auto [p, ec] = std::from_chars(payload.data(), payload.data() + payload.size(), seq);
+        if (ec != std::errc{} || p != payload.data() + payload.size()) return;  // not ours
+        if (!ping_outstanding_ || seq != ping_seq_) return;  // late pong of a ping already missed
+        ping_outstanding_ = false;
+        missed_in_a_row_ = 0;
+        stats_[stats::counter_id::pongs_received].add();
+        stats_[stats::histogram_id::ping_round_trip].record(elapsed_ns(ping_sent_at_));
+    }
+
+    static std::uint64_t elapsed_ns(clock::time_point since) noexcept
+    {
+        const auto d = clock::now() - since;
+        return d.count() > 0 ? static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count())
+                             : 0;
+    }
+
+    void unlink(pending_request& r) noexcept
+    {
+        for (auto** p = &requests_; *p; p = &(*p)->next)
+            if (*p == &r) {
+                *p = r.next;
+                return;
+            }
+    }
+
+    runtime::worker& worker_;
+    stats::shard& stats_;
+    state state_ = state::connecting;
+    stats::disconnect_reason end_reason_ = stats::disconnect_reason::network;
+    unsigned close_code_ = 0;
+    bool close_started_ = false;
+    bool writing_ = false;
+    bool ping_outstanding_ = false;
+    std::uint8_t missed_in_a_row_ = 0;
+    std::uint64_t ping_seq_ = 0;
+    clock::time_point ping_sent_at_{};
+    timer* heartbeat_timer_ = nullptr;
+    pending_request* requests_ = nullptr;
+    parked* receiver_ = nullptr;
+    parked* closed_waiters_ = nullptr;
+    std::size_t inbox_limit_ = 64;
+    std::vector<message> inbox_;  // a vector: an empty std::deque allocates ~600 B
+};
+
+}  // namespace wsload::net::detail

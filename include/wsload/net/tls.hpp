@@ -1,0 +1,50 @@
+#pragma once
+// TLS client settings shared by every secure transport: verification on by default.
+
+#include <wsload/core/error.hpp>
+
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/asio/ssl/stream.hpp>
+
+#include <memory>
+#include <string>
+
+namespace wsload::net {
+
+/// A client context: peers verified against the system store, or `ca_file` when given;
+/// `insecure` turns verification off (self-signed test servers).
+inline std::unique_ptr<boost::asio::ssl::context> make_client_tls_context(bool insecure, const std::string& ca_file)
+{
+    namespace ssl = boost::asio::ssl;
+    auto ctx = std::make_unique<ssl::context>(ssl::context::tls_client);
+    ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3);
+    // Idle connections should not keep OpenSSL's read/write buffers (~34 KB each otherwise).
+    SSL_CTX_set_mode(ctx->native_handle(), SSL_MODE_RELEASE_BUFFERS);
+    if (insecure) {
+        ctx->set_verify_mode(ssl::verify_none);
+        return ctx;
+    }
+    ctx->set_verify_mode(ssl::verify_peer);
+    boost::system::error_code ec;
+    if (ca_file.empty()) ctx->set_default_verify_paths(ec);
+    else ctx->load_verify_file(ca_file, ec);
+    if (ec)
+        throw usage_error("--ca-file: cannot load \"" + ca_file + "\" (" + ec.message() +
+                          "; give a PEM file of CA certificates)");
+    return ctx;
+}
+
+/// Per connection: SNI for host names (never for IP literals, RFC 6066) and host checking.
+template <class Stream>
+void prepare_tls_client(boost::asio::ssl::stream<Stream>& stream, const std::string& host, bool verify)
+{
+    boost::system::error_code ec;
+    boost::asio::ip::make_address(host, ec);
+    const bool is_ip = !ec;
+    if (!is_ip) SSL_set_tlsext_host_name(stream.native_handle(), host.c_str());
+    if (verify) stream.set_verify_callback(boost::asio::ssl::host_name_verification(host));
+}
+
+}  // namespace wsload::net

@@ -1,0 +1,145 @@
+#pragma once
+// Text output: the live line once a second on stderr and the final report (the layout of
+// wsbench's report in seed 002, section 6.1, grown with failure and disconnect classes).
+
+#include <wsload/core/duration.hpp>
+#include <wsload/report/summary.hpp>
+#include <wsload/runtime/run_config.hpp>
+
+#include <cstdio>
+#include <string>
+
+namespace wsload::report {
+
+/// One line: elapsed, open/target connections, new connections/s, failures, messages/s.
+inline void print_progress(std::FILE* out, const runtime::progress& p, const run_config& config)
+{
+    using stats::counter_id;
+    const auto delta = [&](counter_id id) { return p.now[id] - p.before[id]; };
+    std::fprintf(out,
+                 "[%6.1fs] conns %llu/%llu  new %llu/s  failed %llu  closed %llu  msgs sent %llu/s recv %llu/s\n",
+                 std::chrono::duration<double>(p.elapsed).count(),
+                 static_cast<unsigned long long>(p.now[counter_id::active_connections]),
+                 static_cast<unsigned long long>(config.users),
+                 static_cast<unsigned long long>(delta(counter_id::connect_successes)),
+                 static_cast<unsigned long long>(p.now.failures()),
+                 static_cast<unsigned long long>(p.now.disconnect_total()),
+                 static_cast<unsigned long long>(delta(counter_id::messages_sent)),
+                 static_cast<unsigned long long>(delta(counter_id::messages_received)));
+    std::fflush(out);
+}
+
+namespace detail {
+
+inline void line(std::FILE* out, const char* label, unsigned long long v)
+{
+    std::fprintf(out, "%-22s %llu\n", label, v);
+}
+
+inline void latency_header(std::FILE* out)
+{
+    std::fprintf(out, "%-10s %8s %9s %9s %9s %9s %9s %9s %9s %9s\n", "", "count", "min", "p50", "p90", "p95",
+                 "p99", "max", "avg", "stddev");
+}
+
+inline void latency_row(std::FILE* out, const char* label, const stats::histogram& h)
+{
+    const latency_ms l(h);
+    std::fprintf(out, "%-10s %8llu %9.3f %9.3f %9.3f %9.3f %9.3f %9.3f %9.3f %9.3f\n", label,
+                 static_cast<unsigned long long>(l.count), l.min, l.percentiles[0], l.percentiles[1],
+                 l.percentiles[2], l.percentiles[3], l.max, l.mean, l.stddev);
+}
+
+}  // namespace detail
+
+/// The end-of-run report, as people paste it into tickets.
+inline void print_report(std::FILE* out, const run_config& config, const runtime::run_result& r)
+{
+    using stats::counter_id;
+    using stats::histogram_id;
+    const auto& t = *r.totals;
+    const auto attempted = t[counter_id::connect_attempts];
+    const auto succeeded = t[counter_id::connect_successes];
+
+    std::fprintf(out, "\n==================== wsload report: %s ====================\n", config.name.c_str());
+    if (config.target) std::fprintf(out, "target %s, %llu users, ramp %s, duration %s, %u threads%s\n",
+                                    config.target->to_string().c_str(),
+                                    static_cast<unsigned long long>(config.users),
+                                    format_duration(config.ramp).c_str(), format_duration(config.duration).c_str(),
+                                    config.threads, r.interrupted ? " (interrupted)" : "");
+
+    std::fprintf(out, "\n--- Connections ---\n");
+    detail::line(out, "attempted:", attempted);
+    detail::line(out, "succeeded:", succeeded);
+    detail::line(out, "failed:", t.failures());
+    for (std::size_t i = 0; i < stats::connect_failure_count; ++i) {
+        if (!t.connect_failures[i]) continue;
+        std::fprintf(out, "  %-20s %llu\n", std::string(stats::connect_failure_names[i]).c_str(),
+                     static_cast<unsigned long long>(t.connect_failures[i]));
+        if (i == static_cast<std::size_t>(stats::connect_failure::http_status))
+            for (std::size_t code = 0; code < t.http_statuses.size(); ++code)
+                if (t.http_statuses[code])
+                    std::fprintf(out, "    HTTP %-13zu %llu\n", code,
+                                 static_cast<unsigned long long>(t.http_statuses[code]));
+    }
+    std::fprintf(out, "%-22s %.2f%%\n", "success rate:", percent(succeeded, attempted));
+    detail::line(out, "disconnects:", t.disconnect_total());
+    for (std::size_t i = 0; i < stats::disconnect_reason_count; ++i) {
+        if (!t.disconnects[i]) continue;
+        std::fprintf(out, "  %-20s %llu\n", std::string(stats::disconnect_reason_names[i]).c_str(),
+                     static_cast<unsigned long long>(t.disconnects[i]));
+        if (i == static_cast<std::size_t>(stats::disconnect_reason::server_close))
+            for (std::size_t code = 0; code < t.close_codes.size(); ++code)
+                if (t.close_codes[code])
+                    std::fprintf(out, "    code %-13zu %llu\n", code,
+                                 static_cast<unsigned long long>(t.close_codes[code]));
+    }
+    detail::line(out, "open at end:", r.open_at_end);
+
+    std::fprintf(out, "\n--- Connect latency (ms) ---\n");
+    detail::latency_header(out);
+    detail::latency_row(out, "total", t[histogram_id::connect]);
+    detail::latency_row(out, "tcp", t[histogram_id::connect_tcp]);
+    if (!t[histogram_id::connect_tls].empty()) detail::latency_row(out, "tls", t[histogram_id::connect_tls]);
+    detail::latency_row(out, "upgrade", t[histogram_id::connect_upgrade]);
+
+    const auto pings = t[counter_id::pings_sent];
+    if (pings) {
+        std::fprintf(out, "\n--- Heartbeat ---\n");
+        detail::line(out, "pings sent:", pings);
+        detail::line(out, "pongs received:", t[counter_id::pongs_received]);
+        detail::line(out, "pongs missed:", t[counter_id::pongs_missed]);
+        std::fprintf(out, "%-22s %.2f%%\n", "pong rate:", percent(t[counter_id::pongs_received], pings));
+        detail::latency_header(out);
+        detail::latency_row(out, "ping rtt", t[histogram_id::ping_round_trip]);
+    }
+
+    const auto sent = t[counter_id::messages_sent];
+    const auto received = t[counter_id::messages_received];
+    if (sent || received) {
+        std::fprintf(out, "\n--- Messages ---\n");
+        detail::line(out, "sent:", sent);
+        detail::line(out, "received:", received);
+        std::fprintf(out, "%-22s %.1f/s sent, %.1f/s received\n", "rate:", per_second(sent, r.elapsed),
+                     per_second(received, r.elapsed));
+        if (t[counter_id::requests_sent]) {
+            std::fprintf(out, "%-22s %llu sent, %llu answered, %llu timed out, %llu failed\n", "requests:",
+                         static_cast<unsigned long long>(t[counter_id::requests_sent]),
+                         static_cast<unsigned long long>(t[counter_id::requests_answered]),
+                         static_cast<unsigned long long>(t[counter_id::requests_timed_out]),
+                         static_cast<unsigned long long>(t[counter_id::requests_failed]));
+            std::fprintf(out, "round trip (ms), measured from the intended send time:\n");
+            detail::latency_header(out);
+            detail::latency_row(out, "rtt", t[histogram_id::round_trip]);
+        }
+    }
+    if (t[counter_id::behaviour_errors])
+        std::fprintf(out, "\nbehaviour errors: %llu (run with --log-level debug to see them)\n",
+                     static_cast<unsigned long long>(t[counter_id::behaviour_errors]));
+
+    std::fprintf(out, "\n--- Run time: %.2f s ---\n", std::chrono::duration<double>(r.elapsed).count());
+    std::fprintf(out, "==========================================================\n");
+    std::fflush(out);
+}
+
+}  // namespace wsload::report

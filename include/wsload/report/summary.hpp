@@ -1,0 +1,60 @@
+#pragma once
+// The figures every report shows, derived once from a run's totals so that the text, the
+// JSON and later sinks cannot disagree.
+
+#include <wsload/runtime/engine.hpp>
+#include <wsload/stats/metrics.hpp>
+
+#include <array>
+#include <cstdint>
+
+namespace wsload::report {
+
+/// Percentiles the reports show, in this order.
+inline constexpr std::array<double, 4> shown_percentiles{50.0, 90.0, 95.0, 99.0};
+
+/// A latency distribution in milliseconds.
+struct latency_ms {
+    std::uint64_t count = 0;
+    double min = 0, max = 0, mean = 0, stddev = 0;
+    std::array<double, shown_percentiles.size()> percentiles{};
+
+    explicit latency_ms(const stats::histogram& h)
+    {
+        constexpr double ms = 1e6;
+        count = h.count();
+        if (count == 0) return;
+        min = static_cast<double>(h.min()) / ms;
+        max = static_cast<double>(h.max()) / ms;
+        mean = h.mean() / ms;
+        stddev = h.stddev() / ms;
+        for (std::size_t i = 0; i < shown_percentiles.size(); ++i)
+            percentiles[i] = static_cast<double>(h.percentile(shown_percentiles[i])) / ms;
+    }
+};
+
+/// Ratios shown as percentages; a ratio of nothing is reported as 0, never as NaN.
+inline double percent(std::uint64_t part, std::uint64_t whole) noexcept
+{
+    return whole == 0 ? 0.0 : 100.0 * static_cast<double>(part) / static_cast<double>(whole);
+}
+
+inline double per_second(std::uint64_t n, std::chrono::nanoseconds elapsed) noexcept
+{
+    const double s = std::chrono::duration<double>(elapsed).count();
+    return s <= 0 ? 0.0 : static_cast<double>(n) / s;
+}
+
+/// The exit status of a run, documented in the README: 0 it ran, 3 it could not do its job
+/// (connections were attempted and none succeeded, or every behaviour failed).
+/// (1 is for failed thresholds, 2 for usage errors.)
+inline int exit_status(const runtime::run_result& r) noexcept
+{
+    const auto& t = *r.totals;
+    using stats::counter_id;
+    if (t[counter_id::connect_attempts] > 0 && t[counter_id::connect_successes] == 0) return 3;
+    if (t[counter_id::users_started] > 0 && t[counter_id::behaviour_errors] == t[counter_id::users_started]) return 3;
+    return 0;
+}
+
+}  // namespace wsload::report

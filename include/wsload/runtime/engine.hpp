@@ -1,0 +1,229 @@
+#pragma once
+// The engine: one worker thread per core, users spawned on their worker following the load
+// shape, the run's clock, the stop sequence (arrivals stop, connections close with 1000
+// within the grace period, stragglers are aborted and counted) and SIGINT/SIGTERM.
+
+#include <wsload/net/tls.hpp>
+#include <wsload/runtime/user.hpp>
+#include <wsload/runtime/worker.hpp>
+#include <wsload/sched/ramp.hpp>
+#include <wsload/stats/metrics.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <atomic>
+#include <csignal>
+#include <cstdlib>
+#include <functional>
+#include <memory>
+#include <thread>
+#include <vector>
+
+namespace wsload::runtime {
+
+/// A behaviour: the coroutine each user runs once. The user reference stays valid until it
+/// returns; an exception ends that user only and is counted as behaviour_errors.
+using behavior = std::function<task<>(user&)>;
+
+/// What the progress line is given once a second.
+struct progress {
+    std::chrono::nanoseconds elapsed;
+    const stats::totals& now;      ///< counters only (no histograms)
+    const stats::totals& before;   ///< the previous tick's
+};
+
+struct run_result {
+    std::unique_ptr<stats::totals> totals;     ///< with histograms
+    std::chrono::nanoseconds elapsed{0};       ///< start to the moment the run was told to end
+    std::uint64_t open_at_end = 0;             ///< connections open when the run was told to end
+    bool interrupted = false;                  ///< ended by SIGINT/SIGTERM
+};
+
+class engine {
+public:
+    engine(run_config config, behavior b) : state_(std::move(config)), behavior_(std::move(b)) {}
+
+    /// Called on the main thread once a second while the run goes.
+    void on_progress(std::function<void(const progress&)> f) { on_progress_ = std::move(f); }
+
+    /// Runs to the end (duration, all users finished, or a signal) and returns the figures.
+    run_result run()
+    {
+        auto& config = state_.config;
+        state_.tls = net::make_client_tls_context(config.insecure, config.ca_file);
+        for (unsigned i = 0; i < config.threads; ++i) workers_.push_back(std::make_unique<worker>(i, state_));
+
+        std::vector<boost::asio::executor_work_guard<executor>> guards;
+        for (auto& w : workers_) guards.emplace_back(w->get_executor());
+        state_.started_at = clock::now();
+        for (auto& w : workers_)
+            boost::asio::co_spawn(w->get_executor(), spawn_users(*w), boost::asio::detached);
+        std::vector<std::thread> threads;
+        for (auto& w : workers_) threads.emplace_back([&ctx = w->context()] { ctx.run(); });
+
+        control_loop(guards);
+        for (auto& t : threads) t.join();
+
+        result_.totals = collect(true);
+        return std::move(result_);
+    }
+
+private:
+    // Each worker starts its own share of the users (i = index, index + threads, ...), so
+    // arrivals never cross threads.
+    task<> spawn_users(worker& w)
+    {
+        const auto& config = state_.config;
+        const sched::linear_ramp shape{config.users, config.ramp};
+        timer next(w.get_executor());
+        spawn_timers_[w.index()] = &next;
+        for (std::uint64_t i = w.index(); i < config.users && !w.stopping(); i += config.threads) {
+            next.expires_at(state_.started_at + shape.start_offset(i));
+            co_await next.async_wait(use_task);
+            if (w.stopping()) break;
+            state_.live_users.fetch_add(1, std::memory_order_relaxed);
+            boost::asio::co_spawn(w.get_executor(), run_user(w, i), boost::asio::detached);
+        }
+        spawn_timers_[w.index()] = nullptr;
+        spawners_done_.fetch_add(1, std::memory_order_release);
+    }
+
+    task<> run_user(worker& w, std::uint64_t index)
+    {
+        {
+            user u(w, index);
+            w.stats()[stats::counter_id::users_started].add();
+            try {
+                co_await behavior_(u);
+            } catch (const std::exception& e) {
+                w.stats()[stats::counter_id::behaviour_errors].add();
+                log(log_level::debug, "user " + u.id() + ": behaviour failed: " + e.what());
+            }
+            w.stats()[stats::counter_id::users_finished].add();
+        }
+        state_.live_users.fetch_sub(1, std::memory_order_release);
+    }
+
+    std::unique_ptr<stats::totals> collect(bool with_histograms) const
+    {
+        std::vector<const stats::shard*> shards;
+        for (const auto& w : workers_) shards.push_back(&w->stats());
+        return stats::collect(shards, with_histograms);
+    }
+
+    bool all_users_done() const noexcept
+    {
+        return spawners_done_.load(std::memory_order_acquire) == workers_.size() &&
+               state_.live_users.load(std::memory_order_acquire) == 0;
+    }
+
+    template <class F>
+    void on_each_worker(F f)
+    {
+        for (auto& w : workers_) boost::asio::post(w->get_executor(), [&w = *w, f] { f(w); });
+    }
+
+    /// The main thread's loop: signals, the once-a-second progress, the end of the run.
+    void control_loop(std::vector<boost::asio::executor_work_guard<executor>>& guards)
+    {
+        boost::asio::io_context control;
+        boost::asio::signal_set signals(control, SIGINT, SIGTERM);
+        boost::asio::steady_timer ticker(control), poll(control);
+        auto& config = state_.config;
+        auto previous = collect(false);
+        clock::time_point grace_end = clock::time_point::max();
+        clock::time_point abort_end = clock::time_point::max();
+        enum class phase { running, stopping, aborting, draining } phase = phase::running;
+
+        auto begin_stop = [&](bool interrupted) {
+            if (phase != phase::running) return;
+            phase = phase::stopping;
+            result_.interrupted = interrupted;
+            result_.elapsed = clock::now() - state_.started_at;
+            result_.open_at_end = (*collect(false))[stats::counter_id::active_connections];
+            state_.stopping.store(true, std::memory_order_relaxed);
+            on_each_worker([this](worker& w) {
+                if (auto* t = spawn_timers_[w.index()]) t->cancel();
+                w.stop_all();
+            });
+            grace_end = clock::now() + config.grace;
+        };
+        auto begin_abort = [&] {
+            phase = phase::aborting;
+            on_each_worker([](worker& w) { w.abort_all(); });
+            for (auto& g : guards) g.reset();  // threads return once their last operation ends
+            abort_end = clock::now() + std::chrono::seconds(2);
+        };
+
+        std::function<void()> wait_signal = [&] {
+            signals.async_wait([&](boost::system::error_code ec, int) {
+                if (ec) return;
+                if (phase != phase::running) std::_Exit(130);  // second signal: leave at once
+                log(log_level::warn, "interrupted: closing connections (press Ctrl-C again to quit now)");
+                begin_stop(true);
+                wait_signal();
+            });
+        };
+        wait_signal();
+
+        std::function<void()> tick = [&] {
+            ticker.expires_after(std::chrono::seconds(1));
+            ticker.async_wait([&](boost::system::error_code ec) {
+                if (ec || phase != phase::running) return;
+                auto now = collect(false);
+                if (on_progress_) on_progress_({clock::now() - state_.started_at, *now, *previous});
+                previous = std::move(now);
+                tick();
+            });
+        };
+        tick();
+
+        // A short poll drives the stop sequence; it touches only atomics, never the hot path.
+        std::function<void()> step = [&] {
+            poll.expires_after(std::chrono::milliseconds(10));
+            poll.async_wait([&](boost::system::error_code ec) {
+                if (ec) return;
+                const auto now = clock::now();
+                if (phase == phase::running && (now >= state_.started_at + config.duration || all_users_done()))
+                    begin_stop(false);
+                if (phase == phase::stopping && (all_users_done() || now >= grace_end)) begin_abort();
+                if (phase == phase::aborting && now >= abort_end) {
+                    log(log_level::warn, "operations still pending after the grace period: stopping threads");
+                    for (auto& w : workers_) w->context().stop();
+                    phase = phase::draining;
+                }
+                if (phase == phase::aborting && workers_idle()) phase = phase::draining;
+                if (phase == phase::draining) {
+                    signals.cancel();
+                    ticker.cancel();
+                    return;
+                }
+                step();
+            });
+        };
+        step();
+        control.run();
+    }
+
+    bool workers_idle() const noexcept
+    {
+        for (const auto& w : workers_)
+            if (!w->context().stopped()) return false;
+        return true;
+    }
+
+    run_state state_;
+    behavior behavior_;
+    std::vector<std::unique_ptr<worker>> workers_;
+    std::vector<timer*> spawn_timers_ = std::vector<timer*>(state_.config.threads, nullptr);
+    std::atomic<std::size_t> spawners_done_{0};
+    std::function<void(const progress&)> on_progress_;
+    run_result result_;
+};
+
+}  // namespace wsload::runtime

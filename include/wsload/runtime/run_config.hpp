@@ -1,0 +1,35 @@
+#pragma once
+// Everything a run is configured with, after the builder and the command line have spoken.
+
+#include <wsload/core/log.hpp>
+#include <wsload/net/url.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <algorithm>
+#include <thread>
+
+namespace wsload {
+
+struct run_config {
+    std::string name = "wsload";
+    std::optional<net::url> target;   ///< what `user::websocket()` connects to
+    std::uint64_t users = 1;          ///< simulated users started over the run
+    std::chrono::nanoseconds ramp{0};  ///< users start evenly spread over this time
+    std::chrono::nanoseconds duration = std::chrono::seconds(60);  ///< whole run, ramp included (as Locust's --run-time)
+    std::chrono::nanoseconds ping_interval{0};  ///< WebSocket heartbeat; 0 = off
+    std::chrono::nanoseconds connect_timeout = std::chrono::seconds(10);  ///< TCP + TLS + upgrade together
+    std::chrono::nanoseconds close_timeout = std::chrono::seconds(5);     ///< waiting for the server's close reply
+    std::chrono::nanoseconds grace = std::chrono::seconds(5);  ///< after the end, how long users get to finish
+    unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+    std::uint64_t seed = 0;  ///< per-user random generators derive from it
+    bool insecure = false;   ///< wss: skip certificate verification
+    std::string ca_file;     ///< wss: trust this PEM bundle instead of the system store
+    bool quiet = false;      ///< no progress lines
+    std::string json_file;   ///< write the result document here
+    log_level level = log_level::warn;
+};
+
+}  // namespace wsload

@@ -1,0 +1,161 @@
+#pragma once
+// The figures a run records. Each worker thread owns one `shard` and is its only writer;
+// readers (the progress line, the final report) merge shards into `totals` at any time.
+
+#include <wsload/stats/counter.hpp>
+#include <wsload/stats/histogram.hpp>
+#include <wsload/stats/taxonomy.hpp>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string_view>
+
+namespace wsload::stats {
+
+enum class counter_id : std::size_t {
+    connect_attempts,
+    connect_successes,
+    active_connections,  ///< a gauge: +1 on connect, -1 on disconnect (per shard, never negative)
+    messages_sent,
+    messages_received,
+    bytes_sent,
+    bytes_received,
+    pings_sent,
+    pongs_received,
+    pongs_missed,  ///< pings whose pong had not come back when the next ping was due
+    requests_sent,
+    requests_answered,
+    requests_timed_out,
+    requests_failed,  ///< the connection ended while the request waited for its reply
+    users_started,
+    users_finished,
+    behaviour_errors,  ///< a behaviour threw: the user ends, the run goes on
+    count_
+};
+
+enum class histogram_id : std::size_t {
+    connect,          ///< attempt start to open WebSocket (DNS, TCP, TLS and upgrade)
+    connect_tcp,      ///< TCP three-way handshake
+    connect_tls,      ///< TLS handshake (wss only)
+    connect_upgrade,  ///< HTTP upgrade request to 101 response
+    round_trip,       ///< request to matched reply, from the intended send time
+    ping_round_trip,  ///< heartbeat ping to its pong
+    count_
+};
+
+inline constexpr std::size_t counter_count = static_cast<std::size_t>(counter_id::count_);
+inline constexpr std::size_t histogram_count = static_cast<std::size_t>(histogram_id::count_);
+
+inline constexpr std::array<std::string_view, counter_count> counter_names{
+    "connect_attempts",  "connect_successes", "active_connections", "messages_sent",
+    "messages_received", "bytes_sent",        "bytes_received",     "pings_sent",
+    "pongs_received",    "pongs_missed",      "requests_sent",      "requests_answered",
+    "requests_timed_out", "requests_failed",  "users_started",      "users_finished",
+    "behaviour_errors"};
+
+inline constexpr std::array<std::string_view, histogram_count> histogram_names{
+    "connect", "connect_tcp", "connect_tls", "connect_upgrade", "round_trip", "ping_round_trip"};
+
+/// HTTP statuses and WebSocket close codes are counted per value, in flat arrays:
+/// no map, no lock, a few KB per thread.
+inline constexpr std::size_t http_status_limit = 600;
+inline constexpr std::size_t close_code_limit = 5000;
+
+/// One thread's figures. Written only by its owner thread.
+struct shard {
+    std::array<counter, counter_count> counters;
+    std::array<counter, connect_failure_count> connect_failures;
+    std::array<counter, disconnect_reason_count> disconnects;
+    std::array<counter, http_status_limit> http_statuses;  ///< of http_status connect failures
+    std::array<counter, close_code_limit> close_codes;     ///< of server_close disconnects
+    std::array<histogram, histogram_count> histograms;
+
+    counter& operator[](counter_id id) noexcept { return counters[static_cast<std::size_t>(id)]; }
+    histogram& operator[](histogram_id id) noexcept { return histograms[static_cast<std::size_t>(id)]; }
+
+    void count_failure(connect_failure f, unsigned http_status = 0) noexcept
+    {
+        connect_failures[static_cast<std::size_t>(f)].add();
+        if (f == connect_failure::http_status && http_status < http_status_limit) http_statuses[http_status].add();
+    }
+    void count_disconnect(disconnect_reason r, unsigned close_code = 0) noexcept
+    {
+        disconnects[static_cast<std::size_t>(r)].add();
+        if (r == disconnect_reason::server_close && close_code < close_code_limit) close_codes[close_code].add();
+    }
+};
+
+/// Merged figures of any number of shards (threads now, processes and machines later).
+struct totals {
+    std::array<std::uint64_t, counter_count> counters{};
+    std::array<std::uint64_t, connect_failure_count> connect_failures{};
+    std::array<std::uint64_t, disconnect_reason_count> disconnects{};
+    std::array<std::uint64_t, http_status_limit> http_statuses{};
+    std::array<std::uint64_t, close_code_limit> close_codes{};
+    std::array<histogram, histogram_count> histograms;
+
+    std::uint64_t operator[](counter_id id) const noexcept { return counters[static_cast<std::size_t>(id)]; }
+    const histogram& operator[](histogram_id id) const noexcept
+    {
+        return histograms[static_cast<std::size_t>(id)];
+    }
+    std::uint64_t failures() const noexcept { return sum(connect_failures); }
+    std::uint64_t disconnect_total() const noexcept { return sum(disconnects); }
+    std::uint64_t failed(connect_failure f) const noexcept { return connect_failures[static_cast<std::size_t>(f)]; }
+    std::uint64_t ended(disconnect_reason r) const noexcept { return disconnects[static_cast<std::size_t>(r)]; }
+
+    /// Adds a shard's current values; histograms only when asked (they are the costly part).
+    void add(const shard& s, bool with_histograms)
+    {
+        accumulate(counters, s.counters);
+        accumulate(connect_failures, s.connect_failures);
+        accumulate(disconnects, s.disconnects);
+        accumulate(http_statuses, s.http_statuses);
+        accumulate(close_codes, s.close_codes);
+        if (with_histograms)
+            for (std::size_t i = 0; i < histogram_count; ++i) histograms[i].merge(s.histograms[i]);
+    }
+
+    /// Adds another totals (e.g. of another process): exact, histograms included.
+    void add(const totals& t)
+    {
+        accumulate(counters, t.counters);
+        accumulate(connect_failures, t.connect_failures);
+        accumulate(disconnects, t.disconnects);
+        accumulate(http_statuses, t.http_statuses);
+        accumulate(close_codes, t.close_codes);
+        for (std::size_t i = 0; i < histogram_count; ++i) histograms[i].merge(t.histograms[i]);
+    }
+
+private:
+    template <std::size_t N>
+    static std::uint64_t sum(const std::array<std::uint64_t, N>& a) noexcept
+    {
+        std::uint64_t s = 0;
+        for (auto v : a) s += v;
+        return s;
+    }
+    template <std::size_t N>
+    static void accumulate(std::array<std::uint64_t, N>& into, const std::array<counter, N>& from) noexcept
+    {
+        for (std::size_t i = 0; i < N; ++i) into[i] += from[i].get();
+    }
+    template <std::size_t N>
+    static void accumulate(std::array<std::uint64_t, N>& into, const std::array<std::uint64_t, N>& from) noexcept
+    {
+        for (std::size_t i = 0; i < N; ++i) into[i] += from[i];
+    }
+};
+
+/// Merges the shards of a run.
+inline std::unique_ptr<totals> collect(std::span<const shard* const> shards, bool with_histograms)
+{
+    auto t = std::make_unique<totals>();
+    for (const auto* s : shards) t->add(*s, with_histograms);
+    return t;
+}
+
+}  // namespace wsload::stats

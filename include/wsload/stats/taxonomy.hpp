@@ -1,0 +1,69 @@
+#pragma once
+// The failure and disconnect taxonomy: every failed connection attempt and every ended
+// connection belongs to exactly one class, so the classes always sum to the total.
+
+#include <array>
+#include <cstddef>
+#include <string_view>
+
+namespace wsload::stats {
+
+/// Why a connection attempt failed.
+enum class connect_failure : std::size_t {
+    dns,          ///< the host name did not resolve
+    refused,      ///< TCP connection refused (nothing listening)
+    timeout,      ///< no connection, TLS session or upgrade within the connect timeout
+    tls,          ///< TLS handshake failed (certificate verification included)
+    http_status,  ///< the upgrade was answered with a status other than 101 (code counted too)
+    handshake,    ///< a 101 or a reply that is not a valid WebSocket upgrade
+    reset,        ///< the peer reset or closed the connection during the attempt
+    aborted,      ///< the run ended before the attempt completed
+    local_limit,  ///< the client ran out of something: file descriptors, ports, memory
+    other,        ///< anything else (the log at debug level names it)
+    count_
+};
+
+/// How an established connection ended.
+enum class disconnect_reason : std::size_t {
+    normal,          ///< the server closed with 1000
+    going_away,      ///< the server closed with 1001
+    protocol_error,  ///< 1002 from the server, or a protocol violation the client detected
+    server_close,    ///< the server closed with any other code (counted per code too)
+    network,         ///< EOF or reset without a closing handshake
+    ping_timeout,    ///< the heartbeat saw too many missed pongs
+    client_close,    ///< the behaviour closed the connection itself
+    client_stop,     ///< closed because the run ended
+    count_
+};
+
+inline constexpr std::size_t connect_failure_count = static_cast<std::size_t>(connect_failure::count_);
+inline constexpr std::size_t disconnect_reason_count = static_cast<std::size_t>(disconnect_reason::count_);
+
+inline constexpr std::array<std::string_view, connect_failure_count> connect_failure_names{
+    "dns", "refused", "timeout", "tls", "http_status", "handshake", "reset", "aborted", "local_limit", "other"};
+
+inline constexpr std::array<std::string_view, disconnect_reason_count> disconnect_reason_names{
+    "normal",  "going_away",   "protocol_error", "server_close",
+    "network", "ping_timeout", "client_close",   "client_stop"};
+
+inline constexpr std::string_view name(connect_failure f) noexcept
+{
+    return connect_failure_names[static_cast<std::size_t>(f)];
+}
+inline constexpr std::string_view name(disconnect_reason r) noexcept
+{
+    return disconnect_reason_names[static_cast<std::size_t>(r)];
+}
+
+/// Classifies a close code the server sent.
+inline constexpr disconnect_reason reason_for_close_code(unsigned code) noexcept
+{
+    switch (code) {
+    case 1000: return disconnect_reason::normal;
+    case 1001: return disconnect_reason::going_away;
+    case 1002: return disconnect_reason::protocol_error;
+    default: return disconnect_reason::server_close;
+    }
+}
+
+}  // namespace wsload::stats

@@ -1,0 +1,13 @@
+#pragma once
+// What a scenario includes: the builder, the user API and the WebSocket client.
+
+#include <wsload/core/duration.hpp>
+#include <wsload/core/random.hpp>
+#include <wsload/core/task.hpp>
+#include <wsload/dsl/scenario.hpp>
+#include <wsload/net/websocket.hpp>
+#include <wsload/runtime/user.hpp>
+
+namespace wsload {
+using runtime::behavior;
+}  // namespace wsload

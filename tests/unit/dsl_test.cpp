@@ -1,0 +1,126 @@
+#ifndef BOOST_TEST_DYN_LINK
+#define BOOST_TEST_DYN_LINK
+#endif
+// The command line every scenario understands, parsed in-process: values reach the
+// configuration, builder values are defaults, and bad input is a usage_error with one line.
+#include <wsload/dsl/command_line.hpp>
+
+#include <boost/test/data/monomorphic.hpp>
+#include <boost/test/data/test_case.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include <string>
+#include <vector>
+
+namespace {
+
+using namespace std::chrono_literals;
+
+struct parsed {
+    wsload::run_config config;
+    std::string target = "ws://127.0.0.1:9000/ws";
+    std::string mode = "messaging";
+    std::chrono::nanoseconds interval = 1s;
+    bool verbose = false;
+    std::vector<wsload::dsl::custom_flag> flags;
+
+    parsed()
+    {
+        flags.push_back(wsload::dsl::make_flag<std::string>("mode", mode, "what users do", {"connect-only", "messaging"}));
+        flags.push_back(wsload::dsl::make_flag("message-interval", interval, "per user"));
+        flags.push_back(wsload::dsl::make_flag("verbose", verbose, "say more"));
+    }
+
+    bool parse(std::vector<std::string> args)
+    {
+        args.insert(args.begin(), "scenario");
+        std::vector<char*> argv;
+        for (auto& a : args) argv.push_back(a.data());
+        wsload::dsl::command_line cli(config, target, flags);
+        return cli.parse(static_cast<int>(argv.size()), argv.data());
+    }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(command_line)
+
+BOOST_AUTO_TEST_CASE(flags_override_the_builder_and_aliases_work)
+{
+    parsed p;
+    p.config.users = 7;
+    BOOST_TEST(p.parse({"--conns", "10000", "--ramp", "10s", "--run-time", "1h30m", "--ping-interval", "5s",
+                        "--threads", "3", "--target", "wss://example.test/ws", "--mode", "connect-only",
+                        "--message-interval", "250ms", "--verbose", "--seed", "42", "--insecure", "--quiet"}));
+    BOOST_TEST(p.config.users == 10000u);
+    BOOST_TEST(p.config.ramp.count() == std::chrono::nanoseconds(10s).count());
+    BOOST_TEST(p.config.duration.count() == std::chrono::nanoseconds(90min).count());
+    BOOST_TEST(p.config.ping_interval.count() == std::chrono::nanoseconds(5s).count());
+    BOOST_TEST(p.config.threads == 3u);
+    BOOST_TEST(p.config.seed == 42u);
+    BOOST_TEST(p.config.insecure);
+    BOOST_TEST(p.config.quiet);
+    BOOST_REQUIRE(p.config.target.has_value());
+    BOOST_TEST(p.config.target->host == "example.test");
+    BOOST_TEST(p.config.target->tls);
+    BOOST_TEST(p.mode == "connect-only");
+    BOOST_TEST(p.interval.count() == std::chrono::nanoseconds(250ms).count());
+    BOOST_TEST(p.verbose);
+}
+
+BOOST_AUTO_TEST_CASE(without_flags_the_builder_values_stay)
+{
+    parsed p;
+    p.config.users = 7;
+    p.config.ramp = 3s;
+    BOOST_TEST(p.parse({}));
+    BOOST_TEST(p.config.users == 7u);
+    BOOST_TEST(p.config.ramp.count() == std::chrono::nanoseconds(3s).count());
+    BOOST_TEST(p.mode == "messaging");
+    BOOST_TEST(!p.verbose);
+    BOOST_TEST(p.config.target->port == 9000);
+}
+
+BOOST_AUTO_TEST_CASE(help_returns_false)
+{
+    parsed p;
+    BOOST_TEST(!p.parse({"--help"}));
+}
+
+struct bad_case {
+    std::vector<std::string> args;
+    std::string message;
+};
+std::ostream& operator<<(std::ostream& os, const bad_case& c)
+{
+    for (const auto& a : c.args) os << a << ' ';
+    return os;
+}
+
+const bad_case bad_cases[] = {
+    {{"--ramp", "3x"}, "--ramp: \"3x\" is not a duration (use 30s, 2m or 1h30m)"},
+    {{"--nope"}, "unknown flag --nope (see --help)"},
+    {{"--users", "-5"}, "--users: \"-5\" is not a whole number"},
+    {{"--users", "99999999999999999999999"}, "--users: \"99999999999999999999999\" is out of range"},
+    {{"--threads", "0"}, "--threads: use 1 to 1024"},
+    {{"--mode", "x"}, "--mode: \"x\" is not one of connect-only, messaging"},
+    {{"--verbose=maybe"}, "--verbose: \"maybe\" is not a yes/no value (use true or false)"},
+    {{"--duration", "30s", "--run-time", "1m"}, "--duration and --run-time disagree (give one of them)"},
+    {{"--ca-file", "/nonexistent/ca.pem"}, "--ca-file: \"/nonexistent/ca.pem\" is not a readable file"},
+    {{"--json", "/nonexistent/dir/out.json"}, "--json: cannot write \"/nonexistent/dir/out.json\""},
+    {{"stray"}, "unexpected argument \"stray\" (flags start with --; see --help)"},
+    {{"--con", "5"}, "unknown flag --con (see --help)"},  // no guessing of abbreviations
+};
+
+BOOST_DATA_TEST_CASE(bad_input_is_a_usage_error, boost::unit_test::data::make(bad_cases), c)
+{
+    parsed p;
+    try {
+        p.parse(c.args);
+        BOOST_FAIL("no error for " << c);
+    } catch (const wsload::usage_error& e) {
+        BOOST_TEST(std::string(e.what()) == c.message);
+    }
+}
+
+BOOST_AUTO_TEST_SUITE_END()

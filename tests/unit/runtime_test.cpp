@@ -1,0 +1,149 @@
+#ifndef BOOST_TEST_DYN_LINK
+#define BOOST_TEST_DYN_LINK
+#endif
+// Pieces of the runtime with no network: the load shape, per-user randomness, the failure
+// taxonomy and the exact merging of per-thread statistics.
+#include <wsload/core/random.hpp>
+#include <wsload/net/connect.hpp>
+#include <wsload/sched/ramp.hpp>
+#include <wsload/stats/metrics.hpp>
+
+#include <boost/test/unit_test.hpp>
+
+#include <set>
+#include <vector>
+
+using namespace std::chrono_literals;
+namespace stats = wsload::stats;
+
+BOOST_AUTO_TEST_SUITE(load_shape)
+
+BOOST_AUTO_TEST_CASE(linear_ramp_spreads_users_evenly)
+{
+    const wsload::sched::linear_ramp ramp{10'000, 10s};
+    BOOST_TEST(ramp.start_offset(0).count() == 0);
+    BOOST_TEST(ramp.start_offset(5'000).count() == std::chrono::nanoseconds(5s).count());
+    BOOST_TEST(ramp.start_offset(9'999).count() == std::chrono::nanoseconds(10s).count() - 1'000'000);
+    for (std::uint64_t i = 1; i < 10'000; ++i) BOOST_REQUIRE(ramp.start_offset(i) > ramp.start_offset(i - 1));
+}
+
+BOOST_AUTO_TEST_CASE(zero_ramp_starts_everyone_at_once_and_long_ramps_do_not_overflow)
+{
+    BOOST_TEST(wsload::sched::linear_ramp({1000, 0s}).start_offset(999).count() == 0);
+    const wsload::sched::linear_ramp long_ramp{10'000'000, 24h};
+    BOOST_TEST(long_ramp.start_offset(9'999'999).count() ==
+               std::chrono::nanoseconds(24h).count() / 10'000'000 * 9'999'999);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(per_user_random)
+
+BOOST_AUTO_TEST_CASE(same_seed_same_sequence_different_seed_different)
+{
+    wsload::random_generator a(7), b(7), c(8);
+    for (int i = 0; i < 100; ++i) {
+        const auto x = a();
+        BOOST_REQUIRE(x == b());
+        BOOST_REQUIRE(x != c());
+    }
+}
+
+BOOST_AUTO_TEST_CASE(phase_is_inside_the_period_and_covers_it)
+{
+    wsload::random_generator r(1);
+    std::set<std::int64_t> tenths;
+    for (int i = 0; i < 10'000; ++i) {
+        const auto p = r.phase(std::chrono::nanoseconds(1s));
+        BOOST_REQUIRE(p.count() >= 0);
+        BOOST_REQUIRE(p < 1s);
+        tenths.insert(p.count() / 100'000'000);
+    }
+    BOOST_TEST(tenths.size() == 10u);
+    BOOST_TEST(r.phase(std::chrono::nanoseconds(0)).count() == 0);
+    for (int i = 0; i < 1000; ++i) BOOST_REQUIRE(r.below(3) < 3u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(failure_taxonomy)
+
+BOOST_AUTO_TEST_CASE(connect_errors_land_in_one_class_each)
+{
+    using wsload::net::classify_connect_error;
+    using wsload::net::connect_phase;
+    namespace error = boost::asio::error;
+    using F = stats::connect_failure;
+    BOOST_TEST((classify_connect_error(connect_phase::tcp, error::connection_refused, false, false) == F::refused));
+    BOOST_TEST((classify_connect_error(connect_phase::tcp, error::connection_refused, true, false) == F::timeout));
+    BOOST_TEST((classify_connect_error(connect_phase::tcp, error::operation_aborted, false, true) == F::aborted));
+    BOOST_TEST((classify_connect_error(connect_phase::tcp, error::timed_out, false, false) == F::timeout));
+    BOOST_TEST((classify_connect_error(connect_phase::tcp, error::no_descriptors, false, false) == F::local_limit));
+    BOOST_TEST((classify_connect_error(connect_phase::resolve, error::host_not_found, false, false) == F::dns));
+    BOOST_TEST((classify_connect_error(connect_phase::tls, error::eof, false, false) == F::tls));
+    BOOST_TEST((classify_connect_error(connect_phase::upgrade, error::connection_reset, false, false) == F::reset));
+    BOOST_TEST((classify_connect_error(connect_phase::upgrade, error::eof, false, false) == F::handshake));
+}
+
+BOOST_AUTO_TEST_CASE(close_codes_map_to_reasons)
+{
+    using R = stats::disconnect_reason;
+    BOOST_TEST((stats::reason_for_close_code(1000) == R::normal));
+    BOOST_TEST((stats::reason_for_close_code(1001) == R::going_away));
+    BOOST_TEST((stats::reason_for_close_code(1002) == R::protocol_error));
+    BOOST_TEST((stats::reason_for_close_code(1011) == R::server_close));
+    BOOST_TEST((stats::reason_for_close_code(4000) == R::server_close));
+}
+
+BOOST_AUTO_TEST_CASE(names_cover_every_class)
+{
+    for (auto n : stats::connect_failure_names) BOOST_TEST(!n.empty());
+    for (auto n : stats::disconnect_reason_names) BOOST_TEST(!n.empty());
+    for (auto n : stats::counter_names) BOOST_TEST(!n.empty());
+    for (auto n : stats::histogram_names) BOOST_TEST(!n.empty());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(statistics_merge)
+
+BOOST_AUTO_TEST_CASE(shards_merge_exactly)
+{
+    auto a = std::make_unique<stats::shard>();
+    auto b = std::make_unique<stats::shard>();
+    (*a)[stats::counter_id::connect_attempts].add(3);
+    (*b)[stats::counter_id::connect_attempts].add(4);
+    a->count_failure(stats::connect_failure::http_status, 503);
+    b->count_failure(stats::connect_failure::http_status, 503);
+    b->count_failure(stats::connect_failure::http_status, 403);
+    a->count_disconnect(stats::disconnect_reason::server_close, 1011);
+    b->count_disconnect(stats::disconnect_reason::network);
+    for (std::uint64_t v = 1; v <= 1000; ++v) ((v % 2) ? *a : *b)[stats::histogram_id::round_trip].record(v * 1000);
+
+    const stats::shard* shards[] = {a.get(), b.get()};
+    auto t = stats::collect(shards, true);
+    BOOST_TEST((*t)[stats::counter_id::connect_attempts] == 7u);
+    BOOST_TEST(t->failed(stats::connect_failure::http_status) == 3u);
+    BOOST_TEST(t->http_statuses[503] == 2u);
+    BOOST_TEST(t->http_statuses[403] == 1u);
+    BOOST_TEST(t->failures() == 3u);
+    BOOST_TEST(t->close_codes[1011] == 1u);
+    BOOST_TEST(t->disconnect_total() == 2u);
+    const auto& h = (*t)[stats::histogram_id::round_trip];
+    BOOST_TEST(h.count() == 1000u);
+    BOOST_TEST(h.min() == 1000u);
+    BOOST_TEST(h.max() == 1'000'000u);
+
+    auto without = stats::collect(shards, false);
+    BOOST_TEST((*without)[stats::histogram_id::round_trip].count() == 0u);
+    BOOST_TEST((*without)[stats::counter_id::connect_attempts] == 7u);
+
+    stats::totals twice;
+    twice.add(*t);
+    twice.add(*t);
+    BOOST_TEST(twice[stats::counter_id::connect_attempts] == 14u);
+    BOOST_TEST(twice[stats::histogram_id::round_trip].count() == 2000u);
+    BOOST_TEST(twice[stats::histogram_id::round_trip].percentile(50) == h.percentile(50));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
