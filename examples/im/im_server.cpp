@@ -86,8 +86,8 @@ constexpr auto use_tuple = net::as_tuple(net::use_awaitable_t<executor_type>{});
 constexpr auto handshake_timeout = 10s;
 // On SIGINT/SIGTERM: sessions get this long to finish the 1001 close handshake, then their
 // sockets are closed; past the hard limit the io_contexts are stopped outright.
-constexpr auto shutdown_grace = 1500ms;
-constexpr auto shutdown_hard = 1900ms;
+constexpr auto shutdown_grace = 1200ms;
+constexpr auto shutdown_hard = 1800ms;
 // An echo buffer that grew past this for a large message is released afterwards, so one big
 // message does not pin memory in an idle session; smaller ones are reused without allocating.
 constexpr std::size_t keep_buffer_bytes = 64 * 1024;

@@ -33,8 +33,8 @@ using behavior = std::function<task<>(user&)>;
 /// What the progress line is given once a second.
 struct progress {
     std::chrono::nanoseconds elapsed;
-    const stats::totals& now;      ///< counters only (no histograms)
-    const stats::totals& before;   ///< the previous tick's
+    const stats::counter_totals& now;
+    const stats::counter_totals& before;  ///< the previous tick's
 };
 
 struct run_result {
@@ -69,7 +69,7 @@ public:
         control_loop(guards);
         for (auto& t : threads) t.join();
 
-        result_.totals = collect(true);
+        result_.totals = collect<stats::totals>();
         return std::move(result_);
     }
 
@@ -109,11 +109,12 @@ private:
         state_.live_users.fetch_sub(1, std::memory_order_release);
     }
 
-    std::unique_ptr<stats::totals> collect(bool with_histograms) const
+    template <class Totals = stats::counter_totals>
+    std::unique_ptr<Totals> collect() const
     {
         std::vector<const stats::shard*> shards;
         for (const auto& w : workers_) shards.push_back(&w->stats());
-        return stats::collect(shards, with_histograms);
+        return stats::collect<Totals>(shards);
     }
 
     bool all_users_done() const noexcept
@@ -135,7 +136,7 @@ private:
         boost::asio::signal_set signals(control, SIGINT, SIGTERM);
         boost::asio::steady_timer ticker(control), poll(control);
         auto& config = state_.config;
-        auto previous = collect(false);
+        auto previous = collect();
         clock::time_point grace_end = clock::time_point::max();
         clock::time_point abort_end = clock::time_point::max();
         enum class phase { running, stopping, aborting, draining } phase = phase::running;
@@ -145,7 +146,7 @@ private:
             phase = phase::stopping;
             result_.interrupted = interrupted;
             result_.elapsed = clock::now() - state_.started_at;
-            result_.open_at_end = (*collect(false))[stats::counter_id::active_connections];
+            result_.open_at_end = (*collect())[stats::counter_id::active_connections];
             state_.stopping.store(true, std::memory_order_relaxed);
             on_each_worker([this](worker& w) {
                 if (auto* t = spawn_timers_[w.index()]) t->cancel();
@@ -175,7 +176,7 @@ private:
             ticker.expires_after(std::chrono::seconds(1));
             ticker.async_wait([&](boost::system::error_code ec) {
                 if (ec || phase != phase::running) return;
-                auto now = collect(false);
+                auto now = collect();
                 if (on_progress_) on_progress_({clock::now() - state_.started_at, *now, *previous});
                 previous = std::move(now);
                 tick();

@@ -88,46 +88,35 @@ struct shard {
     }
 };
 
-/// Merged figures of any number of shards (threads now, processes and machines later).
-struct totals {
+/// Merged counters of any number of shards: what the once-a-second progress line needs.
+struct counter_totals {
     std::array<std::uint64_t, counter_count> counters{};
     std::array<std::uint64_t, connect_failure_count> connect_failures{};
     std::array<std::uint64_t, disconnect_reason_count> disconnects{};
     std::array<std::uint64_t, http_status_limit> http_statuses{};
     std::array<std::uint64_t, close_code_limit> close_codes{};
-    std::array<histogram, histogram_count> histograms;
 
     std::uint64_t operator[](counter_id id) const noexcept { return counters[static_cast<std::size_t>(id)]; }
-    const histogram& operator[](histogram_id id) const noexcept
-    {
-        return histograms[static_cast<std::size_t>(id)];
-    }
     std::uint64_t failures() const noexcept { return sum(connect_failures); }
     std::uint64_t disconnect_total() const noexcept { return sum(disconnects); }
     std::uint64_t failed(connect_failure f) const noexcept { return connect_failures[static_cast<std::size_t>(f)]; }
     std::uint64_t ended(disconnect_reason r) const noexcept { return disconnects[static_cast<std::size_t>(r)]; }
 
-    /// Adds a shard's current values; histograms only when asked (they are the costly part).
-    void add(const shard& s, bool with_histograms)
+    void add(const shard& s) noexcept
     {
         accumulate(counters, s.counters);
         accumulate(connect_failures, s.connect_failures);
         accumulate(disconnects, s.disconnects);
         accumulate(http_statuses, s.http_statuses);
         accumulate(close_codes, s.close_codes);
-        if (with_histograms)
-            for (std::size_t i = 0; i < histogram_count; ++i) histograms[i].merge(s.histograms[i]);
     }
-
-    /// Adds another totals (e.g. of another process): exact, histograms included.
-    void add(const totals& t)
+    void add(const counter_totals& t) noexcept
     {
         accumulate(counters, t.counters);
         accumulate(connect_failures, t.connect_failures);
         accumulate(disconnects, t.disconnects);
         accumulate(http_statuses, t.http_statuses);
         accumulate(close_codes, t.close_codes);
-        for (std::size_t i = 0; i < histogram_count; ++i) histograms[i].merge(t.histograms[i]);
     }
 
 private:
@@ -150,11 +139,35 @@ private:
     }
 };
 
-/// Merges the shards of a run.
-inline std::unique_ptr<totals> collect(std::span<const shard* const> shards, bool with_histograms)
+/// Merged figures with the latency histograms (threads now, processes and machines later):
+/// exact, since counters add and histograms merge bucket by bucket.
+struct totals : counter_totals {
+    std::array<histogram, histogram_count> histograms;
+
+    using counter_totals::operator[];
+    const histogram& operator[](histogram_id id) const noexcept
+    {
+        return histograms[static_cast<std::size_t>(id)];
+    }
+
+    void add(const shard& s)
+    {
+        counter_totals::add(s);
+        for (std::size_t i = 0; i < histogram_count; ++i) histograms[i].merge(s.histograms[i]);
+    }
+    void add(const totals& t)
+    {
+        counter_totals::add(t);
+        for (std::size_t i = 0; i < histogram_count; ++i) histograms[i].merge(t.histograms[i]);
+    }
+};
+
+/// Merges the shards of a run: `Totals` is counter_totals (cheap, for progress) or totals.
+template <class Totals>
+std::unique_ptr<Totals> collect(std::span<const shard* const> shards)
 {
-    auto t = std::make_unique<totals>();
-    for (const auto* s : shards) t->add(*s, with_histograms);
+    auto t = std::make_unique<Totals>();
+    for (const auto* s : shards) t->add(*s);
     return t;
 }
 
