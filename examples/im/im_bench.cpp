@@ -16,7 +16,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string mode = "messaging";
+std::string mode = "connect-only";  // wsbench's default
 std::chrono::nanoseconds message_interval = 1s;
 std::chrono::nanoseconds reply_timeout = 5s;
 std::size_t message_bytes = 64;
