@@ -1,0 +1,120 @@
+// The user API, in-process: an engine runs behaviours against a real im_server, and each
+// operation's result and its effect on the figures is checked exactly.
+
+#include <support/child_process.hpp>
+#include <wsload/runtime/engine.hpp>
+
+#include <boost/json.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include <atomic>
+
+using namespace std::chrono_literals;
+namespace stats = wsload::stats;
+
+namespace {
+
+wsload::run_config config_for(const wsload::test::im_server_process& server, std::uint64_t users)
+{
+    wsload::run_config c;
+    c.name = "user-api";
+    c.target = wsload::net::parse_url("ws://127.0.0.1:" + std::to_string(server.port()) + "/ws");
+    c.users = users;
+    c.duration = 20s;  // an upper bound: the run ends when every behaviour has returned
+    c.threads = 2;
+    return c;
+}
+
+struct observations {
+    std::atomic<int> text{0}, binary{0}, json{0}, quiet_timeout{0}, request{0}, closed{0};
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(user_api)
+
+BOOST_AUTO_TEST_CASE(send_receive_request_and_close_each_count_once, *boost::unit_test::timeout(60))
+{
+    wsload::test::im_server_process server(WSLOAD_IM_SERVER);
+    observations seen;
+    wsload::runtime::engine engine(config_for(server, 20), [&seen](wsload::user& u) -> wsload::task<> {
+        auto ws = co_await u.websocket();
+        if (!ws) co_return;
+
+        const std::string text = "hello from " + u.id();
+        co_await ws.send(text);
+        if (auto m = co_await ws.receive(2s); m && !m->binary && m->data == text) ++seen.text;
+
+        std::string bytes(4, '\0');
+        bytes[1] = '\1';
+        bytes[3] = '\xff';
+        co_await ws.send_binary(bytes);
+        if (auto m = co_await ws.receive(2s); m && m->binary && m->data == bytes) ++seen.binary;
+
+        boost::json::object doc;
+        doc["user"] = u.index();
+        co_await ws.send_json(doc);
+        if (auto m = co_await ws.receive(2s); m && m->json().at("user").to_number<std::uint64_t>() == u.index())
+            ++seen.json;
+
+        const auto before = wsload::clock::now();
+        if (!co_await ws.receive(50ms) && wsload::clock::now() - before >= 50ms) ++seen.quiet_timeout;
+
+        auto reply = co_await ws.request("ping " + u.id(), [&](std::string_view m) { return m == "ping " + u.id(); });
+        if (reply) ++seen.request;
+
+        co_await ws.close(1000);
+        if (!ws.is_open() && ws.end_reason() == stats::disconnect_reason::client_close) ++seen.closed;
+    });
+    const auto r = engine.run();
+    const auto& t = *r.totals;
+
+    BOOST_TEST(seen.text == 20);
+    BOOST_TEST(seen.binary == 20);
+    BOOST_TEST(seen.json == 20);
+    BOOST_TEST(seen.quiet_timeout == 20);
+    BOOST_TEST(seen.request == 20);
+    BOOST_TEST(seen.closed == 20);
+    BOOST_TEST(t[stats::counter_id::messages_sent] == 80u);
+    BOOST_TEST(t[stats::counter_id::messages_received] == 80u);
+    BOOST_TEST(t[stats::counter_id::requests_answered] == 20u);
+    BOOST_TEST(t[stats::histogram_id::round_trip].count() == 20u);
+    BOOST_TEST(t.ended(stats::disconnect_reason::client_close) == 20u);
+    BOOST_TEST(t.disconnect_total() == 20u);
+    BOOST_TEST(t[stats::counter_id::active_connections] == 0u);
+    BOOST_TEST(t[stats::counter_id::users_finished] == 20u);
+    BOOST_TEST(r.elapsed < 10s);  // ended when the behaviours did, not at the duration
+}
+
+BOOST_AUTO_TEST_CASE(a_throwing_behaviour_ends_its_user_only_and_is_counted, *boost::unit_test::timeout(60))
+{
+    wsload::test::im_server_process server(WSLOAD_IM_SERVER);
+    wsload::runtime::engine engine(config_for(server, 6), [](wsload::user& u) -> wsload::task<> {
+        auto ws = co_await u.websocket();
+        if (u.index() % 2) throw std::runtime_error("behaviour bug");
+        co_await ws.close();
+    });
+    const auto r = engine.run();
+    const auto& t = *r.totals;
+    BOOST_TEST(t[stats::counter_id::behaviour_errors] == 3u);
+    BOOST_TEST(t[stats::counter_id::users_finished] == 6u);
+    // A dropped handle closes its connection: the three thrown-away ones end as client_close.
+    BOOST_TEST(t.ended(stats::disconnect_reason::client_close) == 6u);
+    BOOST_TEST(t[stats::counter_id::active_connections] == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(server_close_code_is_classified_and_counted_per_code, *boost::unit_test::timeout(60))
+{
+    wsload::test::im_server_process server(WSLOAD_IM_SERVER, {"--close-after", "200ms"});
+    wsload::runtime::engine engine(config_for(server, 10), [](wsload::user& u) -> wsload::task<> {
+        auto ws = co_await u.websocket();
+        co_await ws.wait_closed();
+    });
+    const auto r = engine.run();
+    const auto& t = *r.totals;
+    BOOST_TEST(t.ended(stats::disconnect_reason::going_away) == 10u);  // im_server closes with 1001
+    BOOST_TEST(t.disconnect_total() == 10u);
+    BOOST_TEST(r.elapsed < 10s);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
