@@ -31,6 +31,8 @@ public:
     websocket_options& inbox_limit(std::size_t n) { inbox_limit_ = n; return *this; }
     /// Sec-WebSocket-Protocol to ask for.
     websocket_options& subprotocol(std::string p) { subprotocol_ = std::move(p); return *this; }
+    /// Send each message as frames of at most `bytes` payload (continuation frames); 0 = one frame.
+    websocket_options& fragment_size(std::size_t bytes) { fragment_size_ = bytes; return *this; }
 
 private:
     friend class user;
@@ -39,6 +41,7 @@ private:
     std::size_t max_message_bytes_ = 16 * 1024 * 1024;
     std::size_t inbox_limit_ = 64;
     std::string subprotocol_;
+    std::size_t fragment_size_ = 0;
 };
 
 /// One simulated user. It lives, on its worker's thread, for as long as its behaviour
@@ -114,6 +117,7 @@ private:
         c.max_message_bytes = o.max_message_bytes_;
         c.inbox_limit = o.inbox_limit_;
         c.subprotocol = std::move(o.subprotocol_);
+        c.fragment_size = o.fragment_size_;
         if (u.tls) co_return co_await open<net::detail::tls_ws_connection>(std::move(u), std::move(c));
         co_return co_await open<net::detail::plain_ws_connection>(std::move(u), std::move(c));
     }

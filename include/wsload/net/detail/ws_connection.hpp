@@ -17,6 +17,7 @@
 #include <boost/beast/websocket/ssl.hpp>
 #include <boost/beast/websocket/stream.hpp>
 
+#include <algorithm>
 #include <string>
 #include <type_traits>
 
@@ -33,6 +34,7 @@ struct ws_connect_options {
     std::size_t max_message_bytes = 16 * 1024 * 1024;
     std::size_t inbox_limit = 64;
     std::string subprotocol;
+    std::size_t fragment_size = 0;  ///< outgoing frames carry at most this much; 0 = whole message
 };
 
 template <class NextLayer>
@@ -82,6 +84,10 @@ public:
             if (!sub.empty()) req.set(beast::http::field::sec_websocket_protocol, sub);
         }));
         ws_.read_message_max(o.max_message_bytes);
+        if (o.fragment_size > 0) {
+            ws_.auto_fragment(true);
+            ws_.write_buffer_bytes(std::max<std::size_t>(o.fragment_size, 8));  // Beast's minimum is 8
+        }
         websocket::response_type response;
         auto [uec] = co_await ws_.async_handshake(response, u.host_header(), u.target, use_task);
         if (uec) {
