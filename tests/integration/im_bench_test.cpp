@@ -39,6 +39,20 @@ struct bench_run {
     std::uint64_t failures(std::string_view name) const { return at({"connections", "failures", name}); }
     std::uint64_t disconnects(std::string_view name) const { return at({"connections", "disconnects", name}); }
     std::uint64_t latency_count(std::string_view name) const { return at({"latency_ms", name, "count"}); }
+
+    /// Sum of a time-series column over every second.
+    std::uint64_t series_sum(std::string_view column) const
+    {
+        const auto& ts = result.at("timeseries").as_object();
+        const auto& columns = ts.at("columns").as_array();
+        std::size_t c = 0;
+        while (c < columns.size() && columns[c].as_string() != column) ++c;
+        BOOST_REQUIRE(c < columns.size());
+        std::uint64_t sum = 0;
+        for (const auto& row : ts.at("rows").as_array()) sum += row.as_array()[c].to_number<std::uint64_t>();
+        return sum;
+    }
+    std::size_t series_rows() const { return result.at("timeseries").as_object().at("rows").as_array().size(); }
 };
 
 boost::json::object read_json(const std::filesystem::path& file)
@@ -124,6 +138,10 @@ BOOST_AUTO_TEST_CASE(connect_only_1000_users_all_connect_and_every_ping_is_answe
     BOOST_TEST(r.counter("pongs_received") == r.counter("pings_sent"));
     BOOST_TEST(r.counter("pongs_missed") == 0u);
     BOOST_TEST(r.latency_count("ping_round_trip") == r.counter("pongs_received"));
+    // One row per second of the 4 s run; every connection opened in exactly one of them.
+    BOOST_TEST(r.series_rows() == 4u);
+    BOOST_TEST(r.series_sum("new_connections") == 1000u);
+    BOOST_TEST(r.series_sum("connect_failures") == 0u);
     check_accounting(r);
 }
 
@@ -146,7 +164,47 @@ BOOST_AUTO_TEST_CASE(messaging_every_message_comes_back_with_its_round_trip, *bo
     BOOST_TEST(r.latency_count("round_trip") == sent);
     BOOST_TEST(r.counter("bytes_sent") == sent * 64);  // --message-bytes default
     BOOST_TEST(r.counter("bytes_received") == sent * 64);
+    // The series covers the run up to its end; replies still in flight then (at most one per
+    // user) arrive during the closing and are in the totals only.
+    BOOST_TEST(r.series_sum("messages_sent") == sent);
+    BOOST_TEST(r.series_sum("round_trips") <= sent);
+    BOOST_TEST(r.series_sum("round_trips") + 100 >= sent);
+    BOOST_TEST(r.series_sum("messages_received") == r.series_sum("round_trips"));
     check_accounting(r);
+}
+
+BOOST_AUTO_TEST_CASE(thresholds_decide_the_exit_status, *boost::unit_test::timeout(120))
+{
+    im_server_process server(WSLOAD_IM_SERVER, {});
+    const std::vector<std::string> common{"--target", ws_url(server.port()), "--mode", "messaging", "--conns", "20",
+                                          "--ramp", "0", "--duration", "2s", "--message-interval", "100ms",
+                                          "--quiet", "--threshold", "connect.success >= 99%", "--threshold",
+                                          "failures.refused == 0"};
+    auto passing = run_bench(common);
+    BOOST_TEST(passing.status == 0);
+    const auto& verdicts = passing.result.at("thresholds").as_array();
+    BOOST_REQUIRE(verdicts.size() == 2u);
+    for (const auto& v : verdicts) BOOST_TEST(v.as_object().at("passed").as_bool());
+
+    auto args = common;
+    args.insert(args.end(), {"--threshold", "messages_received < 10"});
+    auto failing = run_bench(args);
+    BOOST_TEST(failing.status == 1);
+    BOOST_TEST(failing.out.find("FAIL messages_received < 10") != std::string::npos);
+    BOOST_TEST(!failing.result.at("thresholds").as_array()[2].as_object().at("passed").as_bool());
+    BOOST_TEST(failing.result.at("grades").as_array().size() >= 3u);
+}
+
+BOOST_AUTO_TEST_CASE(abort_on_fail_ends_the_run_once_a_threshold_cannot_pass, *boost::unit_test::timeout(60))
+{
+    const auto port = wsload::test::free_tcp_port();
+    auto r = run_bench({"--target", ws_url(port), "--conns", "1000", "--ramp", "20s", "--duration", "30s",
+                        "--quiet", "--threshold", "failures.refused < 5", "--abort-on-fail"});
+    BOOST_TEST(r.status == 3);  // nothing connected: the run failed, which outranks the threshold
+    BOOST_TEST(r.result.at("run").as_object().at("ended_early").as_bool());
+    BOOST_TEST(r.result.at("run").as_object().at("elapsed_s").to_number<double>() < 5.0);
+    BOOST_TEST(r.failures("refused") >= 5u);
+    BOOST_TEST(r.failures("refused") == r.at({"connections", "attempted"}));
 }
 
 BOOST_AUTO_TEST_CASE(nothing_listening_every_attempt_fails_as_refused, *boost::unit_test::timeout(60))
@@ -262,6 +320,7 @@ const usage_case usage_cases[] = {
     {{"--users", "5", "--conns", "6"}, "wsload: --users and --conns disagree"},
     {{"--log-level", "loud"}, "wsload: --log-level: \"loud\" is not a log level"},
     {{"--threads"}, "wsload: the required argument for option '--threads' is missing"},
+    {{"--threshold", "connect.p99 < soon"}, "wsload: --threshold: \"connect.p99 < soon\": \"soon\" is not a duration"},
 };
 
 BOOST_DATA_TEST_CASE(bad_input_is_one_line_and_status_2, boost::unit_test::data::make(usage_cases), c)

@@ -107,7 +107,8 @@ std::vector<double> percentiles_to_check(int digits)
 std::uint64_t exact_percentile(samples& s, double p)
 {
     const auto n = s.size();
-    auto rank = static_cast<std::size_t>(std::ceil(p / 100.0 * static_cast<double>(n)));
+    // Same rank definition as histogram::percentile (ceil, with doubles' excess of 1e-12 forgiven).
+    auto rank = static_cast<std::size_t>(std::ceil(p / 100.0 * static_cast<double>(n) * (1 - 1e-12)));
     rank = std::clamp<std::size_t>(rank, 1, n);
     std::nth_element(s.begin(), s.begin() + std::ptrdiff_t(rank - 1), s.end());
     return s[rank - 1];

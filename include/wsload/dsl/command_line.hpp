@@ -7,6 +7,7 @@
 #include <wsload/core/log.hpp>
 #include <wsload/dsl/flags.hpp>
 #include <wsload/net/url.hpp>
+#include <wsload/report/thresholds.hpp>
 #include <wsload/runtime/run_config.hpp>
 
 #include <boost/program_options.hpp>
@@ -51,7 +52,10 @@ public:
             ("seed", po::value<std::string>()->value_name("N"), "seed of the per-user random generators (default: random)")
             ("log-level", text("warn")->value_name("L"), "error, warn, info or debug")
             ("json", text(config_.json_file)->value_name("FILE"), "also write the results as JSON to FILE")
-            ("quiet,q", po::bool_switch(), "no progress line each second");
+            ("quiet,q", po::bool_switch(), "no progress line each second")
+            ("threshold", po::value<std::vector<std::string>>()->composing()->value_name("EXPR"),
+             "pass/fail criterion, repeatable: \"connect.p99 < 100ms\", \"connect.success >= 99%\"")
+            ("abort-on-fail", po::bool_switch(), "end the run as soon as a threshold can no longer pass");
 
         po::options_description own("scenario flags", 110, 55);
         for (const auto& f : flags_) {
@@ -88,8 +92,8 @@ public:
                               " (flags start with --; see --help)");
         if (vm.count("help")) {
             std::cout << "Usage: " << (argc > 0 ? std::filesystem::path(argv[0]).filename().string() : "scenario")
-                      << " [flags]\n\n" << all << "\nExit status: 0 ran, 2 usage error, 3 the run failed "
-                      << "(no connection succeeded, or every behaviour failed).\n";
+                      << " [flags]\n\n" << all << "\nExit status: 0 ran (and every threshold passed), 1 a threshold failed, 2 usage error,\n"
+                      << "3 the run failed (no connection succeeded, or every behaviour failed).\n";
             return false;
         }
 
@@ -122,6 +126,9 @@ public:
         apply("seed", [&](const std::string& v) { config_.seed = parse_flag_value<std::uint64_t>(v); });
         apply("log-level", [&](const std::string& v) { config_.level = parse_log_level(v); });
         apply("json", [&](const std::string& v) { config_.json_file = v; });
+        if (vm.count("threshold"))
+            for (const auto& t : vm["threshold"].as<std::vector<std::string>>()) config_.thresholds.push_back(t);
+        config_.abort_on_fail = config_.abort_on_fail || vm["abort-on-fail"].as<bool>();
         config_.insecure = config_.insecure || vm["insecure"].as<bool>();
         config_.quiet = config_.quiet || vm["quiet"].as<bool>();
         for (const auto& f : flags_)
@@ -142,6 +149,7 @@ private:
                 throw usage_error(std::string("--target: ") + e.what());
             }
         }
+        for (const auto& t : config_.thresholds) report::parse_threshold(t);  // fail before the run
         if (config_.users == 0) throw usage_error("--users: must be at least 1");
         if (config_.threads == 0 || config_.threads > 1024) throw usage_error("--threads: use 1 to 1024");
         if (config_.duration.count() <= 0) throw usage_error("--duration: must be longer than 0s");

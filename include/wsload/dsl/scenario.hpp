@@ -76,6 +76,13 @@ public:
         config_.grace = d;
         return *this;
     }
+    /// A pass/fail criterion checked at the end, e.g. "connect.p99 < 100ms" (repeatable;
+    /// --threshold adds more). A failed one makes the exit status 1.
+    scenario& threshold(std::string expression)
+    {
+        config_.thresholds.push_back(std::move(expression));
+        return *this;
+    }
     /// The coroutine every user runs: `wsload::task<> f(wsload::user&)`. A lambda's captures
     /// live as long as the run.
     template <class F>
@@ -112,13 +119,26 @@ public:
         }
         current_log_level().store(config_.level);
         try {
+            std::vector<report::threshold> rules;
+            for (const auto& text : config_.thresholds) rules.push_back(report::parse_threshold(text));
             runtime::engine engine(config_, behavior_);
-            if (!config_.quiet)
-                engine.on_progress([&](const runtime::progress& p) { report::print_progress(stderr, p, config_); });
+            bool aborted = false;
+            engine.on_progress([&](const runtime::progress& p) {
+                if (!config_.quiet) report::print_progress(stderr, p, config_);
+                if (!config_.abort_on_fail || aborted) return;
+                for (const auto& rule : rules)
+                    if (rule.failed_for_good(p.now)) {
+                        aborted = true;
+                        engine.request_stop("threshold \"" + rule.expression + "\" can no longer pass");
+                        return;
+                    }
+            });
             auto result = engine.run();
-            report::print_report(stdout, config_, result);
-            int status = report::exit_status(result);
-            if (!config_.json_file.empty() && !report::write_json(config_.json_file, config_, result)) status = 3;
+            const auto verdict = report::judge(result, rules);
+            report::print_report(stdout, config_, result, verdict);
+            int status = verdict.exit_status();
+            if (!config_.json_file.empty() && !report::write_json(config_.json_file, config_, result, verdict))
+                status = report::exit_run_failed;
             return status;
         } catch (const usage_error& e) {
             std::fprintf(stderr, "wsload: %s\n", e.what());

@@ -3,6 +3,7 @@
 // wsbench's report in seed 002, section 6.1, grown with failure and disconnect classes).
 
 #include <wsload/core/duration.hpp>
+#include <wsload/report/outcome.hpp>
 #include <wsload/report/summary.hpp>
 #include <wsload/runtime/run_config.hpp>
 
@@ -53,7 +54,7 @@ inline void latency_row(std::FILE* out, const char* label, const stats::histogra
 }  // namespace detail
 
 /// The end-of-run report, as people paste it into tickets.
-inline void print_report(std::FILE* out, const run_config& config, const runtime::run_result& r)
+inline void print_report(std::FILE* out, const run_config& config, const runtime::run_result& r, const outcome& verdict)
 {
     using stats::counter_id;
     using stats::histogram_id;
@@ -137,7 +138,21 @@ inline void print_report(std::FILE* out, const run_config& config, const runtime
         std::fprintf(out, "\nbehaviour errors: %llu (run with --log-level debug to see them)\n",
                      static_cast<unsigned long long>(t[counter_id::behaviour_errors]));
 
-    std::fprintf(out, "\n--- Run time: %.2f s ---\n", std::chrono::duration<double>(r.elapsed).count());
+    if (!verdict.grades.empty()) {
+        std::fprintf(out, "\n--- Health ---\n");
+        for (const auto& g : verdict.grades)
+            std::fprintf(out, "%-24s %9.2f %-3s %s\n", std::string(g.indicator).c_str(), g.value,
+                         std::string(g.unit).c_str(), std::string(name(g.level)).c_str());
+    }
+    if (!verdict.thresholds.empty()) {
+        std::fprintf(out, "\n--- Thresholds ---\n");
+        for (const auto& t : verdict.thresholds)
+            std::fprintf(out, "%-4s %-36s observed %.*f%s\n", t.passed ? "ok" : "FAIL", t.rule->expression.c_str(),
+                         t.rule->unit().empty() ? 0 : 3, t.observed, std::string(t.rule->unit()).c_str());
+    }
+
+    std::fprintf(out, "\n--- Run time: %.2f s%s ---\n", std::chrono::duration<double>(r.elapsed).count(),
+                 r.ended_early ? " (ended early: a threshold failed)" : "");
     std::fprintf(out, "==========================================================\n");
     std::fflush(out);
 }

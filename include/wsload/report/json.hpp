@@ -1,16 +1,27 @@
 #pragma once
-// The result document (`--json FILE`), schema "wsload.result/1". Field by field it carries
-// the figures of the text report; the measurement issue grows it (histograms, time series).
+// The result document (`--json FILE`), schema "wsload.result/1", documented in
+// docs/result-schema.md: the figures of the text report, the exact histograms, the time series
+// and the environment. Other tools (and wsload-report) read this file.
 
 #include <wsload/core/duration.hpp>
+#include <wsload/report/outcome.hpp>
 #include <wsload/report/summary.hpp>
 #include <wsload/runtime/run_config.hpp>
 
+#include <wsload/version.hpp>
+
+#include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
+#include <boost/version.hpp>
+
+#include <sys/utsname.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <string>
+#include <thread>
+#include <vector>
 
 namespace wsload::report {
 
@@ -27,7 +38,62 @@ inline boost::json::object to_json(const latency_ms& l)
     return o;
 }
 
-inline boost::json::object result_document(const run_config& config, const runtime::run_result& r)
+/// A histogram exactly: layout, aggregates and non-empty buckets as [index, count] pairs.
+/// 64-bit figures that JSON numbers cannot hold exactly (sums) are decimal strings of limbs.
+inline boost::json::object to_json(const stats::histogram::state& s)
+{
+    boost::json::object o;
+    o["digits"] = s.digits;
+    o["highest_ns"] = s.highest;
+    o["count"] = s.count;
+    o["clamped"] = s.clamped;
+    o["min_ns"] = s.min;
+    o["max_ns"] = s.max;
+    boost::json::array sum, squares, buckets;
+    for (auto limb : s.sum) sum.emplace_back(std::to_string(limb));
+    for (auto limb : s.sum_squares) squares.emplace_back(std::to_string(limb));
+    for (const auto& [index, count] : s.buckets) buckets.emplace_back(boost::json::array{index, count});
+    o["sum_limbs"] = std::move(sum);
+    o["sum_squares_limbs"] = std::move(squares);
+    o["buckets"] = std::move(buckets);
+    return o;
+}
+
+/// Where the run happened: enough to tell two result files apart and to trust their figures.
+inline boost::json::object environment_json(const runtime::run_result& r)
+{
+    boost::json::object env;
+    env["wsload_version"] = WSLOAD_VERSION_STRING;
+    env["boost_version"] = BOOST_LIB_VERSION;
+    env["compiler"] = __VERSION__;
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) == 0) env["hostname"] = host;
+    struct utsname u {};
+    if (::uname(&u) == 0) env["os"] = std::string(u.sysname) + " " + u.release + " " + u.machine;
+    env["cpus"] = std::thread::hardware_concurrency();
+    env["started_at_unix_ms"] =
+        std::chrono::duration_cast<std::chrono::milliseconds>(r.started_at.time_since_epoch()).count();
+    return env;
+}
+
+inline boost::json::object timeseries_json(const std::vector<stats::second>& series)
+{
+    boost::json::object ts;
+    ts["interval_s"] = 1;
+    boost::json::array columns, rows;
+    for (auto c : stats::second_columns) columns.emplace_back(c);
+    for (const auto& row : series) {
+        boost::json::array values;
+        for (auto v : stats::values(row)) values.emplace_back(v);
+        rows.emplace_back(std::move(values));
+    }
+    ts["columns"] = std::move(columns);
+    ts["rows"] = std::move(rows);
+    return ts;
+}
+
+inline boost::json::object result_document(const run_config& config, const runtime::run_result& r,
+                                          const outcome& verdict)
 {
     using stats::counter_id;
     const auto& t = *r.totals;
@@ -48,7 +114,8 @@ inline boost::json::object result_document(const run_config& config, const runti
     boost::json::object run;
     run["elapsed_s"] = std::chrono::duration<double>(r.elapsed).count();
     run["interrupted"] = r.interrupted;
-    run["exit_status"] = exit_status(r);
+    run["ended_early"] = r.ended_early;
+    run["exit_status"] = verdict.exit_status();
     doc["run"] = std::move(run);
 
     boost::json::object conns;
@@ -78,6 +145,26 @@ inline boost::json::object result_document(const run_config& config, const runti
         latency[stats::histogram_names[i]] = to_json(latency_ms(t.histograms[i]));
     doc["latency_ms"] = std::move(latency);
 
+    boost::json::object histograms;
+    for (std::size_t i = 0; i < stats::histogram_count; ++i)
+        histograms[stats::histogram_names[i]] = to_json(t.histograms[i].export_state());
+    doc["histograms"] = std::move(histograms);
+    doc["timeseries"] = timeseries_json(r.series);
+    doc["environment"] = environment_json(r);
+
+    boost::json::array thresholds, grades;
+    for (const auto& t : verdict.thresholds)
+        thresholds.emplace_back(boost::json::object{{"expression", t.rule->expression},
+                                                    {"limit", t.rule->limit},
+                                                    {"observed", t.observed},
+                                                    {"unit", t.rule->unit()},
+                                                    {"passed", t.passed}});
+    for (const auto& g : verdict.grades)
+        grades.emplace_back(boost::json::object{
+            {"indicator", g.indicator}, {"value", g.value}, {"unit", g.unit}, {"grade", name(g.level)}});
+    doc["thresholds"] = std::move(thresholds);
+    doc["grades"] = std::move(grades);
+
     boost::json::object counters;
     for (std::size_t i = 0; i < stats::counter_count; ++i) counters[stats::counter_names[i]] = t.counters[i];
     doc["counters"] = std::move(counters);
@@ -91,10 +178,11 @@ inline boost::json::object result_document(const run_config& config, const runti
 }
 
 /// Writes the document; false (and a logged error) if the file cannot be written.
-inline bool write_json(const std::string& path, const run_config& config, const runtime::run_result& r)
+inline bool write_json(const std::string& path, const run_config& config, const runtime::run_result& r,
+                       const outcome& verdict)
 {
     std::ofstream out(path, std::ios::trunc);
-    out << boost::json::serialize(result_document(config, r)) << '\n';
+    out << boost::json::serialize(result_document(config, r, verdict)) << '\n';
     out.close();
     if (!out) {
         log(log_level::error, "--json: cannot write \"" + path + "\"");

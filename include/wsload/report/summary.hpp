@@ -2,10 +2,10 @@
 // The figures every report shows, derived once from a run's totals so that the text, the
 // JSON and later sinks cannot disagree.
 
-#include <wsload/runtime/engine.hpp>
-#include <wsload/stats/metrics.hpp>
+#include <wsload/stats/histogram.hpp>
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 
 namespace wsload::report {
@@ -43,18 +43,6 @@ inline double per_second(std::uint64_t n, std::chrono::nanoseconds elapsed) noex
 {
     const double s = std::chrono::duration<double>(elapsed).count();
     return s <= 0 ? 0.0 : static_cast<double>(n) / s;
-}
-
-/// The exit status of a run, documented in the README: 0 it ran, 3 it could not do its job
-/// (connections were attempted and none succeeded, or every behaviour failed).
-/// (1 is for failed thresholds, 2 for usage errors.)
-inline int exit_status(const runtime::run_result& r) noexcept
-{
-    const auto& t = *r.totals;
-    using stats::counter_id;
-    if (t[counter_id::connect_attempts] > 0 && t[counter_id::connect_successes] == 0) return 3;
-    if (t[counter_id::users_started] > 0 && t[counter_id::behaviour_errors] == t[counter_id::users_started]) return 3;
-    return 0;
 }
 
 }  // namespace wsload::report

@@ -8,6 +8,7 @@
 #include <wsload/runtime/worker.hpp>
 #include <wsload/sched/ramp.hpp>
 #include <wsload/stats/metrics.hpp>
+#include <wsload/stats/timeseries.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -16,6 +17,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdlib>
@@ -39,9 +41,12 @@ struct progress {
 
 struct run_result {
     std::unique_ptr<stats::totals> totals;     ///< with histograms
+    std::vector<stats::second> series;         ///< one entry per second (the last may be partial)
+    std::chrono::system_clock::time_point started_at{};  ///< wall clock, for merging runs
     std::chrono::nanoseconds elapsed{0};       ///< start to the moment the run was told to end
     std::uint64_t open_at_end = 0;             ///< connections open when the run was told to end
     bool interrupted = false;                  ///< ended by SIGINT/SIGTERM
+    bool ended_early = false;                  ///< ended by request_stop (e.g. a failed threshold)
 };
 
 class engine {
@@ -50,6 +55,13 @@ public:
 
     /// Called on the main thread once a second while the run goes.
     void on_progress(std::function<void(const progress&)> f) { on_progress_ = std::move(f); }
+
+    /// Ends the run early (as its duration would), from any thread; `why` is logged.
+    void request_stop(std::string why)
+    {
+        log(log_level::warn, "ending the run: " + why);
+        stop_requested_.store(true, std::memory_order_release);
+    }
 
     /// Runs to the end (duration, all users finished, or a signal) and returns the figures.
     run_result run()
@@ -61,8 +73,11 @@ public:
         std::vector<boost::asio::executor_work_guard<executor>> guards;
         for (auto& w : workers_) guards.emplace_back(w->get_executor());
         state_.started_at = clock::now();
-        for (auto& w : workers_)
+        result_.started_at = std::chrono::system_clock::now();
+        for (auto& w : workers_) {
             boost::asio::co_spawn(w->get_executor(), spawn_users(*w), boost::asio::detached);
+            boost::asio::co_spawn(w->get_executor(), w->record_seconds(), boost::asio::detached);
+        }
         std::vector<std::thread> threads;
         for (auto& w : workers_) threads.emplace_back([&ctx = w->context()] { ctx.run(); });
 
@@ -70,6 +85,7 @@ public:
         for (auto& t : threads) t.join();
 
         result_.totals = collect<stats::totals>();
+        add_round_trips_by_second();
         return std::move(result_);
     }
 
@@ -123,6 +139,49 @@ private:
                state_.live_users.load(std::memory_order_acquire) == 0;
     }
 
+    /// Appends a row to the time series: `now` against the previous row's counters.
+    void record_second(std::chrono::nanoseconds elapsed, const stats::counter_totals& now,
+                       const stats::counter_totals& before)
+    {
+        using stats::counter_id;
+        const auto delta = [&](counter_id id) { return now[id] - before[id]; };
+        // A last second of a few milliseconds (the run ended just after a tick) is folded into
+        // the row before it: the counts stay exact, and no near-empty row skews a chart.
+        const bool fold = !result_.series.empty() &&
+                          elapsed - std::chrono::seconds(result_.series.back().t) < std::chrono::milliseconds(100);
+        stats::second fresh;
+        auto& row = fold ? result_.series.back() : fresh;
+        if (!fold) row.t = static_cast<std::uint32_t>(std::chrono::ceil<std::chrono::seconds>(elapsed).count());
+        row.active = now[counter_id::active_connections];
+        row.new_connections += delta(counter_id::connect_successes);
+        row.connect_failures += now.failures() - before.failures();
+        row.disconnects += now.disconnect_total() - before.disconnect_total();
+        row.messages_sent += delta(counter_id::messages_sent);
+        row.messages_received += delta(counter_id::messages_received);
+        row.bytes_sent += delta(counter_id::bytes_sent);
+        row.bytes_received += delta(counter_id::bytes_received);
+        if (!fold) result_.series.push_back(row);
+    }
+
+    /// Each second's round-trip percentiles, from every worker's histogram of that second.
+    void add_round_trips_by_second()
+    {
+        const auto rows = result_.series.size();
+        for (std::size_t k = 0; k < rows; ++k) {
+            stats::histogram h;
+            for (const auto& w : workers_) {
+                const auto& by_second = w->round_trips_by_second();
+                // The last row takes whatever the workers closed after it (a folded tail).
+                const auto end = k + 1 == rows ? by_second.size() : std::min(k + 1, by_second.size());
+                for (auto i = k; i < end; ++i) h.merge(by_second[i]);
+            }
+            auto& row = result_.series[k];
+            row.round_trips = h.count();
+            row.round_trip_p50_ns = h.percentile(50);
+            row.round_trip_p99_ns = h.percentile(99);
+        }
+    }
+
     template <class F>
     void on_each_worker(F f)
     {
@@ -146,7 +205,9 @@ private:
             phase = phase::stopping;
             result_.interrupted = interrupted;
             result_.elapsed = clock::now() - state_.started_at;
-            result_.open_at_end = (*collect())[stats::counter_id::active_connections];
+            auto last = collect();
+            result_.open_at_end = (*last)[stats::counter_id::active_connections];
+            record_second(result_.elapsed, *last, *previous);  // the last, partial second
             state_.stopping.store(true, std::memory_order_relaxed);
             on_each_worker([this](worker& w) {
                 if (auto* t = spawn_timers_[w.index()]) t->cancel();
@@ -172,12 +233,16 @@ private:
         };
         wait_signal();
 
+        // Ticks on whole seconds since the start, as the workers' second boundaries do.
+        std::uint32_t seconds = 0;
         std::function<void()> tick = [&] {
-            ticker.expires_after(std::chrono::seconds(1));
+            ticker.expires_at(state_.started_at + std::chrono::seconds(++seconds));
             ticker.async_wait([&](boost::system::error_code ec) {
                 if (ec || phase != phase::running) return;
                 auto now = collect();
-                if (on_progress_) on_progress_({clock::now() - state_.started_at, *now, *previous});
+                const auto elapsed = std::chrono::seconds(seconds);
+                record_second(elapsed, *now, *previous);
+                if (on_progress_) on_progress_({elapsed, *now, *previous});
                 previous = std::move(now);
                 tick();
             });
@@ -190,6 +255,10 @@ private:
             poll.async_wait([&](boost::system::error_code ec) {
                 if (ec) return;
                 const auto now = clock::now();
+                if (phase == phase::running && stop_requested_.load(std::memory_order_acquire)) {
+                    result_.ended_early = true;
+                    begin_stop(false);
+                }
                 if (phase == phase::running && (now >= state_.started_at + config.duration || all_users_done()))
                     begin_stop(false);
                 if (phase == phase::stopping && (all_users_done() || now >= grace_end)) begin_abort();
@@ -223,6 +292,7 @@ private:
     std::vector<std::unique_ptr<worker>> workers_;
     std::vector<timer*> spawn_timers_ = std::vector<timer*>(state_.config.threads, nullptr);
     std::atomic<std::size_t> spawners_done_{0};
+    std::atomic<bool> stop_requested_{false};
     std::function<void(const progress&)> on_progress_;
     run_result result_;
 };

@@ -10,6 +10,7 @@
 #include <string>
 #include <algorithm>
 #include <thread>
+#include <vector>
 
 namespace wsload {
 
@@ -30,6 +31,8 @@ struct run_config {
     bool quiet = false;      ///< no progress lines
     std::string json_file;   ///< write the result document here
     log_level level = log_level::warn;
+    std::vector<std::string> thresholds;  ///< pass/fail criteria, e.g. "connect.p99 < 100ms"
+    bool abort_on_fail = false;           ///< end the run once a threshold can no longer pass
 };
 
 }  // namespace wsload

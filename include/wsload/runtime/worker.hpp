@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 namespace wsload::runtime {
 
@@ -46,15 +47,45 @@ public:
     void untrack(closable& c) noexcept { closables_.unlink(c); }
 
     /// Run on this worker's thread (post it there).
-    void stop_all() { closables_.for_each([](closable& c) { c.on_stop(); }); }
+    void stop_all()
+    {
+        second_timer_.cancel();
+        closables_.for_each([](closable& c) { c.on_stop(); });
+    }
     void abort_all() { closables_.for_each([](closable& c) { c.on_abort(); }); }
 
+    /// Closes a second of the time series every second from the start until the run ends:
+    /// this thread's round trips of that second, kept in compact form.
+    task<> record_seconds()
+    {
+        for (std::uint32_t k = 1; !stopping(); ++k) {
+            second_timer_.expires_at(run_.started_at + std::chrono::seconds(k));
+            co_await second_timer_.async_wait(use_task);
+            close_second();
+        }
+    }
+
+    /// Round trips by second since the start (index 0 = second 1); the last one may be partial.
+    /// Read it once the worker's thread has ended.
+    const std::vector<stats::histogram::state>& round_trips_by_second() const noexcept
+    {
+        return round_trips_by_second_;
+    }
+
 private:
+    void close_second()
+    {
+        round_trips_by_second_.push_back(stats_->round_trip_this_second.export_state());
+        stats_->round_trip_this_second.reset();
+    }
+
     unsigned index_;
     run_state& run_;
     boost::asio::io_context context_{1};  // concurrency hint 1: one thread, no locking inside asio
     std::unique_ptr<stats::shard> stats_;
     closable_list closables_;
+    timer second_timer_{context_.get_executor()};
+    std::vector<stats::histogram::state> round_trips_by_second_;
 };
 
 }  // namespace wsload::runtime

@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <thread>
 #include <utility>
+#include <vector>
 
 namespace wsload::stats {
 
@@ -192,7 +193,9 @@ public:
         const auto a = aggregates();
         if (a.count == 0 || !(p > 0)) return a.min;
         if (p >= 100) return a.max;
-        const double r = std::ceil(p / 100.0 * static_cast<double>(a.count));
+        // (1 - 1e-12): 99.9 / 100 * 1000 is 999.0000000000001 in doubles, whose ceil would
+        // skip to the next rank.
+        const double r = std::ceil(p / 100.0 * static_cast<double>(a.count) * (1 - 1e-12));
         const auto rank = std::clamp<std::uint64_t>(static_cast<std::uint64_t>(r), 1, a.count);
         std::uint64_t seen = 0;
         for (std::size_t i = 0; i < size_; ++i) {
@@ -212,6 +215,55 @@ public:
                 const auto [lo, hi] = bucket_range(i);
                 f(lo, hi, c);
             }
+    }
+
+    /// Everything a histogram knows, exactly: layout, aggregates (sums as 64-bit limbs, least
+    /// significant first) and the non-empty buckets by flat index. What result files carry,
+    /// so that histograms of other processes and machines merge without loss.
+    struct state {
+        int digits = 3;
+        std::uint64_t highest = default_highest_ns;
+        std::uint64_t count = 0, clamped = 0, min = 0, max = 0;
+        std::array<std::uint64_t, 2> sum{};
+        std::array<std::uint64_t, 3> sum_squares{};
+        std::vector<std::pair<std::uint32_t, std::uint64_t>> buckets;  ///< {flat index, count}
+    };
+
+    state export_state() const
+    {
+        state s;
+        s.digits = digits_;
+        s.highest = highest_;
+        const auto a = aggregates();
+        s.count = a.count;
+        s.clamped = a.clamped;
+        s.min = a.min;
+        s.max = a.max;
+        for (std::size_t i = 0; i < 2; ++i) s.sum[i] = a.sum[i];
+        for (std::size_t i = 0; i < 3; ++i) s.sum_squares[i] = a.sum_squares[i];
+        for (std::size_t i = 0; i < size_; ++i)
+            if (const auto c = counts_[i].load(relaxed)) s.buckets.emplace_back(static_cast<std::uint32_t>(i), c);
+        return s;
+    }
+
+    /// Adds an exported state (a merge); throws std::invalid_argument on another layout or a
+    /// bucket index out of range (a corrupt file). Owner thread only.
+    void merge(const state& s)
+    {
+        if (s.digits != digits_ || s.highest != highest_)
+            throw std::invalid_argument("histogram::merge: different layouts");
+        std::uint64_t in_buckets = 0;
+        for (const auto& [index, c] : s.buckets) {
+            if (index >= size_) throw std::invalid_argument("histogram::merge: bucket index out of range");
+            in_buckets += c;
+        }
+        if (in_buckets != s.count) throw std::invalid_argument("histogram::merge: bucket counts do not add up");
+        for (const auto& [index, c] : s.buckets) bump(counts_[index], c);
+        if (s.count == 0) return;
+        snapshot a{s.count, s.clamped, s.min, s.max};
+        for (std::size_t i = 0; i < 2; ++i) a.sum[i] = s.sum[i];
+        for (std::size_t i = 0; i < 3; ++i) a.sum_squares[i] = s.sum_squares[i];
+        add(a);
     }
 
 private:

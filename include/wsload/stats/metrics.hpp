@@ -72,6 +72,9 @@ struct shard {
     std::array<counter, http_status_limit> http_statuses;  ///< of http_status connect failures
     std::array<counter, close_code_limit> close_codes;     ///< of server_close disconnects
     std::array<histogram, histogram_count> histograms;
+    /// Round trips of the current second only; the owner thread moves it into its per-second
+    /// record and resets it at each second boundary (time series).
+    histogram round_trip_this_second;
 
     counter& operator[](counter_id id) noexcept { return counters[static_cast<std::size_t>(id)]; }
     histogram& operator[](histogram_id id) noexcept { return histograms[static_cast<std::size_t>(id)]; }

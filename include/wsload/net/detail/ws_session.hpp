@@ -149,7 +149,9 @@ protected:
         stats_[stats::counter_id::bytes_received].add(data.size());
         for (auto* r = requests_; r; r = r->next) {
             if (!r->match(r->matcher, data, binary)) continue;
-            stats_[stats::histogram_id::round_trip].record(elapsed_ns(r->sent_at));
+            const auto rtt = elapsed_ns(r->sent_at);
+            stats_[stats::histogram_id::round_trip].record(rtt);
+            stats_.round_trip_this_second.record(rtt);
             stats_[stats::counter_id::requests_answered].add();
             r->reply.emplace(std::string(data), binary);
             unlink(*r);
