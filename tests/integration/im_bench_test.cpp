@@ -164,9 +164,11 @@ BOOST_AUTO_TEST_CASE(messaging_every_message_comes_back_with_its_round_trip, *bo
     BOOST_TEST(r.latency_count("round_trip") == sent);
     BOOST_TEST(r.counter("bytes_sent") == sent * 64);  // --message-bytes default
     BOOST_TEST(r.counter("bytes_received") == sent * 64);
-    // The series covers the run up to its end; replies still in flight then (at most one per
-    // user) arrive during the closing and are in the totals only.
-    BOOST_TEST(r.series_sum("messages_sent") == sent);
+    // The series covers the run up to its end; a send or reply in flight then (at most one
+    // per user) completes during the closing and is in the totals only. Within each row,
+    // counts and round trips are cut at the same instant.
+    BOOST_TEST(r.series_sum("messages_sent") <= sent);
+    BOOST_TEST(r.series_sum("messages_sent") + 100 >= sent);
     BOOST_TEST(r.series_sum("round_trips") <= sent);
     BOOST_TEST(r.series_sum("round_trips") + 100 >= sent);
     BOOST_TEST(r.series_sum("messages_received") == r.series_sum("round_trips"));

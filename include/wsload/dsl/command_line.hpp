@@ -52,6 +52,9 @@ public:
             ("seed", po::value<std::string>()->value_name("N"), "seed of the per-user random generators (default: random)")
             ("log-level", text("warn")->value_name("L"), "error, warn, info or debug")
             ("json", text(config_.json_file)->value_name("FILE"), "also write the results as JSON to FILE")
+            ("csv", text(config_.csv_prefix)->value_name("PREFIX"), "also write PREFIX_stats.csv, PREFIX_stats_history.csv, PREFIX_failures.csv")
+            ("html", text(config_.html_file)->value_name("FILE"), "also write a self-contained HTML report to FILE")
+            ("metrics-listen", text(config_.metrics_listen)->value_name("HOST:PORT"), "serve Prometheus metrics at http://HOST:PORT/metrics while running")
             ("quiet,q", po::bool_switch(), "no progress line each second")
             ("threshold", po::value<std::vector<std::string>>()->composing()->value_name("EXPR"),
              "pass/fail criterion, repeatable: \"connect.p99 < 100ms\", \"connect.success >= 99%\"")
@@ -126,6 +129,9 @@ public:
         apply("seed", [&](const std::string& v) { config_.seed = parse_flag_value<std::uint64_t>(v); });
         apply("log-level", [&](const std::string& v) { config_.level = parse_log_level(v); });
         apply("json", [&](const std::string& v) { config_.json_file = v; });
+        apply("csv", [&](const std::string& v) { config_.csv_prefix = v; });
+        apply("html", [&](const std::string& v) { config_.html_file = v; });
+        apply("metrics-listen", [&](const std::string& v) { config_.metrics_listen = v; });
         if (vm.count("threshold"))
             for (const auto& t : vm["threshold"].as<std::vector<std::string>>()) config_.thresholds.push_back(t);
         config_.abort_on_fail = config_.abort_on_fail || vm["abort-on-fail"].as<bool>();
@@ -159,14 +165,20 @@ private:
                                      format_duration(config_.duration) + "): not every user will start");
         if (!config_.ca_file.empty() && !std::filesystem::is_regular_file(config_.ca_file))
             throw usage_error("--ca-file: \"" + config_.ca_file + "\" is not a readable file");
-        if (!config_.json_file.empty()) {
-            // Fail now, not after a long run, when the result cannot be written.
-            const bool existed = std::filesystem::exists(config_.json_file);
-            std::ofstream probe(config_.json_file, std::ios::app);
-            if (!probe) throw usage_error("--json: cannot write \"" + config_.json_file + "\"");
-            probe.close();
-            if (!existed) std::filesystem::remove(config_.json_file);
-        }
+        // Fail now, not after a long run, when an output cannot be written.
+        check_writable("--json", config_.json_file);
+        check_writable("--csv", config_.csv_prefix.empty() ? "" : config_.csv_prefix + "_stats.csv");
+        check_writable("--html", config_.html_file);
+    }
+
+    static void check_writable(const char* flag, const std::string& path)
+    {
+        if (path.empty()) return;
+        const bool existed = std::filesystem::exists(path);
+        std::ofstream probe(path, std::ios::app);
+        if (!probe) throw usage_error(std::string(flag) + ": cannot write \"" + path + "\"");
+        probe.close();
+        if (!existed) std::filesystem::remove(path);
     }
 
     run_config& config_;

@@ -10,7 +10,7 @@
 #include <wsload/dsl/command_line.hpp>
 #include <wsload/dsl/flags.hpp>
 #include <wsload/report/console.hpp>
-#include <wsload/report/json.hpp>
+#include <wsload/report/sinks.hpp>
 #include <wsload/runtime/engine.hpp>
 
 #include <cstdio>
@@ -133,12 +133,14 @@ public:
                         return;
                     }
             });
+            auto sinks = report::make_sinks(config_);
+            for (auto& s : sinks) s->start(engine);
             auto result = engine.run();
             const auto verdict = report::judge(result, rules);
             report::print_report(stdout, config_, result, verdict);
             int status = verdict.exit_status();
-            if (!config_.json_file.empty() && !report::write_json(config_.json_file, config_, result, verdict))
-                status = report::exit_run_failed;
+            for (auto& s : sinks)
+                if (!s->finish(config_, result, verdict)) status = report::exit_run_failed;
             return status;
         } catch (const usage_error& e) {
             std::fprintf(stderr, "wsload: %s\n", e.what());

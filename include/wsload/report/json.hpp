@@ -5,6 +5,7 @@
 
 #include <wsload/core/duration.hpp>
 #include <wsload/report/outcome.hpp>
+#include <wsload/report/sink.hpp>
 #include <wsload/report/summary.hpp>
 #include <wsload/runtime/run_config.hpp>
 
@@ -190,5 +191,18 @@ inline bool write_json(const std::string& path, const run_config& config, const 
     }
     return true;
 }
+
+/// `--json FILE`.
+class json_sink final : public sink {
+public:
+    explicit json_sink(std::string path) : path_(std::move(path)) {}
+    bool finish(const run_config& c, const runtime::run_result& r, const outcome& o) override
+    {
+        return write_json(path_, c, r, o);
+    }
+
+private:
+    std::string path_;
+};
 
 }  // namespace wsload::report

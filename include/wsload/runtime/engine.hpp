@@ -51,7 +51,12 @@ struct run_result {
 
 class engine {
 public:
-    engine(run_config config, behavior b) : state_(std::move(config)), behavior_(std::move(b)) {}
+    /// Builds the workers (their threads start in run()), so snapshot() works from here on.
+    engine(run_config config, behavior b) : state_(std::move(config)), behavior_(std::move(b))
+    {
+        state_.tls = net::make_client_tls_context(state_.config.insecure, state_.config.ca_file);
+        for (unsigned i = 0; i < state_.config.threads; ++i) workers_.push_back(std::make_unique<worker>(i, state_));
+    }
 
     /// Called on the main thread once a second while the run goes.
     void on_progress(std::function<void(const progress&)> f) { on_progress_ = std::move(f); }
@@ -66,13 +71,10 @@ public:
     /// Runs to the end (duration, all users finished, or a signal) and returns the figures.
     run_result run()
     {
-        auto& config = state_.config;
-        state_.tls = net::make_client_tls_context(config.insecure, config.ca_file);
-        for (unsigned i = 0; i < config.threads; ++i) workers_.push_back(std::make_unique<worker>(i, state_));
-
         std::vector<boost::asio::executor_work_guard<executor>> guards;
         for (auto& w : workers_) guards.emplace_back(w->get_executor());
         state_.started_at = clock::now();
+        started_ns_.store(state_.started_at.time_since_epoch().count(), std::memory_order_release);
         result_.started_at = std::chrono::system_clock::now();
         for (auto& w : workers_) {
             boost::asio::co_spawn(w->get_executor(), spawn_users(*w), boost::asio::detached);
@@ -85,7 +87,7 @@ public:
         for (auto& t : threads) t.join();
 
         result_.totals = collect<stats::totals>();
-        add_round_trips_by_second();
+        build_series();
         return std::move(result_);
     }
 
@@ -125,6 +127,24 @@ private:
         state_.live_users.fetch_sub(1, std::memory_order_release);
     }
 
+public:
+    /// The figures so far, merged from every worker; safe from any thread while the run goes
+    /// (shards are single-writer atomics). `stats::totals` adds the histograms (costlier).
+    template <class Totals = stats::counter_totals>
+    std::unique_ptr<Totals> snapshot() const
+    {
+        return collect<Totals>();
+    }
+    /// Seconds since the start of the run (0 before it starts).
+    std::chrono::nanoseconds elapsed() const noexcept
+    {
+        const auto started = started_ns_.load(std::memory_order_acquire);
+        if (started == 0) return std::chrono::nanoseconds(0);
+        return clock::now() - clock::time_point(clock::duration(started));
+    }
+    const run_config& config() const noexcept { return state_.config; }
+
+private:
     template <class Totals = stats::counter_totals>
     std::unique_ptr<Totals> collect() const
     {
@@ -139,46 +159,47 @@ private:
                state_.live_users.load(std::memory_order_acquire) == 0;
     }
 
-    /// Appends a row to the time series: `now` against the previous row's counters.
-    void record_second(std::chrono::nanoseconds elapsed, const stats::counter_totals& now,
-                       const stats::counter_totals& before)
+    /// The time series: every worker cut its own seconds (counts and round trips at the same
+    /// instant, so each row is consistent); rows of the same second are added up here and
+    /// that second's round-trip histograms merged. A last second of under 100 ms (the run
+    /// ended just after a boundary) is folded into the one before: counts stay exact and no
+    /// near-empty row skews a chart.
+    void build_series()
     {
-        using stats::counter_id;
-        const auto delta = [&](counter_id id) { return now[id] - before[id]; };
-        // A last second of a few milliseconds (the run ended just after a tick) is folded into
-        // the row before it: the counts stay exact, and no near-empty row skews a chart.
-        const bool fold = !result_.series.empty() &&
-                          elapsed - std::chrono::seconds(result_.series.back().t) < std::chrono::milliseconds(100);
-        stats::second fresh;
-        auto& row = fold ? result_.series.back() : fresh;
-        if (!fold) row.t = static_cast<std::uint32_t>(std::chrono::ceil<std::chrono::seconds>(elapsed).count());
-        row.active = now[counter_id::active_connections];
-        row.new_connections += delta(counter_id::connect_successes);
-        row.connect_failures += now.failures() - before.failures();
-        row.disconnects += now.disconnect_total() - before.disconnect_total();
-        row.messages_sent += delta(counter_id::messages_sent);
-        row.messages_received += delta(counter_id::messages_received);
-        row.bytes_sent += delta(counter_id::bytes_sent);
-        row.bytes_received += delta(counter_id::bytes_received);
-        if (!fold) result_.series.push_back(row);
-    }
-
-    /// Each second's round-trip percentiles, from every worker's histogram of that second.
-    void add_round_trips_by_second()
-    {
-        const auto rows = result_.series.size();
-        for (std::size_t k = 0; k < rows; ++k) {
-            stats::histogram h;
-            for (const auto& w : workers_) {
-                const auto& by_second = w->round_trips_by_second();
-                // The last row takes whatever the workers closed after it (a folded tail).
-                const auto end = k + 1 == rows ? by_second.size() : std::min(k + 1, by_second.size());
-                for (auto i = k; i < end; ++i) h.merge(by_second[i]);
+        std::size_t seconds = 0;
+        for (const auto& w : workers_) seconds = std::max(seconds, w->seconds().size());
+        auto& series = result_.series;
+        std::vector<stats::histogram> round_trips;
+        for (std::size_t k = 0; k < seconds; ++k) {
+            std::chrono::nanoseconds end{0};
+            for (const auto& w : workers_)
+                if (k < w->seconds().size()) end = std::max(end, w->seconds()[k].end);
+            const bool fold = k > 0 && end - std::chrono::seconds(k) < std::chrono::milliseconds(100);
+            if (!fold) {
+                series.emplace_back();
+                series.back().t = static_cast<std::uint32_t>(std::chrono::ceil<std::chrono::seconds>(end).count());
+                round_trips.emplace_back();
             }
-            auto& row = result_.series[k];
-            row.round_trips = h.count();
-            row.round_trip_p50_ns = h.percentile(50);
-            row.round_trip_p99_ns = h.percentile(99);
+            auto& row = series.back();
+            row.active = 0;
+            for (const auto& w : workers_) {
+                if (k >= w->seconds().size()) continue;
+                const auto& r = w->seconds()[k];
+                row.active += r.row.active;
+                row.new_connections += r.row.new_connections;
+                row.connect_failures += r.row.connect_failures;
+                row.disconnects += r.row.disconnects;
+                row.messages_sent += r.row.messages_sent;
+                row.messages_received += r.row.messages_received;
+                row.bytes_sent += r.row.bytes_sent;
+                row.bytes_received += r.row.bytes_received;
+                round_trips.back().merge(r.round_trips);
+            }
+        }
+        for (std::size_t i = 0; i < series.size(); ++i) {
+            series[i].round_trips = round_trips[i].count();
+            series[i].round_trip_p50_ns = round_trips[i].percentile(50);
+            series[i].round_trip_p99_ns = round_trips[i].percentile(99);
         }
     }
 
@@ -195,7 +216,9 @@ private:
         boost::asio::signal_set signals(control, SIGINT, SIGTERM);
         boost::asio::steady_timer ticker(control), poll(control);
         auto& config = state_.config;
-        auto previous = collect();
+        // The baseline is zero, not a first reading: workers may have connected users before
+        // this thread got here, and those belong to the first second.
+        auto previous = std::make_unique<stats::counter_totals>();
         clock::time_point grace_end = clock::time_point::max();
         clock::time_point abort_end = clock::time_point::max();
         enum class phase { running, stopping, aborting, draining } phase = phase::running;
@@ -205,9 +228,7 @@ private:
             phase = phase::stopping;
             result_.interrupted = interrupted;
             result_.elapsed = clock::now() - state_.started_at;
-            auto last = collect();
-            result_.open_at_end = (*last)[stats::counter_id::active_connections];
-            record_second(result_.elapsed, *last, *previous);  // the last, partial second
+            result_.open_at_end = (*collect())[stats::counter_id::active_connections];
             state_.stopping.store(true, std::memory_order_relaxed);
             on_each_worker([this](worker& w) {
                 if (auto* t = spawn_timers_[w.index()]) t->cancel();
@@ -240,9 +261,7 @@ private:
             ticker.async_wait([&](boost::system::error_code ec) {
                 if (ec || phase != phase::running) return;
                 auto now = collect();
-                const auto elapsed = std::chrono::seconds(seconds);
-                record_second(elapsed, *now, *previous);
-                if (on_progress_) on_progress_({elapsed, *now, *previous});
+                if (on_progress_) on_progress_({std::chrono::seconds(seconds), *now, *previous});
                 previous = std::move(now);
                 tick();
             });
@@ -293,6 +312,7 @@ private:
     std::vector<timer*> spawn_timers_ = std::vector<timer*>(state_.config.threads, nullptr);
     std::atomic<std::size_t> spawners_done_{0};
     std::atomic<bool> stop_requested_{false};
+    std::atomic<clock::rep> started_ns_{0};  ///< started_at, for readers on other threads
     std::function<void(const progress&)> on_progress_;
     run_result result_;
 };

@@ -30,6 +30,9 @@ struct run_config {
     std::string ca_file;     ///< wss: trust this PEM bundle instead of the system store
     bool quiet = false;      ///< no progress lines
     std::string json_file;   ///< write the result document here
+    std::string csv_prefix;  ///< write PREFIX_stats.csv, PREFIX_stats_history.csv, PREFIX_failures.csv
+    std::string html_file;   ///< write a self-contained HTML report here
+    std::string metrics_listen;  ///< serve Prometheus metrics on host:port while running
     log_level level = log_level::warn;
     std::vector<std::string> thresholds;  ///< pass/fail criteria, e.g. "connect.p99 < 100ms"
     bool abort_on_fail = false;           ///< end the run once a threshold can no longer pass

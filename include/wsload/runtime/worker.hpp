@@ -6,6 +6,7 @@
 #include <wsload/runtime/closable.hpp>
 #include <wsload/runtime/run_config.hpp>
 #include <wsload/stats/metrics.hpp>
+#include <wsload/stats/timeseries.hpp>
 
 #include <boost/asio/ssl/context.hpp>
 
@@ -65,18 +66,38 @@ public:
         }
     }
 
-    /// Round trips by second since the start (index 0 = second 1); the last one may be partial.
-    /// Read it once the worker's thread has ended.
-    const std::vector<stats::histogram::state>& round_trips_by_second() const noexcept
-    {
-        return round_trips_by_second_;
-    }
+    /// One second of this worker: its counts, cut at the same instant as its round trips.
+    struct second_record {
+        std::chrono::nanoseconds end;  ///< since the start; the last one may be partial
+        stats::second row;             ///< without percentiles (merged over workers later)
+        stats::histogram::state round_trips;
+    };
+
+    /// This worker's seconds since the start; read it once the worker's thread has ended.
+    const std::vector<second_record>& seconds() const noexcept { return seconds_; }
 
 private:
     void close_second()
     {
-        round_trips_by_second_.push_back(stats_->round_trip_this_second.export_state());
+        using stats::counter_id;
+        auto now = std::make_unique<stats::counter_totals>();
+        now->add(*stats_);
+        const auto& before = *last_second_;
+        const auto delta = [&](counter_id id) { return (*now)[id] - before[id]; };
+        second_record r;
+        r.end = clock::now() - run_.started_at;
+        r.row.active = (*now)[counter_id::active_connections];
+        r.row.new_connections = delta(counter_id::connect_successes);
+        r.row.connect_failures = now->failures() - before.failures();
+        r.row.disconnects = now->disconnect_total() - before.disconnect_total();
+        r.row.messages_sent = delta(counter_id::messages_sent);
+        r.row.messages_received = delta(counter_id::messages_received);
+        r.row.bytes_sent = delta(counter_id::bytes_sent);
+        r.row.bytes_received = delta(counter_id::bytes_received);
+        r.round_trips = stats_->round_trip_this_second.export_state();
         stats_->round_trip_this_second.reset();
+        seconds_.push_back(std::move(r));
+        last_second_ = std::move(now);
     }
 
     unsigned index_;
@@ -85,7 +106,8 @@ private:
     std::unique_ptr<stats::shard> stats_;
     closable_list closables_;
     timer second_timer_{context_.get_executor()};
-    std::vector<stats::histogram::state> round_trips_by_second_;
+    std::vector<second_record> seconds_;
+    std::unique_ptr<stats::counter_totals> last_second_ = std::make_unique<stats::counter_totals>();
 };
 
 }  // namespace wsload::runtime

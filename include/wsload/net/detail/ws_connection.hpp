@@ -144,6 +144,7 @@ public:
         boost::asio::co_spawn(
             get_executor(),
             [self, code]() -> task<> {
+                co_await self->let_in_flight_replies_arrive();
                 auto [ec] = co_await self->ws_.async_close(websocket::close_reason(code), use_task);
                 // A failed or timed-out close still ends the connection; the reader counts it.
                 if (ec) self->close_socket();
@@ -179,6 +180,19 @@ private:
         ws_.control_callback([this](websocket::frame_type kind, beast::string_view payload) {
             if (kind == websocket::frame_type::pong) pong_arrived({payload.data(), payload.size()});
         });
+    }
+
+    /// Beast's close reads and discards every frame until the server's close frame arrives,
+    /// without the control callback: a pong or a reply in flight at that moment would never be
+    /// counted. So the close waits (bounded) until pending pings and requests are answered.
+    task<> let_in_flight_replies_arrive()
+    {
+        const auto until = clock::now() + std::min<std::chrono::nanoseconds>(worker_.config().close_timeout,
+                                                                          std::chrono::seconds(1));
+        while ((ping_outstanding_ || requests_) && state_ == state::closing && clock::now() < until) {
+            deadline_.expires_after(std::chrono::milliseconds(1));
+            co_await deadline_.async_wait(use_task);
+        }
     }
 
     void close_socket()
@@ -281,10 +295,15 @@ private:
             auto [end, ec] = std::to_chars(payload, payload + sizeof payload, ++self->ping_seq_);
             self->ping_outstanding_ = true;
             self->ping_sent_at_ = clock::now();
-            self->stats_[stats::counter_id::pings_sent].add();
             auto [pec] = co_await self->ws_.async_ping(
                 websocket::ping_data(beast::string_view(payload, static_cast<std::size_t>(end - payload))), use_task);
-            if (pec) break;  // the reader sees the same failure and counts it
+            if (pec) {
+                self->ping_outstanding_ = false;  // never sent: neither a ping nor a missed pong
+                break;  // the reader sees the same failure and counts it
+            }
+            // Counted once written (its pong may already have been counted: the order of the
+            // two counts does not matter, only that both happen once).
+            self->stats_[stats::counter_id::pings_sent].add();
             next += self->heartbeat_interval_;
             if (const auto now = clock::now(); next < now) next = now + self->heartbeat_interval_;
         }
