@@ -297,6 +297,55 @@ BOOST_AUTO_TEST_CASE(sigint_closes_connections_and_still_reports, *boost::unit_t
     check_accounting(r);
 }
 
+BOOST_AUTO_TEST_CASE(wsload_report_merges_three_concurrent_runs, *boost::unit_test::timeout(120))
+{
+    im_server_process server(WSLOAD_IM_SERVER, {});
+    temp_dir dir;
+    std::vector<std::unique_ptr<child_process>> runs;
+    std::vector<std::string> files;
+    for (int i = 0; i < 3; ++i) {
+        files.push_back((dir.path() / ("part" + std::to_string(i) + ".json")).string());
+        runs.push_back(std::make_unique<child_process>(bench_args(
+            {"--target", ws_url(server.port()), "--mode", "messaging", "--conns", "20", "--ramp", "0", "--duration",
+             "3s", "--message-interval", "100ms", "--quiet"},
+            files.back())));
+    }
+    std::vector<bench_run> parts(3);
+    for (int i = 0; i < 3; ++i) {
+        auto status = runs[i]->wait_for_exit(30s);
+        BOOST_REQUIRE(status.has_value() && *status == 0);
+        parts[i].result = read_json(files[i]);
+    }
+    const auto merged_file = (dir.path() / "all.json").string();
+    std::vector<std::string> merge{WSLOAD_REPORT, "merge"};
+    merge.insert(merge.end(), files.begin(), files.end());
+    merge.insert(merge.end(), {"-o", merged_file});
+    child_process merger(merge);
+    BOOST_REQUIRE((merger.wait_for_exit(30s) == 0));
+    bench_run all;
+    all.result = read_json(merged_file);
+    BOOST_REQUIRE(!all.result.empty());
+
+    const auto sum = [&](auto get) { return get(parts[0]) + get(parts[1]) + get(parts[2]); };
+    for (const char* c : {"connect_attempts", "connect_successes", "messages_sent", "messages_received",
+                          "requests_answered", "bytes_received"})
+        BOOST_TEST(all.counter(c) == sum([&](const bench_run& p) { return p.counter(c); }), c);
+    BOOST_TEST(all.at({"connections", "attempted"}) == 60u);
+    BOOST_TEST(all.latency_count("round_trip") == sum([](const bench_run& p) { return p.latency_count("round_trip"); }));
+    BOOST_TEST(all.latency_count("connect") == 60u);
+    BOOST_TEST(all.series_sum("round_trips") ==
+               sum([](const bench_run& p) { return p.series_sum("round_trips"); }));  // aligned, nothing lost
+    BOOST_TEST(all.result.at("config").as_object().at("users").to_number<std::uint64_t>() == 60u);
+
+    child_process text({WSLOAD_REPORT, "text", merged_file});
+    BOOST_REQUIRE((text.wait_for_exit(30s) == 0));
+    BOOST_TEST(text.stdout_text().find("attempted:             60") != std::string::npos);
+
+    child_process bad({WSLOAD_REPORT, "text", (dir.path() / "missing.json").string()});
+    BOOST_TEST((bad.wait_for_exit(30s) == 2));
+    BOOST_TEST(bad.stderr_text().find("wsload-report: cannot read") == 0u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(command_line)

@@ -82,7 +82,11 @@ BOOST_AUTO_TEST_CASE(connect_errors_land_in_one_class_each)
     BOOST_TEST((classify_connect_error(connect_phase::resolve, error::host_not_found, false, false) == F::dns));
     BOOST_TEST((classify_connect_error(connect_phase::tls, error::eof, false, false) == F::tls));
     BOOST_TEST((classify_connect_error(connect_phase::upgrade, error::connection_reset, false, false) == F::reset));
-    BOOST_TEST((classify_connect_error(connect_phase::upgrade, error::eof, false, false) == F::handshake));
+    BOOST_TEST((classify_connect_error(connect_phase::upgrade, error::eof, false, false) == F::reset));
+    BOOST_TEST((classify_connect_error(connect_phase::upgrade, boost::beast::http::error::end_of_stream, false, false) ==
+                F::reset));
+    BOOST_TEST((classify_connect_error(connect_phase::upgrade, boost::beast::http::error::bad_version, false, false) ==
+                F::handshake));
 }
 
 BOOST_AUTO_TEST_CASE(close_codes_map_to_reasons)

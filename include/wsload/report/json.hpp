@@ -77,19 +77,23 @@ inline boost::json::object environment_json(const runtime::run_result& r)
     return env;
 }
 
-inline boost::json::object timeseries_json(const std::vector<stats::second>& series)
+inline boost::json::object timeseries_json(const runtime::run_result& r)
 {
     boost::json::object ts;
     ts["interval_s"] = 1;
-    boost::json::array columns, rows;
+    boost::json::array columns, rows, buckets;
     for (auto c : stats::second_columns) columns.emplace_back(c);
-    for (const auto& row : series) {
+    for (const auto& row : r.series) {
         boost::json::array values;
         for (auto v : stats::values(row)) values.emplace_back(v);
         rows.emplace_back(std::move(values));
     }
+    // Each row's round trips exactly (as in `histograms`), so that per-second percentiles of
+    // several runs merge exactly.
+    for (const auto& state : r.series_round_trips) buckets.emplace_back(to_json(state));
     ts["columns"] = std::move(columns);
     ts["rows"] = std::move(rows);
+    ts["round_trip_histograms"] = std::move(buckets);
     return ts;
 }
 
@@ -150,7 +154,7 @@ inline boost::json::object result_document(const run_config& config, const runti
     for (std::size_t i = 0; i < stats::histogram_count; ++i)
         histograms[stats::histogram_names[i]] = to_json(t.histograms[i].export_state());
     doc["histograms"] = std::move(histograms);
-    doc["timeseries"] = timeseries_json(r.series);
+    doc["timeseries"] = timeseries_json(r);
     doc["environment"] = environment_json(r);
 
     boost::json::array thresholds, grades;

@@ -1,7 +1,10 @@
 #pragma once
 // The sinks a run's configuration asks for. Each sink adds its line here.
 
+#include <wsload/report/csv.hpp>
+#include <wsload/report/html.hpp>
 #include <wsload/report/json.hpp>
+#include <wsload/report/prometheus.hpp>
 #include <wsload/report/sink.hpp>
 
 #include <memory>
@@ -14,9 +17,9 @@ inline std::vector<std::unique_ptr<sink>> make_sinks(const run_config& config)
     std::vector<std::unique_ptr<sink>> sinks;
     if (!config.json_file.empty()) sinks.push_back(std::make_unique<json_sink>(config.json_file));
     // (being built: the CSV, HTML and Prometheus sinks replace these refusals)
-    if (!config.csv_prefix.empty()) throw usage_error("--csv: not available yet in this build");
-    if (!config.html_file.empty()) throw usage_error("--html: not available yet in this build");
-    if (!config.metrics_listen.empty()) throw usage_error("--metrics-listen: not available yet in this build");
+    if (!config.csv_prefix.empty()) sinks.push_back(std::make_unique<csv_sink>(config.csv_prefix));
+    if (!config.html_file.empty()) sinks.push_back(std::make_unique<html_sink>(config.html_file));
+    if (!config.metrics_listen.empty()) sinks.push_back(std::make_unique<prometheus_sink>(config.metrics_listen));
     return sinks;
 }
 

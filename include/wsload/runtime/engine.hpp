@@ -42,6 +42,8 @@ struct progress {
 struct run_result {
     std::unique_ptr<stats::totals> totals;     ///< with histograms
     std::vector<stats::second> series;         ///< one entry per second (the last may be partial)
+    /// Each second's round trips, exactly (so that series of several runs merge exactly).
+    std::vector<stats::histogram::state> series_round_trips;
     std::chrono::system_clock::time_point started_at{};  ///< wall clock, for merging runs
     std::chrono::nanoseconds elapsed{0};       ///< start to the moment the run was told to end
     std::uint64_t open_at_end = 0;             ///< connections open when the run was told to end
@@ -177,7 +179,7 @@ private:
             const bool fold = k > 0 && end - std::chrono::seconds(k) < std::chrono::milliseconds(100);
             if (!fold) {
                 series.emplace_back();
-                series.back().t = static_cast<std::uint32_t>(std::chrono::ceil<std::chrono::seconds>(end).count());
+                series.back().t = static_cast<std::uint32_t>(k + 1);  // workers cut second k+1 at ~k+1 s
                 round_trips.emplace_back();
             }
             auto& row = series.back();
@@ -200,6 +202,7 @@ private:
             series[i].round_trips = round_trips[i].count();
             series[i].round_trip_p50_ns = round_trips[i].percentile(50);
             series[i].round_trip_p99_ns = round_trips[i].percentile(99);
+            result_.series_round_trips.push_back(round_trips[i].export_state());
         }
     }
 

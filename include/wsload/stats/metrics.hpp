@@ -33,6 +33,7 @@ enum class counter_id : std::size_t {
     users_started,
     users_finished,
     behaviour_errors,  ///< a behaviour threw: the user ends, the run goes on
+    inbox_dropped,     ///< received messages nobody took, dropped beyond the inbox limit
     count_
 };
 
@@ -54,7 +55,7 @@ inline constexpr std::array<std::string_view, counter_count> counter_names{
     "messages_received", "bytes_sent",        "bytes_received",     "pings_sent",
     "pongs_received",    "pongs_missed",      "requests_sent",      "requests_answered",
     "requests_timed_out", "requests_failed",  "users_started",      "users_finished",
-    "behaviour_errors"};
+    "behaviour_errors",  "inbox_dropped"};
 
 inline constexpr std::array<std::string_view, histogram_count> histogram_names{
     "connect", "connect_tcp", "connect_tls", "connect_upgrade", "round_trip", "ping_round_trip"};

@@ -164,8 +164,11 @@ protected:
             receiver_ = nullptr;
             return;
         }
-        if (inbox_limit_ == 0) return;
-        if (inbox_.size() == inbox_limit_) inbox_.erase(inbox_.begin());
+        if (inbox_limit_ == 0) return;  // the behaviour asked for no inbox: nothing is "dropped"
+        if (inbox_.size() == inbox_limit_) {
+            inbox_.erase(inbox_.begin());
+            stats_[stats::counter_id::inbox_dropped].add();
+        }
         inbox_.emplace_back(std::string(data), binary);
     }
 

@@ -1,0 +1,260 @@
+#pragma once
+// Reading result documents back (wsload.result/1) and merging several into one, exactly:
+// counters add, histograms merge bucket by bucket, time series align by wall-clock second.
+// What `wsload-report` and, later, distributed runs are built on.
+
+#include <wsload/core/error.hpp>
+#include <wsload/net/url.hpp>
+#include <wsload/report/thresholds.hpp>
+#include <wsload/runtime/engine.hpp>
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace wsload::report {
+
+/// A result file as the report code needs it.
+struct loaded_result {
+    run_config config;
+    runtime::run_result result;
+    std::vector<std::string> source_files;
+};
+
+namespace detail {
+
+using boost::json::object;
+
+[[noreturn]] inline void bad_file(const std::string& file, const std::string& why)
+{
+    throw usage_error(wsload::detail::quoted(file) + " is not a usable wsload result: " + why);
+}
+
+inline const object& child(const object& o, std::string_view key, const std::string& file)
+{
+    const auto* v = o.if_contains(key);
+    if (!v || !v->is_object()) bad_file(file, "no \"" + std::string(key) + "\" object");
+    return v->as_object();
+}
+
+inline std::uint64_t number(const object& o, std::string_view key, const std::string& file)
+{
+    const auto* v = o.if_contains(key);
+    if (!v) bad_file(file, "no \"" + std::string(key) + "\"");
+    try {
+        return v->to_number<std::uint64_t>();
+    } catch (const std::exception&) {
+        bad_file(file, "\"" + std::string(key) + "\" is not a count");
+    }
+}
+
+inline double real(const object& o, std::string_view key, const std::string& file)
+{
+    const auto* v = o.if_contains(key);
+    if (!v) bad_file(file, "no \"" + std::string(key) + "\"");
+    try {
+        return v->to_number<double>();
+    } catch (const std::exception&) {
+        bad_file(file, "\"" + std::string(key) + "\" is not a number");
+    }
+}
+
+inline stats::histogram::state histogram_state(const object& o, const std::string& file)
+{
+    stats::histogram::state s;
+    s.digits = static_cast<int>(number(o, "digits", file));
+    s.highest = number(o, "highest_ns", file);
+    s.count = number(o, "count", file);
+    s.clamped = number(o, "clamped", file);
+    s.min = number(o, "min_ns", file);
+    s.max = number(o, "max_ns", file);
+    const auto limbs = [&](std::string_view key, auto& into) {
+        const auto* a = o.if_contains(key);
+        if (!a || !a->is_array() || a->as_array().size() != into.size()) bad_file(file, "bad \"" + std::string(key) + "\"");
+        for (std::size_t i = 0; i < into.size(); ++i) {
+            const auto* text = a->as_array()[i].if_string();
+            if (!text) bad_file(file, "bad \"" + std::string(key) + "\"");
+            auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), into[i]);
+            if (ec != std::errc{} || end != text->data() + text->size()) bad_file(file, "bad \"" + std::string(key) + "\"");
+        }
+    };
+    limbs("sum_limbs", s.sum);
+    limbs("sum_squares_limbs", s.sum_squares);
+    const auto* buckets = o.if_contains("buckets");
+    if (!buckets || !buckets->is_array()) bad_file(file, "no \"buckets\"");
+    for (const auto& b : buckets->as_array()) {
+        const auto* pair = b.if_array();
+        if (!pair || pair->size() != 2) bad_file(file, "a bucket is not [index, count]");
+        s.buckets.emplace_back(static_cast<std::uint32_t>((*pair)[0].to_number<std::uint64_t>()),
+                               (*pair)[1].to_number<std::uint64_t>());
+    }
+    return s;
+}
+
+template <std::size_t N>
+void read_classes(const object& o, const std::array<std::string_view, N>& names, std::array<std::uint64_t, N>& into,
+                  const std::string& file)
+{
+    for (std::size_t i = 0; i < N; ++i) into[i] = number(o, names[i], file);
+}
+
+template <std::size_t N>
+void read_codes(const object& o, std::array<std::uint64_t, N>& into, const std::string& file)
+{
+    for (const auto& [key, value] : o) {
+        std::size_t code = 0;
+        auto [end, ec] = std::from_chars(key.data(), key.data() + key.size(), code);
+        if (ec != std::errc{} || end != key.data() + key.size() || code >= N) bad_file(file, "bad code " + std::string(key));
+        into[code] = value.template to_number<std::uint64_t>();
+    }
+}
+
+}  // namespace detail
+
+/// Reads one result document. Throws usage_error naming the file and what is wrong.
+inline loaded_result load_result(const boost::json::object& doc, const std::string& file)
+{
+    using detail::child;
+    using detail::number;
+    const auto* schema = doc.if_contains("schema");
+    if (!schema || !schema->is_string() || schema->as_string() != "wsload.result/1")
+        detail::bad_file(file, "its schema is not wsload.result/1");
+    loaded_result out;
+    out.source_files.push_back(file);
+    auto& c = out.config;
+    auto& r = out.result;
+    try {
+        if (const auto* name = doc.if_contains("scenario"); name && name->is_string()) c.name = std::string(name->as_string());
+        const auto& cfg = child(doc, "config", file);
+        if (const auto* t = cfg.if_contains("target"); t && t->is_string() && !t->as_string().empty())
+            c.target = net::parse_url(std::string(t->as_string()));
+        c.users = number(cfg, "users", file);
+        c.ramp = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>(detail::real(cfg, "ramp_s", file)));
+        c.duration = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>(detail::real(cfg, "duration_s", file)));
+        c.ping_interval = std::chrono::duration_cast<std::chrono::nanoseconds>(
+            std::chrono::duration<double>(detail::real(cfg, "ping_interval_s", file)));
+        c.threads = static_cast<unsigned>(number(cfg, "threads", file));
+        c.seed = number(cfg, "seed", file);
+
+        const auto& run = child(doc, "run", file);
+        r.elapsed = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>(detail::real(run, "elapsed_s", file)));
+        r.interrupted = run.at("interrupted").as_bool();
+        if (const auto* e = run.if_contains("ended_early")) r.ended_early = e->as_bool();
+        const auto& env = child(doc, "environment", file);
+        r.started_at = std::chrono::system_clock::time_point(std::chrono::milliseconds(number(env, "started_at_unix_ms", file)));
+
+        r.totals = std::make_unique<stats::totals>();
+        auto& t = *r.totals;
+        const auto& conns = child(doc, "connections", file);
+        r.open_at_end = number(conns, "open_at_end", file);
+        detail::read_classes(child(conns, "failures", file), stats::connect_failure_names, t.connect_failures, file);
+        detail::read_classes(child(conns, "disconnects", file), stats::disconnect_reason_names, t.disconnects, file);
+        detail::read_codes(child(conns, "http_statuses", file), t.http_statuses, file);
+        detail::read_codes(child(conns, "close_codes", file), t.close_codes, file);
+        detail::read_classes(child(doc, "counters", file), stats::counter_names, t.counters, file);
+        const auto& histograms = child(doc, "histograms", file);
+        for (std::size_t i = 0; i < stats::histogram_count; ++i)
+            t.histograms[i].merge(detail::histogram_state(child(histograms, stats::histogram_names[i], file), file));
+
+        const auto& ts = child(doc, "timeseries", file);
+        const auto& columns = ts.at("columns").as_array();
+        if (columns.size() != stats::second_columns.size()) detail::bad_file(file, "unexpected time-series columns");
+        for (const auto& row : ts.at("rows").as_array()) {
+            const auto& v = row.as_array();
+            if (v.size() != columns.size()) detail::bad_file(file, "a time-series row has the wrong length");
+            std::array<std::uint64_t, stats::second_columns.size()> x{};
+            for (std::size_t i = 0; i < x.size(); ++i) x[i] = v[i].to_number<std::uint64_t>();
+            r.series.push_back({static_cast<std::uint32_t>(x[0]), x[1], x[2], x[3], x[4], x[5], x[6], x[7], x[8], x[9], x[10], x[11]});
+        }
+        for (const auto& h : ts.at("round_trip_histograms").as_array())
+            r.series_round_trips.push_back(detail::histogram_state(h.as_object(), file));
+        if (r.series_round_trips.size() != r.series.size()) detail::bad_file(file, "time-series histograms do not match its rows");
+
+        if (const auto* th = doc.if_contains("thresholds"))
+            for (const auto& x : th->as_array()) c.thresholds.emplace_back(x.as_object().at("expression").as_string());
+    } catch (const usage_error&) {
+        throw;
+    } catch (const std::exception& e) {
+        detail::bad_file(file, e.what());
+    }
+    return out;
+}
+
+/// Reads a result file from disk.
+inline loaded_result load_result_file(const std::string& path)
+{
+    std::ifstream in(path);
+    if (!in) throw usage_error("cannot read " + wsload::detail::quoted(path));
+    std::stringstream text;
+    text << in.rdbuf();
+    boost::system::error_code ec;
+    auto value = boost::json::parse(text.str(), ec);
+    if (ec || !value.is_object()) detail::bad_file(path, "it is not JSON (" + ec.message() + ")");
+    return load_result(value.as_object(), path);
+}
+
+/// Merges results of runs that happened side by side (threads, processes, machines): counts
+/// add, histograms merge exactly, time series rows of the same wall-clock second add up, the
+/// run spans from the earliest start to the latest end. Thresholds are those of the first.
+inline loaded_result merge_results(std::vector<loaded_result> parts)
+{
+    if (parts.empty()) throw usage_error("nothing to merge");
+    loaded_result out;
+    out.config = parts.front().config;
+    out.config.users = 0;
+    out.config.threads = 0;
+    auto& r = out.result;
+    r.totals = std::make_unique<stats::totals>();
+    auto start = parts.front().result.started_at;
+    auto end = start;
+    for (const auto& p : parts) {
+        start = std::min(start, p.result.started_at);
+        end = std::max(end, p.result.started_at + std::chrono::duration_cast<std::chrono::system_clock::duration>(p.result.elapsed));
+    }
+    r.started_at = start;
+    r.elapsed = std::chrono::duration_cast<std::chrono::nanoseconds>(end - start);
+
+    std::map<std::uint32_t, std::pair<stats::second, stats::histogram>> seconds;  // by t since `start`
+    for (auto& p : parts) {
+        out.config.users += p.config.users;
+        out.config.threads += p.config.threads;
+        out.source_files.insert(out.source_files.end(), p.source_files.begin(), p.source_files.end());
+        r.totals->add(*p.result.totals);
+        r.open_at_end += p.result.open_at_end;
+        r.interrupted = r.interrupted || p.result.interrupted;
+        r.ended_early = r.ended_early || p.result.ended_early;
+        const auto offset = static_cast<std::uint32_t>(
+            std::chrono::round<std::chrono::seconds>(p.result.started_at - start).count());
+        for (std::size_t i = 0; i < p.result.series.size(); ++i) {
+            const auto& row = p.result.series[i];
+            auto& [merged, h] = seconds[row.t + offset];
+            merged.t = row.t + offset;
+            merged.active += row.active;
+            merged.new_connections += row.new_connections;
+            merged.connect_failures += row.connect_failures;
+            merged.disconnects += row.disconnects;
+            merged.messages_sent += row.messages_sent;
+            merged.messages_received += row.messages_received;
+            merged.bytes_sent += row.bytes_sent;
+            merged.bytes_received += row.bytes_received;
+            h.merge(p.result.series_round_trips[i]);
+        }
+    }
+    for (auto& [t, entry] : seconds) {
+        auto& [row, h] = entry;
+        row.round_trips = h.count();
+        row.round_trip_p50_ns = h.percentile(50);
+        row.round_trip_p99_ns = h.percentile(99);
+        r.series.push_back(row);
+        r.series_round_trips.push_back(h.export_state());
+    }
+    return out;
+}
+
+}  // namespace wsload::report

@@ -1,0 +1,101 @@
+#pragma once
+// The Locust-style request table (name, requests, failures, median, P90, P99, average, min,
+// max, requests/s), computed once so that the CSV file and the HTML report show the same rows.
+
+#include <wsload/report/summary.hpp>
+#include <wsload/runtime/engine.hpp>
+#include <wsload/stats/metrics.hpp>
+
+#include <array>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+namespace wsload::report {
+
+/// One row of the table; latencies in milliseconds (0 when nothing was timed).
+struct stats_row {
+    std::string_view type;  ///< "WS", or empty for the aggregate (as Locust writes it)
+    std::string_view name;
+    std::uint64_t requests = 0;  ///< timed events: the histogram's count
+    std::uint64_t failures = 0;  ///< events of the same kind that failed (never timed)
+    double median = 0, p90 = 0, p99 = 0, average = 0, min = 0, max = 0;
+    double per_second = 0;  ///< requests over the run's elapsed time
+};
+
+namespace detail {
+
+struct table_entry {
+    stats::histogram_id histogram;
+    std::string_view name;
+};
+
+/// Rows in this order; names as people say them (the JSON keeps the identifiers).
+inline constexpr std::array<table_entry, 6> table_entries{{
+    {stats::histogram_id::connect, "connect"},
+    {stats::histogram_id::connect_tcp, "connect tcp"},
+    {stats::histogram_id::connect_tls, "connect tls"},
+    {stats::histogram_id::connect_upgrade, "connect upgrade"},
+    {stats::histogram_id::round_trip, "round trip"},
+    {stats::histogram_id::ping_round_trip, "ping"},
+}};
+
+/// The failures that belong to a histogram's kind of event. The parts of a connect have none of
+/// their own: a failed attempt is one failure, counted once, on `connect`.
+inline std::uint64_t failures_of(stats::histogram_id id, const stats::totals& t) noexcept
+{
+    using stats::counter_id;
+    switch (id) {
+    case stats::histogram_id::connect: return t.failures();
+    case stats::histogram_id::round_trip: return t[counter_id::requests_timed_out] + t[counter_id::requests_failed];
+    case stats::histogram_id::ping_round_trip: return t[counter_id::pongs_missed];
+    default: return 0;
+    }
+}
+
+inline stats_row make_row(std::string_view type, std::string_view name, const stats::histogram& h,
+                          std::uint64_t failures, std::chrono::nanoseconds elapsed)
+{
+    constexpr double ms = 1e6;
+    stats_row row;
+    row.type = type;
+    row.name = name;
+    row.requests = h.count();
+    row.failures = failures;
+    row.per_second = per_second(row.requests, elapsed);
+    if (row.requests == 0) return row;
+    row.median = static_cast<double>(h.percentile(50)) / ms;
+    row.p90 = static_cast<double>(h.percentile(90)) / ms;
+    row.p99 = static_cast<double>(h.percentile(99)) / ms;
+    row.average = h.mean() / ms;
+    row.min = static_cast<double>(h.min()) / ms;
+    row.max = static_cast<double>(h.max()) / ms;
+    return row;
+}
+
+}  // namespace detail
+
+/// A row per histogram with something to show (timed events, or failures: a run whose every
+/// connect was refused still gets its `connect` row), then the aggregate of connect, round
+/// trip and ping (the parts of a connect are already inside `connect`), always present.
+inline std::vector<stats_row> stats_table(const runtime::run_result& r)
+{
+    const auto& t = *r.totals;
+    std::vector<stats_row> rows;
+    stats::histogram all;
+    std::uint64_t all_failures = 0;
+    for (const auto& e : detail::table_entries) {
+        const auto& h = t[e.histogram];
+        const auto failures = detail::failures_of(e.histogram, t);
+        if (h.count() != 0 || failures != 0) rows.push_back(detail::make_row("WS", e.name, h, failures, r.elapsed));
+        if (e.histogram == stats::histogram_id::connect || e.histogram == stats::histogram_id::round_trip ||
+            e.histogram == stats::histogram_id::ping_round_trip) {
+            all.merge(h);  // exact: the aggregate's percentiles are those of every sample together
+            all_failures += failures;
+        }
+    }
+    rows.push_back(detail::make_row("", "Aggregated", all, all_failures, r.elapsed));
+    return rows;
+}
+
+}  // namespace wsload::report
