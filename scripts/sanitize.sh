@@ -3,6 +3,8 @@
 # sanitizers and runs them:
 #   bash scripts/sanitize.sh address   # ASan + UBSan, in build-asan/
 #   bash scripts/sanitize.sh thread    # TSan, in build-tsan/
+# Measured on 2 cores (g++ 12, the 4 targets): ASan+UBSan -O0 -g1 ~590 s of CPU to compile
+# (-O1: ~870 s, -O1 -g: ~1150 s), TSan -O1 -g1 ~430 s; each suite pair then runs in ~1 min.
 # Any sanitizer report fails the run: the first error stops the process that hit it, and every
 # report, from the test runners or from the servers and scenarios they start (which inherit the
 # options below), is also written to <build dir>/sanitizer-logs/, which must stay empty.
@@ -17,7 +19,8 @@ case "$kind" in
 esac
 shift
 
-# Debug: Boost and wsload assertions stay on; WSLOAD_SANITIZE adds -O1 -g to our own targets.
+# Debug: Boost and wsload assertions stay on; WSLOAD_SANITIZE adds the sanitizer, -O0 (ASan) or
+# -O1 (TSan) and -g1 to our own targets (CMakeLists.txt).
 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Debug -DWSLOAD_SANITIZE="$kind" >/dev/null
 cmake --build "$build_dir" -j "$(nproc)" --target wsload_unit wsload_integration im_bench im_server
 
@@ -27,10 +30,24 @@ mkdir -p "$logs"
 common="halt_on_error=1:log_path=$logs/report"
 export ASAN_OPTIONS="$common:detect_leaks=1:print_stacktrace=1"
 export UBSAN_OPTIONS="$common:print_stacktrace=1"
-export TSAN_OPTIONS="$common:second_deadlock_stack=1${WSLOAD_TSAN_SUPPRESSIONS:+:suppressions=$WSLOAD_TSAN_SUPPRESSIONS}"
+export TSAN_OPTIONS="$common:second_deadlock_stack=1"
 
+# The suites are run directly (not through ctest) to pass Boost.Test filters: the two
+# data-driven histogram cases, single-threaded arithmetic over large sample vectors that the
+# smaller histogram cases already cover, are skipped; they take 65 s under ASan at -O0 and 40 s
+# under TSan instead of 2. (histogram_suite's writer/reader race test still runs.)
+unit_args=(--run_test='!histogram_suite/percentiles_within_precision'
+           --run_test='!histogram_suite/merging_eight_shards_is_exact')
 status=0
-ctest --test-dir "$build_dir" --output-on-failure -R '^(unit|integration)$' "$@" || status=$?
+for suite in unit integration; do
+  start=$SECONDS
+  args=()
+  [ "$suite" = unit ] && args=("${unit_args[@]}")
+  echo "sanitize.sh $kind: wsload_$suite" >&2
+  # Each test case has its own bound; this one is for the whole executable.
+  timeout --kill-after=10 900 "$build_dir/tests/wsload_$suite" "${args[@]}" "$@" || status=$?
+  echo "sanitize.sh $kind: wsload_$suite took $((SECONDS - start))s" >&2
+done
 
 reports=("$logs"/report*)
 if [ -e "${reports[0]}" ]; then
