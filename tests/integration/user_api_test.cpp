@@ -2,6 +2,7 @@
 // operation's result and its effect on the figures is checked exactly.
 
 #include <support/child_process.hpp>
+#include <wsload/report/stats_table.hpp>
 #include <wsload/runtime/engine.hpp>
 
 #include <boost/json.hpp>
@@ -84,6 +85,69 @@ BOOST_AUTO_TEST_CASE(send_receive_request_and_close_each_count_once, *boost::uni
     BOOST_TEST(t[stats::counter_id::active_connections] == 0u);
     BOOST_TEST(t[stats::counter_id::users_finished] == 20u);
     BOOST_TEST(r.elapsed < 10s);  // ended when the behaviours did, not at the duration
+}
+
+BOOST_AUTO_TEST_CASE(named_requests_are_counted_per_name_and_sum_to_the_totals, *boost::unit_test::timeout(60))
+{
+    wsload::test::im_server_process server(WSLOAD_IM_SERVER);
+    constexpr std::uint64_t n = 12;
+    wsload::runtime::engine engine(config_for(server, n), [](wsload::user& u) -> wsload::task<> {
+        auto ws = co_await u.websocket();
+        if (!ws) co_return;
+        const auto echo = [](std::string_view expected) {
+            return [e = std::string(expected)](std::string_view m) { return m == e; };
+        };
+        wsload::request_options login;
+        login.name = "login";
+        for (int i = 0; i < 3; ++i) {
+            const auto text = "login " + u.id() + " " + std::to_string(i);
+            co_await ws.request(text, echo(text), login);
+        }
+        // Nothing ever matches: both time out, under their own name.
+        wsload::request_options lost;
+        lost.name = "lost reply";
+        lost.timeout = 100ms;
+        for (int i = 0; i < 2; ++i) co_await ws.request("lost", [](std::string_view) { return false; }, lost);
+        const auto text = "plain " + u.id();
+        co_await ws.request(text, echo(text));  // unnamed
+        co_await ws.close(1000);
+    });
+    const auto r = engine.run();
+    const auto& t = *r.totals;
+
+    const auto named = [&](const char* name) -> const stats::named_totals& {
+        static const stats::named_totals none;
+        const auto it = t.requests.find(stats::request_key{"WS", name});
+        return it == t.requests.end() ? none : it->second;
+    };
+    BOOST_TEST(t.requests.size() == 3u);
+    BOOST_TEST(named("login").sent == 3 * n);
+    BOOST_TEST(named("login").answered == 3 * n);
+    BOOST_TEST(named("login").round_trip.count() == 3 * n);
+    BOOST_TEST(named("lost reply").sent == 2 * n);
+    BOOST_TEST(named("lost reply").timed_out == 2 * n);
+    BOOST_TEST(named("lost reply").round_trip.count() == 0u);
+    BOOST_TEST(named(std::string(stats::unnamed_request).c_str()).answered == n);
+    std::uint64_t sent = 0, answered = 0, timed_out = 0, failed = 0, timed = 0;
+    for (const auto& [key, figures] : t.requests) {
+        sent += figures.sent;
+        answered += figures.answered;
+        timed_out += figures.timed_out;
+        failed += figures.failed;
+        timed += figures.round_trip.count();
+    }
+    BOOST_TEST(sent == t[stats::counter_id::requests_sent]);
+    BOOST_TEST(answered == t[stats::counter_id::requests_answered]);
+    BOOST_TEST(timed_out == t[stats::counter_id::requests_timed_out]);
+    BOOST_TEST(failed == t[stats::counter_id::requests_failed]);
+    BOOST_TEST(timed == t[stats::histogram_id::round_trip].count());
+
+    // The Locust-style table: a row per name, in (type, name) order, between connect and the aggregate.
+    std::vector<std::string> names;
+    for (const auto& row : wsload::report::stats_table(r)) names.emplace_back(row.name);
+    const std::vector<std::string> expected{"connect", "connect tcp", "connect upgrade", "login", "lost reply",
+                                            std::string(stats::unnamed_request), "Aggregated"};
+    BOOST_TEST(names == expected, boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(a_throwing_behaviour_ends_its_user_only_and_is_counted, *boost::unit_test::timeout(60))

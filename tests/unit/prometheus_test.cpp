@@ -39,7 +39,7 @@ namespace {
 /// 13 attempts: 8 opened, 5 failed (2 refused, 1 timeout, 2 http_status: 403 and 503); 3 of
 /// the 8 ended (normal, server_close 4000, network), so 5 open. Connect times sit around the
 /// bucket bounds.
-std::unique_ptr<stats::totals> known_totals()
+std::unique_ptr<stats::totals> scrape_totals()
 {
     using stats::counter_id;
     auto s = std::make_unique<stats::shard>();
@@ -79,7 +79,7 @@ std::unique_ptr<stats::totals> known_totals()
     return stats::collect<stats::totals>(shards);
 }
 
-wsload::run_config known_config()
+wsload::run_config scrape_config()
 {
     wsload::run_config c;
     c.name = "a\\b \"c\"\nd";  // backslash, quotes and a line feed: all escaped in the label
@@ -90,7 +90,7 @@ wsload::run_config known_config()
 
 std::string known_text()
 {
-    return report::prometheus_text(*known_totals(), 12'500ms, known_config());
+    return report::prometheus_text(*scrape_totals(), 12'500ms, scrape_config());
 }
 
 /// The lines from `# HELP <family> ` up to the next `# HELP` (or the end).
@@ -453,7 +453,7 @@ std::vector<reply> exchange(std::uint16_t port, std::vector<http::request<http::
     return replies;
 }
 
-long long ms(std::chrono::nanoseconds d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); }
+long long whole_ms(std::chrono::nanoseconds d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); }
 
 reply get(std::uint16_t port, std::string target = "/metrics")
 {
@@ -542,19 +542,19 @@ BOOST_AUTO_TEST_CASE(idle_and_oversized_clients_are_closed)
 
     const auto [nothing, idle_for] = until_closed(endpoint.port(), "");
     BOOST_TEST(nothing.empty());
-    BOOST_TEST(ms(idle_for) >= 150);
-    BOOST_TEST(ms(idle_for) < 2000);
+    BOOST_TEST(whole_ms(idle_for) >= 150);
+    BOOST_TEST(whole_ms(idle_for) < 2000);
 
     // Half a request, then silence: closed by the same bound.
     const auto [half, half_for] = until_closed(endpoint.port(), "GET /metrics HTTP/1.1\r\nHost: x\r\n");
     BOOST_TEST(half.empty());
-    BOOST_TEST(ms(half_for) < 2000);
+    BOOST_TEST(whole_ms(half_for) < 2000);
 
     // A header over the limit: closed without an answer, long before the idle bound matters.
     const auto big = "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Pad: " + std::string(4096, 'p') + "\r\n\r\n";
     const auto [refused, refused_for] = until_closed(endpoint.port(), big);
     BOOST_TEST(refused.find("200 OK") == std::string::npos);
-    BOOST_TEST(ms(refused_for) < 150);
+    BOOST_TEST(whole_ms(refused_for) < 150);
 
     // Connection: close is honoured.
     auto request = make_request(http::verb::get, "/metrics");
@@ -563,7 +563,7 @@ BOOST_AUTO_TEST_CASE(idle_and_oversized_clients_are_closed)
     raw << request;
     const auto [answered, answered_for] = until_closed(endpoint.port(), raw.str());
     BOOST_TEST(answered.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
-    BOOST_TEST(ms(answered_for) < 150);
+    BOOST_TEST(whole_ms(answered_for) < 150);
 }
 
 BOOST_AUTO_TEST_CASE(a_busy_port_or_a_bad_address_is_a_usage_error)
@@ -590,7 +590,7 @@ BOOST_AUTO_TEST_CASE(destruction_closes_clients_and_frees_the_port_at_once)
     BOOST_TEST(get(port).status == 200u);  // accepted after `idle`, so `idle` is being served
     const auto start = std::chrono::steady_clock::now();
     endpoint.reset();
-    BOOST_TEST(ms(std::chrono::steady_clock::now() - start) < 1000);
+    BOOST_TEST(whole_ms(std::chrono::steady_clock::now() - start) < 1000);
     std::string received;
     boost::system::error_code ec;
     bool closed = false;
@@ -611,7 +611,7 @@ BOOST_AUTO_TEST_SUITE(prometheus_sink)
 
 BOOST_AUTO_TEST_CASE(serves_the_live_figures_then_the_final_ones)
 {
-    auto config = known_config();
+    auto config = scrape_config();
     config.name = "sink";
     config.threads = 1;
     config.users = 7;
@@ -629,7 +629,7 @@ BOOST_AUTO_TEST_CASE(serves_the_live_figures_then_the_final_ones)
     BOOST_TEST(live.body.find("wsload_messages_sent_total 0\n") != std::string::npos);
 
     wsload::runtime::run_result result;
-    result.totals = known_totals();
+    result.totals = scrape_totals();
     result.elapsed = 3s;
     BOOST_TEST(sink.finish(config, result, report::outcome{}));
     const auto final_figures = get(port);

@@ -75,6 +75,18 @@ BOOST_AUTO_TEST_CASE(three_files_merge_to_exactly_one_run_of_everything)
             (*s)[stats::histogram_id::connect].record(v / 2);
             (*s)[stats::counter_id::messages_received].add();
         }
+        // Named requests, met in a different order by each part: merged by (type, name).
+        const char* name = i % 5 == 0 ? "login" : "send message";
+        for (auto* s : {&all, parts[p].get()}) {
+            auto& named = s->requests.find("WS", name);
+            named.sent.add();
+            if (i % 97 == 0) {
+                named.timed_out.add();
+            } else {
+                named.round_trip.record(v);
+                named.answered.add();
+            }
+        }
         all_seconds[second].push_back(v);
         part_seconds[p][second].push_back(v);
         if (i % 1000 == 0) {
@@ -107,6 +119,19 @@ BOOST_AUTO_TEST_CASE(three_files_merge_to_exactly_one_run_of_everything)
         BOOST_TEST(a.mean() == b.mean());
         BOOST_TEST(a.stddev() == b.stddev());
         for (double p = 0; p <= 100; p += 0.5) BOOST_REQUIRE(a.percentile(p) == b.percentile(p));
+    }
+    BOOST_REQUIRE(m.requests.size() == 2u);
+    for (const auto& [key, b] : w.requests) {
+        const auto it = m.requests.find(key);
+        BOOST_REQUIRE(it != m.requests.end());
+        const auto& a = it->second;
+        BOOST_TEST(a.sent == b.sent);
+        BOOST_TEST(a.answered == b.answered);
+        BOOST_TEST(a.timed_out == b.timed_out);
+        BOOST_TEST(a.failed == b.failed);
+        BOOST_TEST(a.round_trip.count() == b.round_trip.count());
+        BOOST_TEST(a.round_trip.mean() == b.round_trip.mean());
+        for (double p = 0; p <= 100; p += 0.5) BOOST_REQUIRE(a.round_trip.percentile(p) == b.round_trip.percentile(p));
     }
     BOOST_TEST(merged.config.users == 30u);
     BOOST_REQUIRE(merged.result.series.size() == 3u);  // starts 0.1 s apart: the same seconds

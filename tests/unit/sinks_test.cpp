@@ -29,7 +29,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr std::uint64_t ms = 1'000'000;
+constexpr std::uint64_t one_ms = 1'000'000;
 
 /// 11 attempts: 6 open, 5 fail (1 refused, http_status 403 x2, 503 x1, and one status past the
 /// per-code range); 6 disconnects (normal x2, server_close 1011 and 4000, network, client_stop).
@@ -53,19 +53,19 @@ wsload::runtime::run_result known_run()
     s->count_disconnect(stats::disconnect_reason::server_close, 4000);
     s->count_disconnect(stats::disconnect_reason::network);
     s->count_disconnect(stats::disconnect_reason::client_stop);
-    (*s)[histogram_id::connect].record(1 * ms, 3);
-    (*s)[histogram_id::connect].record(3 * ms, 3);
-    (*s)[histogram_id::connect_tcp].record(ms / 2, 6);
-    (*s)[histogram_id::connect_upgrade].record(ms / 4, 6);
-    (*s)[histogram_id::round_trip].record(2 * ms, 90);
-    (*s)[histogram_id::round_trip].record(20 * ms, 10);
+    (*s)[histogram_id::connect].record(1 * one_ms, 3);
+    (*s)[histogram_id::connect].record(3 * one_ms, 3);
+    (*s)[histogram_id::connect_tcp].record(one_ms / 2, 6);
+    (*s)[histogram_id::connect_upgrade].record(one_ms / 4, 6);
+    (*s)[histogram_id::round_trip].record(2 * one_ms, 90);
+    (*s)[histogram_id::round_trip].record(20 * one_ms, 10);
     (*s)[counter_id::requests_sent].add(103);
     (*s)[counter_id::requests_answered].add(100);
     (*s)[counter_id::requests_timed_out].add(2);
     (*s)[counter_id::requests_failed].add(1);
     (*s)[counter_id::messages_sent].add(103);
     (*s)[counter_id::messages_received].add(100);
-    (*s)[histogram_id::ping_round_trip].record(1 * ms, 4);
+    (*s)[histogram_id::ping_round_trip].record(1 * one_ms, 4);
     (*s)[counter_id::pings_sent].add(5);
     (*s)[counter_id::pongs_received].add(4);
     (*s)[counter_id::pongs_missed].add(1);

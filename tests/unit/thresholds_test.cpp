@@ -26,6 +26,12 @@ std::unique_ptr<stats::totals> known_totals()
     for (std::uint64_t us = 1; us <= 1000; ++us) (*s)[stats::histogram_id::connect].record(us * 1000);
     (*s)[stats::counter_id::pings_sent].add(200);
     (*s)[stats::counter_id::pongs_received].add(198);
+    // 110 requests named "log.in" (a dot in the name): 100 answered in 1..100 us, 10 timed out.
+    auto& login = s->requests.find("WS", "log.in");
+    for (std::uint64_t us = 1; us <= 100; ++us) login.round_trip.record(us * 1000);
+    login.sent.add(110);
+    login.answered.add(100);
+    login.timed_out.add(10);
     const stats::shard* shards[] = {s.get()};
     return stats::collect<stats::totals>(shards);
 }
@@ -53,6 +59,11 @@ const case_ cases[] = {
     {"disconnects.network != 0", 0, false},
     {"connect_attempts >= 1000", 1000, true},
     {"counters.pongs_received == 198", 198, true},
+    {"round_trip{log.in}.max == 100us", 0.1, true},
+    {"rtt{log.in}.count == 100", 100, true},
+    {"round_trip{log.in}.p50 < 50us", 0.05, false},
+    {"requests{log.in}.success >= 90%", 100.0 * 100 / 110, true},
+    {"round_trip{nobody}.count == 0", 0, true},  // a name the run never used: nothing timed
 };
 
 }  // namespace
@@ -78,6 +89,11 @@ const char* const bad[] = {
     "failures.bogus == 0",   // unknown class
     "messages_sent > many",  // not a number
     " < 5",
+    "round_trip{log.in.p99 < 1ms",   // unclosed name
+    "connect{log.in}.p99 < 1ms",     // only round trips and requests have names
+    "round_trip{}.p99 < 1ms",        // empty name
+    "requests{log.in}.p99 < 1ms",    // requests{name} has a success rate only
+    "round_trip{log.in} < 1ms",      // no statistic
 };
 
 BOOST_DATA_TEST_CASE(bad_expressions_are_usage_errors, boost::unit_test::data::make(bad), text)

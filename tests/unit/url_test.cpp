@@ -36,7 +36,7 @@ struct bad_url {
 };
 std::ostream& operator<<(std::ostream& os, const bad_url& c) { return os << '"' << c.text << '"'; }
 
-const std::vector<good_url> good = {
+const std::vector<good_url> good_urls = {
     {"ws://localhost:8080/chat", "ws", "localhost", 8080, "/chat", false, "localhost:8080",
      "ws://localhost:8080/chat"},
     {"ws://example.com", "ws", "example.com", 80, "/", false, "example.com", "ws://example.com/"},
@@ -84,7 +84,7 @@ std::string error_of(std::string_view text)
     return "no error";
 }
 
-const std::vector<bad_url> bad = {
+const std::vector<bad_url> bad_urls = {
     {"ftp://x", R"(scheme "ftp" is not one of ws, wss, http, https, tcp, tls)"},
     {"localhost:8080", "it does not start with a scheme such as ws://"},
     {"//host/", "it does not start with a scheme such as ws://"},
@@ -134,7 +134,7 @@ const std::vector<bad_url> bad = {
 
 BOOST_AUTO_TEST_SUITE(url)
 
-BOOST_DATA_TEST_CASE(parses_good_input, data::make(good), c)
+BOOST_DATA_TEST_CASE(parses_good_input, data::make(good_urls), c)
 {
     const auto u = wsload::net::parse_url(c.text);
     BOOST_TEST(u.scheme == c.scheme);
@@ -146,7 +146,7 @@ BOOST_DATA_TEST_CASE(parses_good_input, data::make(good), c)
     BOOST_TEST(u.to_string() == c.canonical);
 }
 
-BOOST_DATA_TEST_CASE(canonical_form_reads_back_unchanged, data::make(good), c)
+BOOST_DATA_TEST_CASE(canonical_form_reads_back_unchanged, data::make(good_urls), c)
 {
     const auto u = wsload::net::parse_url(c.canonical);
     BOOST_TEST(u.to_string() == c.canonical);
@@ -154,7 +154,7 @@ BOOST_DATA_TEST_CASE(canonical_form_reads_back_unchanged, data::make(good), c)
     BOOST_TEST(u.port == c.port);
 }
 
-BOOST_DATA_TEST_CASE(rejects_bad_input_saying_why, data::make(bad), c)
+BOOST_DATA_TEST_CASE(rejects_bad_input_saying_why, data::make(bad_urls), c)
 {
     BOOST_TEST(error_of(c.text) ==
                wsload::detail::quoted(c.text) + " is not a supported URL: " + c.reason + hint);

@@ -10,14 +10,18 @@
 
 namespace wsload {
 
-/// Options of one request: how long to wait for the reply, and the time the send was meant
-/// to happen (a behaviour on a fixed schedule passes it so that a late send is not hidden).
+/// Options of one request: how long to wait for the reply, the time the send was meant to
+/// happen (a behaviour on a fixed schedule passes it so that a late send is not hidden), and
+/// the request's name: its row in the report's table, its entry in the result file and its
+/// `round_trip{name}` thresholds (unnamed requests share the row "round trip"). The name is
+/// only read when the request starts, so a string_view of a temporary is fine.
 /// An aggregate for designated initializers; keep its members trivially destructible (g++ 12
 /// destroys aggregate temporaries in co_await expressions twice: see websocket_options).
 struct request_options {
     std::chrono::nanoseconds timeout = std::chrono::seconds(10);
     std::optional<clock::time_point> intended_at;
     bool binary = false;
+    std::string_view name = {};  // an initializer: no -Wmissing-field-initializers for {.timeout = ...}
 };
 
 /// A WebSocket connection owned by one user. Empty (false) when connecting failed; the
@@ -64,7 +68,8 @@ public:
     task<std::optional<message>> request(std::string_view payload, Match match, request_options o)
     {
         if (!session_) return empty_result();
-        return session_->request(payload, std::move(match), o.binary, o.timeout, o.intended_at.value_or(clock::now()));
+        return session_->request(payload, std::move(match), o.binary, o.timeout, o.intended_at.value_or(clock::now()),
+                                 o.name);
     }
 
     /// WebSocket pings every `interval` (0 stops nothing; a running heartbeat takes the new

@@ -7,6 +7,7 @@
 #include <wsload/report/summary.hpp>
 #include <wsload/runtime/run_config.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 
@@ -49,6 +50,24 @@ inline void latency_row(std::FILE* out, const char* label, const stats::histogra
     std::fprintf(out, "%-10s %8llu %9.3f %9.3f %9.3f %9.3f %9.3f %9.3f %9.3f %9.3f\n", label,
                  static_cast<unsigned long long>(l.count), l.min, l.percentiles[0], l.percentiles[1],
                  l.percentiles[2], l.percentiles[3], l.max, l.mean, l.stddev);
+}
+
+/// Locust's table for the named requests, one row per (type, name): answered requests (timed)
+/// and failed ones (timed out or cut off), as in the CSV stats table.
+inline void requests_by_name(std::FILE* out, const stats::totals& t, std::chrono::nanoseconds elapsed)
+{
+    int width = 4;
+    for (const auto& [key, named] : t.requests) width = std::max(width, static_cast<int>(key.name.size()));
+    std::fprintf(out, "\n--- Requests by name (ms) ---\n");
+    std::fprintf(out, "%-4s %-*s %9s %8s %9s %9s %9s %9s %9s %9s %9s\n", "type", width, "name", "answered", "failed",
+                 "median", "p90", "p99", "avg", "min", "max", "req/s");
+    for (const auto& [key, named] : t.requests) {
+        const latency_ms l(named.round_trip);
+        std::fprintf(out, "%-4s %-*s %9llu %8llu %9.3f %9.3f %9.3f %9.3f %9.3f %9.3f %9.1f\n", key.type.c_str(), width,
+                     key.name.c_str(), static_cast<unsigned long long>(named.answered),
+                     static_cast<unsigned long long>(named.failures()), l.percentiles[0], l.percentiles[1],
+                     l.percentiles[3], l.mean, l.min, l.max, per_second(named.answered, elapsed));
+    }
 }
 
 }  // namespace detail
@@ -132,6 +151,8 @@ inline void print_report(std::FILE* out, const run_config& config, const runtime
             std::fprintf(out, "round trip (ms), measured from the intended send time:\n");
             detail::latency_header(out);
             detail::latency_row(out, "rtt", t[histogram_id::round_trip]);
+            if (t.requests.size() > 1 || (t.requests.size() == 1 && t.requests.begin()->first.name != stats::unnamed_request))
+                detail::requests_by_name(out, t, r.elapsed);
         }
     }
     if (t[counter_id::behaviour_errors])

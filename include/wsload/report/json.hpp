@@ -154,6 +154,22 @@ inline boost::json::object result_document(const run_config& config, const runti
     for (std::size_t i = 0; i < stats::histogram_count; ++i)
         histograms[stats::histogram_names[i]] = to_json(t.histograms[i].export_state());
     doc["histograms"] = std::move(histograms);
+
+    // By name, in (type, name) order: the rows of the stats table, exactly.
+    boost::json::array requests;
+    for (const auto& [key, named] : t.requests) {
+        boost::json::object o;
+        o["type"] = key.type;
+        o["name"] = key.name;
+        o["sent"] = named.sent;
+        o["answered"] = named.answered;
+        o["timed_out"] = named.timed_out;
+        o["failed"] = named.failed;
+        o["latency_ms"] = to_json(latency_ms(named.round_trip));
+        o["round_trip"] = to_json(named.round_trip.export_state());
+        requests.push_back(std::move(o));
+    }
+    doc["requests"] = std::move(requests);
     doc["timeseries"] = timeseries_json(r);
     doc["environment"] = environment_json(r);
 

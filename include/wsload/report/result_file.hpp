@@ -161,6 +161,24 @@ inline loaded_result load_result(const boost::json::object& doc, const std::stri
         const auto& histograms = child(doc, "histograms", file);
         for (std::size_t i = 0; i < stats::histogram_count; ++i)
             t.histograms[i].merge(detail::histogram_state(child(histograms, stats::histogram_names[i], file), file));
+        if (const auto* requests = doc.if_contains("requests")) {  // absent from files before 0.1.0's names
+            if (!requests->is_array()) detail::bad_file(file, "\"requests\" is not an array");
+            for (const auto& x : requests->as_array()) {
+                if (!x.is_object()) detail::bad_file(file, "an entry of \"requests\" is not an object");
+                const auto& o = x.as_object();
+                const auto text = [&](std::string_view key) {
+                    const auto* v = o.if_contains(key);
+                    if (!v || !v->is_string()) detail::bad_file(file, "a request without \"" + std::string(key) + "\"");
+                    return std::string(v->as_string());
+                };
+                auto& named = t.requests[stats::request_key{text("type"), text("name")}];
+                named.sent += number(o, "sent", file);
+                named.answered += number(o, "answered", file);
+                named.timed_out += number(o, "timed_out", file);
+                named.failed += number(o, "failed", file);
+                named.round_trip.merge(detail::histogram_state(child(o, "round_trip", file), file));
+            }
+        }
 
         const auto& ts = child(doc, "timeseries", file);
         const auto& columns = ts.at("columns").as_array();

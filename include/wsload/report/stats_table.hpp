@@ -76,8 +76,10 @@ inline stats_row make_row(std::string_view type, std::string_view name, const st
 }  // namespace detail
 
 /// A row per histogram with something to show (timed events, or failures: a run whose every
-/// connect was refused still gets its `connect` row), then the aggregate of connect, round
-/// trip and ping (the parts of a connect are already inside `connect`), always present.
+/// connect was refused still gets its `connect` row), the round trips as a row per request
+/// name (unnamed requests are the row "round trip"), then the aggregate of connect, round
+/// trips and ping (the parts of a connect are already inside `connect`), always present.
+/// Rows point into `r`.
 inline std::vector<stats_row> stats_table(const runtime::run_result& r)
 {
     const auto& t = *r.totals;
@@ -87,7 +89,13 @@ inline std::vector<stats_row> stats_table(const runtime::run_result& r)
     for (const auto& e : detail::table_entries) {
         const auto& h = t[e.histogram];
         const auto failures = detail::failures_of(e.histogram, t);
-        if (h.count() != 0 || failures != 0) rows.push_back(detail::make_row("WS", e.name, h, failures, r.elapsed));
+        if (e.histogram == stats::histogram_id::round_trip && !t.requests.empty()) {
+            for (const auto& [key, named] : t.requests)
+                if (named.round_trip.count() != 0 || named.failures() != 0)
+                    rows.push_back(detail::make_row(key.type, key.name, named.round_trip, named.failures(), r.elapsed));
+        } else if (h.count() != 0 || failures != 0) {
+            rows.push_back(detail::make_row("WS", e.name, h, failures, r.elapsed));
+        }
         if (e.histogram == stats::histogram_id::connect || e.histogram == stats::histogram_id::round_trip ||
             e.histogram == stats::histogram_id::ping_round_trip) {
             all.merge(h);  // exact: the aggregate's percentiles are those of every sample together

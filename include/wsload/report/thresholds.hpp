@@ -25,6 +25,8 @@ struct threshold_metric {
     enum class rate { connect_success, pong, request_success } rate_of = rate::connect_success;
     enum class family { counter, failure, disconnect } counted = family::counter;
     std::size_t index = 0;  ///< count: which counter, failure class or disconnect class
+    /// round_trip{name} and requests{name}: only the requests of that name.
+    std::string request_name;
 };
 
 struct threshold {
@@ -38,8 +40,14 @@ struct threshold {
     {
         using K = threshold_metric::kind;
         const auto& m = metric;
+        const stats::named_totals* named = nullptr;
+        static const stats::named_totals none;  // a name the run never used: nothing timed, nothing sent
+        if (!m.request_name.empty()) {
+            const auto it = t.requests.find(stats::request_key{"WS", m.request_name});
+            named = it == t.requests.end() ? &none : &it->second;
+        }
         if (m.what == K::latency) {
-            const auto& h = t.histograms[m.histogram];
+            const auto& h = named ? named->round_trip : t.histograms[m.histogram];
             constexpr double ms = 1e6;
             switch (m.statistic) {
             case threshold_metric::stat::percentile: return static_cast<double>(h.percentile(m.percentile)) / ms;
@@ -57,6 +65,7 @@ struct threshold {
                 return percent(t[counter_id::connect_successes], t[counter_id::connect_attempts]);
             case threshold_metric::rate::pong: return percent(t[counter_id::pongs_received], t[counter_id::pings_sent]);
             case threshold_metric::rate::request_success:
+                if (named) return percent(named->answered, named->sent);
                 return percent(t[counter_id::requests_answered], t[counter_id::requests_sent]);
             }
         }
@@ -147,9 +156,28 @@ inline threshold_metric parse_metric(std::string_view text, std::string_view who
 {
     using K = threshold_metric::kind;
     threshold_metric m;
-    const auto dot = text.find('.');  // families have no dots; fields may (p99.9)
-    const auto family = dot == std::string_view::npos ? std::string_view{} : text.substr(0, dot);
-    const auto field = dot == std::string_view::npos ? text : text.substr(dot + 1);
+    // round_trip{login}.p99, requests{login}.success: the name may hold dots, so the
+    // family ends at the closing brace.
+    std::string_view family, field;
+    if (const auto open = text.find('{'); open != std::string_view::npos) {
+        const auto close = text.find('}', open);
+        const auto base = text.substr(0, open);
+        if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != '.')
+            bad_threshold(whole, "write a named metric as round_trip{name}.p99 or requests{name}.success");
+        if (base != "round_trip" && base != "rtt" && base != "requests")
+            bad_threshold(whole, "only round_trip{name} and requests{name} take a request name, not " +
+                                     wsload::detail::quoted(base));
+        m.request_name = std::string(text.substr(open + 1, close - open - 1));
+        if (m.request_name.empty()) bad_threshold(whole, "empty request name in " + wsload::detail::quoted(text));
+        family = base;
+        field = text.substr(close + 2);
+        if (family == "requests" && field != "success")
+            bad_threshold(whole, "requests{name} has one statistic: success (a percentage)");
+    } else {
+        const auto dot = text.find('.');  // families have no dots; fields may (p99.9)
+        family = dot == std::string_view::npos ? std::string_view{} : text.substr(0, dot);
+        field = dot == std::string_view::npos ? text : text.substr(dot + 1);
+    }
 
     if (field == "success" && family == "connect") return m.what = K::rate, m.rate_of = threshold_metric::rate::connect_success, m;
     if (field == "rate" && family == "pong") return m.what = K::rate, m.rate_of = threshold_metric::rate::pong, m;

@@ -4,6 +4,7 @@
 
 #include <wsload/stats/counter.hpp>
 #include <wsload/stats/histogram.hpp>
+#include <wsload/stats/named.hpp>
 #include <wsload/stats/taxonomy.hpp>
 
 #include <array>
@@ -76,6 +77,8 @@ struct shard {
     /// Round trips of the current second only; the owner thread moves it into its per-second
     /// record and resets it at each second boundary (time series).
     histogram round_trip_this_second;
+    /// Requests by name (every request also counts in the counters and round_trip above).
+    named_table requests;
 
     counter& operator[](counter_id id) noexcept { return counters[static_cast<std::size_t>(id)]; }
     histogram& operator[](histogram_id id) noexcept { return histograms[static_cast<std::size_t>(id)]; }
@@ -147,6 +150,7 @@ private:
 /// exact, since counters add and histograms merge bucket by bucket.
 struct totals : counter_totals {
     std::array<histogram, histogram_count> histograms;
+    named_map requests;
 
     using counter_totals::operator[];
     const histogram& operator[](histogram_id id) const noexcept
@@ -158,11 +162,13 @@ struct totals : counter_totals {
     {
         counter_totals::add(s);
         for (std::size_t i = 0; i < histogram_count; ++i) histograms[i].merge(s.histograms[i]);
+        s.requests.for_each([this](const named_request& r) { requests[r.key].add(r); });
     }
     void add(const totals& t)
     {
         counter_totals::add(t);
         for (std::size_t i = 0; i < histogram_count; ++i) histograms[i].merge(t.histograms[i]);
+        for (const auto& [key, figures] : t.requests) requests[key].add(figures);
     }
 };
 

@@ -2,6 +2,7 @@
 // The state of one WebSocket connection, shared by the user's handle, its reader and its
 // heartbeat. Everything here runs on the owning worker's thread.
 
+#include <wsload/core/log.hpp>
 #include <wsload/core/random.hpp>
 #include <wsload/core/task.hpp>
 #include <wsload/net/message.hpp>
@@ -18,6 +19,7 @@
 #include <vector>
 #include <memory>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace wsload::net::detail {
@@ -30,6 +32,7 @@ struct pending_request {
     const void* matcher;
     timer* wake;
     clock::time_point sent_at;
+    stats::named_request* named;  ///< its name's figures, in the same shard
     std::optional<message> reply;
     pending_request* next = nullptr;
 };
@@ -91,7 +94,8 @@ public:
     /// trip from `sent_at` (the intended send time: see coordinated omission in the README).
     template <class Match>
     task<std::optional<message>> request(std::string_view payload, Match match, bool binary,
-                                         std::chrono::nanoseconds timeout, clock::time_point sent_at)
+                                         std::chrono::nanoseconds timeout, clock::time_point sent_at,
+                                         std::string_view name = {})
     {
         auto self = shared_from_this();
         if (state_ != state::open) {
@@ -106,9 +110,10 @@ public:
                               else
                                   return static_cast<bool>(f(d));
                           },
-                          &match, &wake, sent_at, std::nullopt, requests_};
+                          &match, &wake, sent_at, &named_figures(name), std::nullopt, requests_};
         requests_ = &r;
         stats_[stats::counter_id::requests_sent].add();
+        r.named->sent.add();
         auto ec = co_await write(payload, binary);
         if (!ec && !r.reply && state_ != state::closed) {
             wake.expires_at(sent_at + timeout);
@@ -116,9 +121,9 @@ public:
         }
         unlink(r);
         if (r.reply) co_return std::move(r.reply);
-        stats_[state_ == state::closed || ec ? stats::counter_id::requests_failed
-                                             : stats::counter_id::requests_timed_out]
-            .add();
+        const bool failed = state_ == state::closed || ec;
+        stats_[failed ? stats::counter_id::requests_failed : stats::counter_id::requests_timed_out].add();
+        (failed ? r.named->failed : r.named->timed_out).add();
         co_return std::nullopt;
     }
 
@@ -131,6 +136,18 @@ public:
         parked me{&wake, nullptr, closed_waiters_};
         closed_waiters_ = &me;
         co_await wake.async_wait(use_task);
+    }
+
+    /// The figures of requests named `name` (unnamed ones share one row) in this thread's shard.
+    stats::named_request& named_figures(std::string_view name)
+    {
+        bool overflowed = false;
+        auto& figures = stats_.requests.find("WS", name.empty() ? stats::unnamed_request : name, &overflowed);
+        if (overflowed)
+            log(log_level::warn, "more than " + std::to_string(stats::named_table::capacity - 1) +
+                                     " request names on one thread: the rest are counted as " +
+                                     std::string(stats::overflow_request));
+        return figures;
     }
 
     /// Messages kept for receive() when nobody waits; the oldest is dropped beyond it.
@@ -153,6 +170,8 @@ protected:
             stats_[stats::histogram_id::round_trip].record(rtt);
             stats_.round_trip_this_second.record(rtt);
             stats_[stats::counter_id::requests_answered].add();
+            r->named->round_trip.record(rtt);
+            r->named->answered.add();
             r->reply.emplace(std::string(data), binary);
             unlink(*r);
             r->wake->cancel();
