@@ -38,11 +38,17 @@ export TSAN_OPTIONS="$common:second_deadlock_stack=1"
 # under TSan instead of 2. (histogram_suite's writer/reader race test still runs.)
 unit_args=(--run_test='!histogram_suite/percentiles_within_precision'
            --run_test='!histogram_suite/merging_eight_shards_is_exact')
+# The 1,000-connection im_bench case checks load figures (every connection open within a 1 s
+# ramp, two pings each in 4 s): at ASan's -O0 on a loaded machine the client itself is too slow
+# for them (905 of 1,000 open in time, seen once), which says nothing about memory or races.
+# Its accounting paths run in the other im_bench cases, which stay.
+integration_args=(--run_test='!im_bench_against_im_server/connect_only_1000_users_all_connect_and_every_ping_is_answered')
 status=0
 for suite in unit integration; do
   start=$SECONDS
   args=()
   [ "$suite" = unit ] && args=("${unit_args[@]}")
+  [ "$suite" = integration ] && args=("${integration_args[@]}")
   echo "sanitize.sh $kind: wsload_$suite" >&2
   # Each test case has its own bound; this one is for the whole executable.
   timeout --kill-after=10 900 "$build_dir/tests/wsload_$suite" "${args[@]}" "$@" || status=$?

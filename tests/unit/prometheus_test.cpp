@@ -187,6 +187,7 @@ wsload_connect_http_status_total{code="503"} 1
 wsload_disconnects_total{reason="normal"} 1
 wsload_disconnects_total{reason="going_away"} 0
 wsload_disconnects_total{reason="protocol_error"} 0
+wsload_disconnects_total{reason="message_too_big"} 0
 wsload_disconnects_total{reason="server_close"} 1
 wsload_disconnects_total{reason="network"} 1
 wsload_disconnects_total{reason="ping_timeout"} 0

@@ -101,7 +101,8 @@ template <std::size_t N>
 void read_classes(const object& o, const std::array<std::string_view, N>& names, std::array<std::uint64_t, N>& into,
                   const std::string& file)
 {
-    for (std::size_t i = 0; i < N; ++i) into[i] = number(o, names[i], file);
+    // A class added after the file was written (message_too_big, say) is absent: none of it.
+    for (std::size_t i = 0; i < N; ++i) into[i] = o.contains(names[i]) ? number(o, names[i], file) : 0;
 }
 
 template <std::size_t N>

@@ -25,7 +25,7 @@ public:
     websocket_options& heartbeat(std::chrono::nanoseconds d) { heartbeat_ = d; return *this; }
     /// End the connection as ping_timeout after this many missed pongs in a row; 0 = never.
     websocket_options& max_missed_pongs(unsigned n) { max_missed_pongs_ = n; return *this; }
-    /// Larger messages end the connection (protocol error); memory stays bounded.
+    /// Larger messages end the connection with 1009 (counted as message_too_big); memory stays bounded.
     websocket_options& max_message_bytes(std::size_t n) { max_message_bytes_ = n; return *this; }
     /// Unclaimed messages kept for receive(); the oldest is dropped beyond it.
     websocket_options& inbox_limit(std::size_t n) { inbox_limit_ = n; return *this; }

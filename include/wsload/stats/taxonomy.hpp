@@ -27,7 +27,8 @@ enum class connect_failure : std::size_t {
 enum class disconnect_reason : std::size_t {
     normal,          ///< the server closed with 1000
     going_away,      ///< the server closed with 1001
-    protocol_error,  ///< 1002 from the server, or a protocol violation the client detected
+    protocol_error,  ///< 1002 from the server, or a violation the client detected (it closed with 1002 or 1007)
+    message_too_big, ///< a message over max_message_bytes: the client closed with 1009
     server_close,    ///< the server closed with any other code (counted per code too)
     network,         ///< EOF or reset without a closing handshake
     ping_timeout,    ///< the heartbeat saw too many missed pongs
@@ -43,7 +44,7 @@ inline constexpr std::array<std::string_view, connect_failure_count> connect_fai
     "dns", "refused", "timeout", "tls", "http_status", "handshake", "reset", "aborted", "local_limit", "other"};
 
 inline constexpr std::array<std::string_view, disconnect_reason_count> disconnect_reason_names{
-    "normal",  "going_away",   "protocol_error", "server_close",
+    "normal",  "going_away",   "protocol_error", "message_too_big", "server_close",
     "network", "ping_timeout", "client_close",   "client_stop"};
 
 inline constexpr std::string_view name(connect_failure f) noexcept

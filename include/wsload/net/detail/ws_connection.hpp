@@ -19,6 +19,7 @@
 
 #include <algorithm>
 #include <string>
+#include <string_view>
 #include <type_traits>
 
 namespace wsload::net::detail {
@@ -36,6 +37,34 @@ struct ws_connect_options {
     std::string subprotocol;
     std::size_t fragment_size = 0;  ///< outgoing frames carry at most this much; 0 = whole message
 };
+
+/// RFC 6455 section 4.1: the subprotocol a 101 names must be one the client offered (`offered`
+/// may be a comma-separated list). A 101 naming none when one was asked for is refused too: the
+/// behaviour would go on talking a protocol the server did not agree to.
+inline bool subprotocol_agreed(std::string_view offered, std::string_view chosen)
+{
+    if (chosen.empty()) return offered.empty();
+    while (!offered.empty()) {
+        const auto comma = offered.find(',');
+        auto token = offered.substr(0, comma);
+        offered = comma == std::string_view::npos ? std::string_view{} : offered.substr(comma + 1);
+        while (!token.empty() && (token.front() == ' ' || token.front() == '\t')) token.remove_prefix(1);
+        while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
+        if (token == chosen) return true;
+    }
+    return false;
+}
+
+/// Beast 1.81's secure generator (ChaCha20, which Beast always uses for Sec-WebSocket-Key)
+/// divides its block counter by 16, so each 16-word block comes out 16 times and keys repeat
+/// from one connection to the next (RFC 6455 section 4.1 wants a fresh random nonce each time).
+/// Drawing 256 words (about 2 us) before a handshake moves this thread's generator past every
+/// block an earlier key came from. Harmless once Beast is fixed; gone with Beast's frame layer.
+inline void skip_repeated_handshake_nonces()
+{
+    const auto generate = websocket::detail::make_prng(true);
+    for (int i = 0; i < 256; ++i) generate();
+}
 
 template <class NextLayer>
 class ws_connection final : public ws_session_base {
@@ -89,12 +118,16 @@ public:
             ws_.write_buffer_bytes(std::max<std::size_t>(o.fragment_size, 8));  // Beast's minimum is 8
         }
         websocket::response_type response;
+        skip_repeated_handshake_nonces();
         auto [uec] = co_await ws_.async_handshake(response, u.host_header(), u.target, use_task);
         if (uec) {
             if (uec == websocket::error::upgrade_declined && !timed_out_ && !aborted_)
                 co_return fail(stats::connect_failure::http_status, uec, response.result_int());
             co_return fail(connect_phase::upgrade, uec);
         }
+        if (!subprotocol_agreed(o.subprotocol, response[beast::http::field::sec_websocket_protocol]))
+            co_return fail(stats::connect_failure::handshake,
+                           make_error_code(boost::system::errc::protocol_not_supported), 0);
         deadline_.cancel();
         const auto t_open = clock::now();
 
@@ -135,7 +168,8 @@ public:
 
     void begin_close(std::uint16_t code, stats::disconnect_reason why) override
     {
-        if (state_ != state::open || close_started_) return;
+        // After the server's close the handshake is already under way (and bounded): let it end.
+        if (state_ != state::open || close_started_ || server_closing_) return;
         close_started_ = true;
         state_ = state::closing;
         // Whoever starts it, a close after the run was told to end is the run's doing.
@@ -177,8 +211,26 @@ private:
         // Lean settings: a small write buffer, no automatic fragmentation, no deflate.
         ws_.write_buffer_bytes(256);
         ws_.auto_fragment(false);
+        // Masking keys from PCG32 rather than Beast 1.81's "secure" ChaCha20, which gives every
+        // key again 16 frames later (see skip_repeated_handshake_nonces): PCG is no CSPRNG, but
+        // its keys do not repeat, and a repeated key is as predictable as a key can be.
+        ws_.secure_prng(false);
         ws_.control_callback([this](websocket::frame_type kind, beast::string_view payload) {
             if (kind == websocket::frame_type::pong) pong_arrived({payload.data(), payload.size()});
+            if (kind == websocket::frame_type::close) server_close_arrived();
+        });
+    }
+
+    /// The server's close frame came (Beast calls this before it echoes the close). Beast then
+    /// waits for the server's FIN with no bound: only its own async_close arms the close
+    /// timeout. So the wait gets that bound here; the socket is closed when it passes.
+    void server_close_arrived()
+    {
+        if (close_started_ || server_closing_) return;  // our own close: Beast bounds it
+        server_closing_ = true;
+        deadline_.expires_after(worker_.config().close_timeout);
+        deadline_.async_wait([self = shared_from_this()](error_code ec) {
+            if (!ec) static_cast<ws_connection&>(*self).close_socket();
         });
     }
 
@@ -255,16 +307,23 @@ private:
     void read_failed(const error_code& ec)
     {
         using stats::disconnect_reason;
+        deadline_.cancel();  // a pending close bound: it would keep the connection alive
         if (close_started_ || aborted_) {
             finish(end_reason_, ec == websocket::error::closed ? static_cast<unsigned>(ws_.reason().code) : 0u);
             return;
         }
-        if (ec == websocket::error::closed) {
+        // The server's close frame came: its code says how the connection ended, even when the
+        // TCP teardown after it failed or timed out (a reset right after the close, no FIN).
+        if (ec == websocket::error::closed || server_closing_) {
             const auto code = static_cast<unsigned>(ws_.reason().code);
             finish(stats::reason_for_close_code(code), code);
             return;
         }
-        if (ec == websocket::condition::protocol_violation) {
+        if (ec == websocket::error::message_too_big) {  // Beast has sent 1009
+            finish(disconnect_reason::message_too_big);
+            return;
+        }
+        if (ec == websocket::condition::protocol_violation) {  // Beast has sent 1002 or 1007
             finish(disconnect_reason::protocol_error);
             return;
         }
@@ -316,6 +375,7 @@ private:
     unsigned max_missed_ = 0;
     bool timed_out_ = false;
     bool aborted_ = false;
+    bool server_closing_ = false;  ///< the server's close frame came first
 };
 
 using plain_ws_connection = ws_connection<tcp_socket>;
