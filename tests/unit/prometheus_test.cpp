@@ -328,6 +328,42 @@ BOOST_AUTO_TEST_CASE(every_family_declared_once_in_order_and_every_sample_in_its
     BOOST_TEST(disconnects == 3);
 }
 
+BOOST_AUTO_TEST_CASE(named_requests_get_a_counter_and_a_histogram_family_with_type_and_name_labels)
+{
+    auto totals = scrape_totals();
+    auto& login = totals->requests[stats::request_key{"WS", "log\"in"}];  // a quote: escaped in the label
+    login.sent = 3;
+    login.answered = 2;
+    login.timed_out = 1;
+    login.round_trip.record(2'000'000);
+    login.round_trip.record(20'000'000);
+    totals->requests[stats::request_key{"WS", "round trip"}].sent = 0;
+    const auto text = report::prometheus_text(*totals, 12'500ms, scrape_config());
+
+    std::vector<std::string> families;
+    const auto samples = parse_samples(text, families);  // well formed, each sample in its family
+    BOOST_TEST(families.size() == 31u);
+    BOOST_TEST(families[29] == "wsload_named_requests_total counter");
+    BOOST_TEST(families[30] == "wsload_named_round_trip_seconds histogram");
+    const auto block = family_block(text, "wsload_named_requests_total");
+    BOOST_TEST(block.find("wsload_named_requests_total{type=\"WS\",name=\"log\\\"in\",outcome=\"sent\"} 3\n") !=
+               std::string::npos);
+    BOOST_TEST(block.find("wsload_named_requests_total{type=\"WS\",name=\"log\\\"in\",outcome=\"timed_out\"} 1\n") !=
+               std::string::npos);
+    BOOST_TEST(block.find("wsload_named_requests_total{type=\"WS\",name=\"round trip\",outcome=\"sent\"} 0\n") !=
+               std::string::npos);
+    const auto histogram = family_block(text, "wsload_named_round_trip_seconds");
+    BOOST_TEST(histogram.find("wsload_named_round_trip_seconds_bucket{type=\"WS\",name=\"log\\\"in\",le=\"0.0025\"} 1\n") !=
+               std::string::npos);
+    BOOST_TEST(histogram.find("wsload_named_round_trip_seconds_bucket{type=\"WS\",name=\"log\\\"in\",le=\"+Inf\"} 2\n") !=
+               std::string::npos);
+    BOOST_TEST(histogram.find("wsload_named_round_trip_seconds_count{type=\"WS\",name=\"log\\\"in\"} 2\n") !=
+               std::string::npos);
+    BOOST_TEST(histogram.find("wsload_named_round_trip_seconds_sum{type=\"WS\",name=\"log\\\"in\"} 0.022\n") !=
+               std::string::npos);
+    (void)samples;
+}
+
 BOOST_AUTO_TEST_CASE(buckets_are_cumulative_and_inf_equals_count)
 {
     // Many values spread over the whole range, so every bound sees some.

@@ -132,8 +132,9 @@ inline constexpr std::array<bucket_bound, 16> bucket_bounds{{
 /// it, may be counted under the next bound up (1 ms exactly shows under le="0.0025"). `_count`
 /// is the +Inf bucket by construction; `_sum` is the exact sum of the values (clamped ones
 /// included), which a concurrent writer may put one or two values ahead of the buckets.
-inline void append_histogram(std::string& out, std::string_view name, std::string_view help,
-                             const stats::histogram& h)
+/// The samples of one histogram; `labels` (`type="WS",name="login"`, or empty) go before `le`.
+inline void append_histogram_samples(std::string& out, std::string_view name, std::string_view labels,
+                                     const stats::histogram& h)
 {
     std::array<std::uint64_t, bucket_bounds.size() + 1> counts{};  // the last one is +Inf
     h.for_each_bucket([&](std::uint64_t, std::uint64_t highest, std::uint64_t count) {
@@ -141,19 +142,80 @@ inline void append_histogram(std::string& out, std::string_view name, std::strin
         while (i < bucket_bounds.size() && highest > bucket_bounds[i].ns) ++i;
         counts[i] += count;
     });
-    append_family(out, name, "histogram", help);
-    const std::string bucket = std::string(name) + "_bucket";
+    const auto line = [&](std::string_view suffix, std::string_view le, auto value) {
+        out += name;
+        out += suffix;
+        if (!labels.empty() || !le.empty()) {
+            out += '{';
+            out += labels;
+            if (!le.empty()) {
+                if (!labels.empty()) out += ',';
+                out += "le=\"";
+                out += le;
+                out += '"';
+            }
+            out += '}';
+        }
+        out += ' ';
+        append_number(out, value);
+        out += '\n';
+    };
     std::uint64_t cumulative = 0;
     for (std::size_t i = 0; i < bucket_bounds.size(); ++i) {
         cumulative += counts[i];
-        append_sample(out, bucket, cumulative, "le", bucket_bounds[i].le);
+        line("_bucket", bucket_bounds[i].le, cumulative);
     }
     cumulative += counts.back();
-    append_sample(out, bucket, cumulative, "le", "+Inf");
+    line("_bucket", "+Inf", cumulative);
     const auto state = h.export_state();  // the exact sum, rather than mean * count rounded twice
     const long double sum_ns = std::ldexp(static_cast<long double>(state.sum[1]), 64) + state.sum[0];
-    append_sample(out, std::string(name) + "_sum", static_cast<double>(sum_ns / 1e9L));
-    append_sample(out, std::string(name) + "_count", cumulative);
+    line("_sum", {}, static_cast<double>(sum_ns / 1e9L));
+    line("_count", {}, cumulative);
+}
+
+inline void append_histogram(std::string& out, std::string_view name, std::string_view help,
+                             const stats::histogram& h)
+{
+    append_family(out, name, "histogram", help);
+    append_histogram_samples(out, name, {}, h);
+}
+
+/// `type="WS",name="login"`: the labels of a request name's samples, escaped.
+inline std::string request_labels(const stats::request_key& key)
+{
+    std::string labels = "type=\"";
+    append_label_value(labels, key.type);
+    labels += "\",name=\"";
+    append_label_value(labels, key.name);
+    labels += '"';
+    return labels;
+}
+
+/// Requests by name: a counter per outcome and a round-trip histogram per name, each one
+/// family (Prometheus wants a family's samples together).
+inline void append_named_requests(std::string& out, const stats::named_map& requests)
+{
+    if (requests.empty()) return;
+    append_family(out, "wsload_named_requests_total", "counter",
+                  "Requests by type and name, per outcome (sent = answered + timed_out + failed + in flight).");
+    for (const auto& [key, named] : requests) {
+        const auto labels = request_labels(key);
+        const std::pair<std::string_view, std::uint64_t> outcomes[] = {
+            {"sent", named.sent}, {"answered", named.answered}, {"timed_out", named.timed_out}, {"failed", named.failed}};
+        for (const auto& [outcome, n] : outcomes) {
+            out += "wsload_named_requests_total{";
+            out += labels;
+            out += ",outcome=\"";
+            out += outcome;
+            out += "\"} ";
+            append_number(out, n);
+            out += '\n';
+        }
+    }
+    append_family(out, "wsload_named_round_trip_seconds", "histogram",
+                  "Round trips of answered requests by type and name, from the intended send time.");
+    for (const auto& [key, named] : requests)
+        append_histogram_samples(out, "wsload_named_round_trip_seconds", request_labels(key), named.round_trip);
 }
 
 }  // namespace detail
@@ -247,6 +309,7 @@ inline std::string prometheus_text(const stats::totals& t, std::chrono::nanoseco
                              "Request to matched reply, from the intended send time.", t[histogram_id::round_trip]);
     detail::append_histogram(out, "wsload_ping_round_trip_seconds", "Heartbeat ping to its pong.",
                              t[histogram_id::ping_round_trip]);
+    detail::append_named_requests(out, t.requests);
     return out;
 }
 
