@@ -84,9 +84,10 @@ public:
             po::store(po::command_line_parser(argc, argv).options(parsed_options).positional(positional).style(style).run(),
                       vm);
         } catch (const po::unknown_option& e) {
-            throw usage_error("unknown flag " + e.get_option_name() + " (see --help)");
+            throw usage_error("unknown flag " + one_line(e.get_option_name()) + " (see --help)");
         } catch (const po::error& e) {
-            throw usage_error(std::string(e.what()) + " (see --help)");
+            // Its message quotes what was typed, newlines included: one line, whatever was typed.
+            throw usage_error(one_line(e.what()) + " (see --help)");
         }
 
         if (vm.count("wsload-positional"))
@@ -163,8 +164,9 @@ private:
         if (config_.ramp > config_.duration)
             log(log_level::warn, "--ramp (" + format_duration(config_.ramp) + ") is longer than --duration (" +
                                      format_duration(config_.duration) + "): not every user will start");
-        if (!config_.ca_file.empty() && !std::filesystem::is_regular_file(config_.ca_file))
-            throw usage_error("--ca-file: \"" + config_.ca_file + "\" is not a readable file");
+        std::error_code ec;  // the overloads with an error code: a name too long is an answer, not an exception
+        if (!config_.ca_file.empty() && !std::filesystem::is_regular_file(config_.ca_file, ec))
+            throw usage_error("--ca-file: " + wsload::detail::quoted(config_.ca_file) + " is not a readable file");
         // Fail now, not after a long run, when an output cannot be written.
         check_writable("--json", config_.json_file);
         check_writable("--csv", config_.csv_prefix.empty() ? "" : config_.csv_prefix + "_stats.csv");
@@ -174,11 +176,19 @@ private:
     static void check_writable(const char* flag, const std::string& path)
     {
         if (path.empty()) return;
-        const bool existed = std::filesystem::exists(path);
+        std::error_code ec;
+        const bool existed = std::filesystem::exists(path, ec);
         std::ofstream probe(path, std::ios::app);
-        if (!probe) throw usage_error(std::string(flag) + ": cannot write \"" + path + "\"");
+        if (!probe) throw usage_error(std::string(flag) + ": cannot write " + wsload::detail::quoted(path));
         probe.close();
-        if (!existed) std::filesystem::remove(path);
+        if (!existed) std::filesystem::remove(path, ec);
+    }
+
+    /// Control bytes (a newline in a typed value) escaped as quoted() does, without the quotes.
+    static std::string one_line(std::string_view text)
+    {
+        const auto q = wsload::detail::quoted(text);
+        return q.substr(1, q.size() - 2);
     }
 
     run_config& config_;
