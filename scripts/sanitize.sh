@@ -43,16 +43,26 @@ unit_args=(--run_test='!histogram_suite/percentiles_within_precision'
 # for them (905 of 1,000 open in time, seen once), which says nothing about memory or races.
 # Its accounting paths run in the other im_bench cases, which stay.
 integration_args=(--run_test='!im_bench_against_im_server/connect_only_1000_users_all_connect_and_every_ping_is_answered')
+# The suites that prove a WebSocket layer run a second time against Beast's (the default for
+# ws:// is wsload's lean layer; wss:// always uses Beast's), as ctest's integration_beast_layer.
+beast_layer_args=(--run_test=rfc6455_client_conformance:failure_taxonomy_against_misbehaving_servers:user_api)
 status=0
-for suite in unit integration; do
+for suite in unit integration integration-beast-layer; do
   start=$SECONDS
   args=()
+  binary=wsload_$suite
   [ "$suite" = unit ] && args=("${unit_args[@]}")
   [ "$suite" = integration ] && args=("${integration_args[@]}")
-  echo "sanitize.sh $kind: wsload_$suite" >&2
-  # Each test case has its own bound; this one is for the whole executable.
-  timeout --kill-after=10 900 "$build_dir/tests/wsload_$suite" "${args[@]}" "$@" || status=$?
-  echo "sanitize.sh $kind: wsload_$suite took $((SECONDS - start))s" >&2
+  [ "$suite" = integration-beast-layer ] && binary=wsload_integration && args=("${beast_layer_args[@]}")
+  echo "sanitize.sh $kind: $suite" >&2
+  # Each test case has its own bound; this one is for the whole executable. What follows "--"
+  # goes to the test module (tests/support/layer_under_test.hpp).
+  if [ "$suite" = integration-beast-layer ]; then
+    timeout --kill-after=10 900 "$build_dir/tests/$binary" "${args[@]}" "$@" -- --ws-layer beast || status=$?
+  else
+    timeout --kill-after=10 900 "$build_dir/tests/$binary" "${args[@]}" "$@" || status=$?
+  fi
+  echo "sanitize.sh $kind: $suite took $((SECONDS - start))s" >&2
 done
 
 reports=("$logs"/report*)

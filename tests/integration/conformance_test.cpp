@@ -5,6 +5,7 @@
 // its class. Nothing here depends on the frame layer the client is built on.
 
 #include <support/frame_server.hpp>
+#include <support/layer_under_test.hpp>
 #include <wsload/runtime/engine.hpp>
 
 #include <boost/test/data/monomorphic.hpp>
@@ -54,6 +55,7 @@ wsload::runtime::run_result run_users(const frame_server& server, std::uint64_t 
     c.connect_timeout = 5s;
     c.close_timeout = close_timeout;
     c.threads = 2;
+    c.ws_layer = wsload::test::layer_under_test();
     wsload::runtime::engine engine(c, std::move(b));
     return engine.run();
 }
@@ -651,10 +653,16 @@ BOOST_DATA_TEST_CASE(a_server_close_is_echoed_and_classified_by_its_code, bdata:
                      code)
 {
     frame_server server([code](peer& p) -> script_task {
-        co_await p.send(frame(opcode::close, wsload::test::close_payload(static_cast<std::uint16_t>(code), "bye")));
+        co_await p.send(frame(opcode::close, wsload::test::close_payload(static_cast<std::uint16_t>(code), "bye \u00e9t\u00e9")));
         co_await p.read_until_close();
     });
-    const auto r = run_users(server, clients, connect_and_wait());
+    std::atomic<int> reasons_seen{0}, codes_seen{0};
+    const auto r = run_users(server, clients, [&](wsload::user& u) -> wsload::task<> {
+        auto ws = co_await u.websocket();
+        co_await ws.wait_closed();
+        if (ws.close_reason() == "bye \u00e9t\u00e9") ++reasons_seen;  // the server's reason, handed to the behaviour
+        if (ws.close_code() == static_cast<unsigned>(code)) ++codes_seen;
+    });
     const auto& t = *r.totals;
     const auto expected = code == 1000   ? disconnect_reason::normal
                           : code == 1001 ? disconnect_reason::going_away
@@ -662,27 +670,74 @@ BOOST_DATA_TEST_CASE(a_server_close_is_echoed_and_classified_by_its_code, bdata:
                                          : disconnect_reason::server_close;
     BOOST_TEST(t.ended(expected) == clients);
     if (expected == disconnect_reason::server_close) BOOST_TEST(t.close_codes[static_cast<std::size_t>(code)] == clients);
+    BOOST_TEST(reasons_seen == static_cast<int>(clients));
+    BOOST_TEST(codes_seen == static_cast<int>(clients));
     check_counted_once(t, clients);
     for (const auto& c : seen_by(server, clients)) BOOST_TEST(close_code_sent(c) == static_cast<unsigned>(code));
 }
 
 BOOST_TEST_DECORATOR(*boost::unit_test::timeout(60))
-BOOST_DATA_TEST_CASE(a_client_close_sends_its_code, bdata::make({1000, 1001, 3000, 4100}), code)
+BOOST_DATA_TEST_CASE(a_client_close_sends_its_code_and_reason,
+                     bdata::make({1000, 1001, 3000, 4100}) ^ bdata::make({"", "done", "fin de s\u00e9ance", "x"}), code,
+                     reason)
 {
-    frame_server server(echo);
-    const auto r = run_users(server, clients, [code](wsload::user& u) -> wsload::task<> {
+    // 123 bytes is the most a close frame holds (125 less the code): the last case sends them.
+    const std::string sent = std::string(reason) == "x" ? std::string(123, 'x') : std::string(reason);
+    // The server answers with its own reason, which the behaviour reads back, and closes TCP
+    // first (section 7.1.1).
+    frame_server server([](peer& p) -> script_task {
+        if (auto f = co_await p.read_until_close()) {
+            co_await p.send(frame(opcode::close, wsload::test::close_payload(static_cast<std::uint16_t>(f->close_code()), "ok")));
+            p.close_tcp();
+        }
+    });
+    std::atomic<int> answered{0};
+    const auto r = run_users(server, clients, [&](wsload::user& u) -> wsload::task<> {
         auto ws = co_await u.websocket();
-        co_await ws.close(static_cast<std::uint16_t>(code));
+        co_await ws.close(static_cast<std::uint16_t>(code), sent);
+        if (ws.close_reason() == "ok" && ws.close_code() == static_cast<unsigned>(code)) ++answered;
     });
     BOOST_TEST(r.totals->ended(disconnect_reason::client_close) == clients);
     BOOST_TEST(r.elapsed < 5s);
+    BOOST_TEST(answered == static_cast<int>(clients));
     check_counted_once(*r.totals, clients);
     for (const auto& c : seen_by(server, clients)) {
         const auto* f = c.close_frame();
         BOOST_TEST_REQUIRE(f != nullptr);
         BOOST_TEST(f->close_code() == static_cast<unsigned>(code));
-        BOOST_TEST(f->close_reason() == "");  // websocket::close() takes no reason
+        BOOST_TEST(f->close_reason() == sent);
         BOOST_TEST(f->fin);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_close_with_a_code_or_reason_no_endpoint_may_send_is_a_behaviour_error, *boost::unit_test::timeout(60))
+{
+    // Each user tries one bad close (a reserved code, one out of range, a reason too long for
+    // a frame, a reason that is not UTF-8): it throws before anything is sent, is counted as
+    // the behaviour's error, and the connection is then closed by the handle's end with 1000.
+    frame_server server(echo);
+    std::atomic<int> refused{0};
+    const auto r = run_users(server, 4, [&](wsload::user& u) -> wsload::task<> {
+        auto ws = co_await u.websocket();
+        const std::string bad_reason = u.index() == 2 ? std::string(124, 'x') : std::string("\xff\xfe");
+        const std::uint16_t code = u.index() == 0 ? 1005 : u.index() == 1 ? 5000 : 1000;
+        try {
+            co_await ws.close(code, u.index() < 2 ? std::string_view{} : std::string_view(bad_reason));
+        } catch (const std::invalid_argument&) {
+            ++refused;
+            throw;
+        }
+    });
+    const auto& t = *r.totals;
+    BOOST_TEST(refused == 4);
+    BOOST_TEST(t[counter_id::behaviour_errors] == 4u);
+    BOOST_TEST(t.ended(disconnect_reason::client_close) == 4u);
+    check_counted_once(t, 4);
+    for (const auto& c : seen_by(server, 4)) {
+        const auto* f = c.close_frame();
+        BOOST_TEST_REQUIRE(f != nullptr);
+        BOOST_TEST(f->close_code() == 1000u);
+        BOOST_TEST(f->close_reason() == "");
     }
 }
 

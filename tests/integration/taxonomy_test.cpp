@@ -2,6 +2,7 @@
 // and every ending lands in exactly one class, and the classes sum to the events.
 
 #include <support/scripted_server.hpp>
+#include <support/layer_under_test.hpp>
 #include <wsload/runtime/engine.hpp>
 
 #include <boost/test/unit_test.hpp>
@@ -25,6 +26,7 @@ wsload::runtime::run_result run_against(const scripted_server& server, std::chro
     c.duration = 20s;  // a bound: the run ends when every user has
     c.connect_timeout = connect_timeout;
     c.threads = 2;
+    c.ws_layer = wsload::test::layer_under_test();
     wsload::runtime::engine engine(c, [](wsload::user& u) -> wsload::task<> {
         auto ws = co_await u.websocket();
         if (ws) co_await ws.wait_closed();

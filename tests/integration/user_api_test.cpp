@@ -2,6 +2,7 @@
 // operation's result and its effect on the figures is checked exactly.
 
 #include <support/child_process.hpp>
+#include <support/layer_under_test.hpp>
 #include <wsload/report/stats_table.hpp>
 #include <wsload/runtime/engine.hpp>
 
@@ -23,6 +24,7 @@ wsload::run_config config_for(const wsload::test::im_server_process& server, std
     c.users = users;
     c.duration = 20s;  // an upper bound: the run ends when every behaviour has returned
     c.threads = 2;
+    c.ws_layer = wsload::test::layer_under_test();
     return c;
 }
 

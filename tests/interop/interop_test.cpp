@@ -13,6 +13,7 @@
 //   - the bundled im_server (Beast): echo, and --close-after closes with 1001.
 
 #include <support/child_process.hpp>
+#include <support/layer_under_test.hpp>
 #include <wsload/runtime/engine.hpp>
 
 #include <boost/test/data/monomorphic.hpp>
@@ -232,6 +233,7 @@ wsload::run_config config_for(const std::string& url, std::uint64_t users, unsig
     c.duration = 60s;  // an upper bound: the run ends when every behaviour has returned
     c.threads = threads;
     c.quiet = true;
+    c.ws_layer = wsload::test::layer_under_test();
     return c;
 }
 

@@ -47,6 +47,8 @@ public:
             ("threads", text(std::to_string(config_.threads))->value_name("N"), "worker threads, one io_context each")
             ("connect-timeout", text(format_duration(config_.connect_timeout))->value_name("D"), "bound on TCP + TLS + upgrade")
             ("grace", text(format_duration(config_.grace))->value_name("D"), "at the end, time users get to close (code 1000)")
+            ("ws-layer", text(layer_name(config_.ws_layer))->value_name("L"),
+             "WebSocket client layer for ws://: lean (wsload's own) or beast (Boost.Beast's stream); wss:// always uses beast")
             ("insecure", po::bool_switch(), "wss: do not verify the server's certificate")
             ("ca-file", text(config_.ca_file)->value_name("FILE"), "wss: trust the CA certificates in this PEM file")
             ("seed", po::value<std::string>()->value_name("N"), "seed of the per-user random generators (default: random)")
@@ -126,6 +128,7 @@ public:
         apply("threads", [&](const std::string& v) { config_.threads = parse_flag_value<unsigned>(v); });
         apply("connect-timeout", [&](const std::string& v) { config_.connect_timeout = parse_duration(v); });
         apply("grace", [&](const std::string& v) { config_.grace = parse_duration(v); });
+        apply("ws-layer", [&](const std::string& v) { config_.ws_layer = parse_layer(v); });
         apply("ca-file", [&](const std::string& v) { config_.ca_file = v; });
         apply("seed", [&](const std::string& v) { config_.seed = parse_flag_value<std::uint64_t>(v); });
         apply("log-level", [&](const std::string& v) { config_.level = parse_log_level(v); });
@@ -147,6 +150,14 @@ public:
     }
 
 private:
+    static std::string layer_name(websocket_layer l) { return l == websocket_layer::lean ? "lean" : "beast"; }
+    static websocket_layer parse_layer(const std::string& v)
+    {
+        if (v == "beast") return websocket_layer::beast;
+        if (v == "lean") return websocket_layer::lean;
+        throw usage_error(wsload::detail::quoted(v) + " is not a WebSocket layer (use beast or lean)");
+    }
+
     void validate()
     {
         if (!target_text_.empty()) {

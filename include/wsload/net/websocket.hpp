@@ -1,12 +1,16 @@
 #pragma once
 // The WebSocket a behaviour holds: `auto ws = co_await u.websocket();`.
 
+#include <wsload/net/detail/utf8_validator.hpp>
 #include <wsload/net/detail/ws_connection.hpp>
+#include <wsload/net/detail/ws_frame.hpp>
 
 #include <boost/json/serialize.hpp>
 
 #include <memory>
 #include <optional>
+#include <stdexcept>
+#include <string>
 
 namespace wsload {
 
@@ -80,11 +84,14 @@ public:
         if (session_ && interval.count() > 0) session_->start_heartbeat(interval, interval, max_missed);
     }
 
-    /// Closes with `code` and waits until the connection has ended (bounded by the close timeout).
-    task<> close(std::uint16_t code = 1000)
+    /// Closes with `code` and `reason` and waits until the connection has ended (bounded by
+    /// the close timeout). Throws std::invalid_argument for a code no endpoint may send (RFC 6455
+    /// section 7.4: 1000-1003, 1007-1014, 3000-4999) or a reason over 123 bytes or not UTF-8.
+    task<> close(std::uint16_t code = 1000, std::string_view reason = {})
     {
+        check_close(code, reason);
         if (!session_) co_return;
-        session_->begin_close(code, stats::disconnect_reason::client_close);
+        session_->begin_close(code, stats::disconnect_reason::client_close, reason);
         co_await session_->wait_closed();
     }
 
@@ -100,6 +107,11 @@ public:
     {
         return session_ ? session_->end_reason() : stats::disconnect_reason::network;
     }
+    /// The code of the server's close frame, its answer to ours or its own (0 when none came).
+    unsigned close_code() const noexcept { return session_ ? session_->close_code() : 0u; }
+    /// The reason text of the server's close frame (empty when none came); valid while this
+    /// handle lives.
+    std::string_view close_reason() const noexcept { return session_ ? session_->close_reason() : std::string_view{}; }
 
 private:
     task<bool> send_frame(std::string_view data, bool binary)
@@ -108,12 +120,23 @@ private:
         auto ec = co_await session_->write(data, binary);
         co_return !ec;
     }
+    static void check_close(std::uint16_t code, std::string_view reason)
+    {
+        if (!net::detail::is_valid_close_code(code))
+            throw std::invalid_argument("wsload: websocket::close(" + std::to_string(code) +
+                                        "): not a close code an endpoint may send (use 1000-1003, 1007-1014 or 3000-4999)");
+        if (reason.size() > net::detail::max_close_reason)
+            throw std::invalid_argument("wsload: websocket::close: the reason has " + std::to_string(reason.size()) +
+                                        " bytes; a close frame holds at most 123");
+        if (!net::detail::utf8_validator::valid(reason))
+            throw std::invalid_argument("wsload: websocket::close: the reason is not UTF-8");
+    }
     static task<std::optional<message>> empty_result() { co_return std::nullopt; }
     static task<> empty_wait() { co_return; }
 
     void release() noexcept
     {
-        if (session_) session_->begin_close(1000, stats::disconnect_reason::client_close);
+        if (session_) session_->begin_close(1000, stats::disconnect_reason::client_close, {});
         session_.reset();
     }
 

@@ -14,6 +14,11 @@
 
 namespace wsload {
 
+/// The WebSocket client layer of ws:// connections: wsload's own lean layer (the default: a
+/// third of the memory per idle connection and fewer instructions per message), or Beast's
+/// websocket::stream. wss:// always uses Beast's. Both pass the same conformance and interop suites.
+enum class websocket_layer { beast, lean };
+
 struct run_config {
     std::string name = "wsload";
     std::optional<net::url> target;   ///< what `user::websocket()` connects to
@@ -24,6 +29,7 @@ struct run_config {
     std::chrono::nanoseconds connect_timeout = std::chrono::seconds(10);  ///< TCP + TLS + upgrade together
     std::chrono::nanoseconds close_timeout = std::chrono::seconds(5);     ///< waiting for the server's close reply
     std::chrono::nanoseconds grace = std::chrono::seconds(5);  ///< after the end, how long users get to finish
+    websocket_layer ws_layer = websocket_layer::lean;  ///< --ws-layer: which client layer ws:// uses
     unsigned threads = std::max(1u, std::thread::hardware_concurrency());
     std::uint64_t seed = 0;  ///< per-user random generators derive from it
     bool insecure = false;   ///< wss: skip certificate verification

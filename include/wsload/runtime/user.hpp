@@ -4,6 +4,7 @@
 
 #include <wsload/core/random.hpp>
 #include <wsload/core/task.hpp>
+#include <wsload/net/detail/lean_connection.hpp>
 #include <wsload/net/websocket.hpp>
 #include <wsload/runtime/worker.hpp>
 
@@ -119,6 +120,8 @@ private:
         c.subprotocol = std::move(o.subprotocol_);
         c.fragment_size = o.fragment_size_;
         if (u.tls) co_return co_await open<net::detail::tls_ws_connection>(std::move(u), std::move(c));
+        if (config().ws_layer == websocket_layer::lean)
+            co_return co_await open<net::detail::lean_ws_connection>(std::move(u), std::move(c));
         co_return co_await open<net::detail::plain_ws_connection>(std::move(u), std::move(c));
     }
 

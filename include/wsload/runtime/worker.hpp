@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <utility>
 #include <vector>
 
 namespace wsload::runtime {
@@ -42,6 +43,22 @@ public:
     run_state& run() noexcept { return run_; }
     const run_config& config() const noexcept { return run_.config; }
     bool stopping() const noexcept { return run_.stopping.load(std::memory_order_relaxed); }
+
+    /// One `T` per worker, made on first use as `T(worker&)`: what a connection layer keeps once
+    /// per thread (buffers, a timer wheel). Only from this worker's thread. It outlives the
+    /// io_context, hence every connection (handlers still pending at the very end are destroyed
+    /// with the io_context): T must own no I/O object of it.
+    template <class T>
+    T& local()
+    {
+        static const char key = 0;  // one address per T
+        for (auto& [k, p] : locals_)
+            if (k == &key) return *static_cast<T*>(p.get());
+        auto p = std::make_shared<T>(*this);
+        auto& made = *p;
+        locals_.emplace_back(&key, std::move(p));
+        return made;
+    }
 
     /// Registers something to reach at stop and abort; it unlinks itself when it ends.
     void track(closable& c) noexcept { closables_.link(c); }
@@ -102,6 +119,7 @@ private:
 
     unsigned index_;
     run_state& run_;
+    std::vector<std::pair<const void*, std::shared_ptr<void>>> locals_;  // before context_: see local()
     boost::asio::io_context context_{1};  // concurrency hint 1: one thread, no locking inside asio
     std::unique_ptr<stats::shard> stats_;
     closable_list closables_;

@@ -136,10 +136,7 @@ public:
             std::chrono::duration_cast<std::chrono::steady_clock::duration>(config.close_timeout),
             websocket::stream_base::none(), false});
         set_inbox_limit(o.inbox_limit);
-        record(stats::histogram_id::connect, t0, t_open);
-        record(stats::histogram_id::connect_tcp, t0, t_tcp);  // DNS of a literal is free
-        if constexpr (is_tls) record(stats::histogram_id::connect_tls, t_tcp, t_tls);
-        record(stats::histogram_id::connect_upgrade, t_tls, t_open);
+        record_connect(t0, t_tcp, t_tls, t_open, is_tls);
         opened();
         boost::asio::co_spawn(get_executor(), read_loop(self), boost::asio::detached);
         if (o.heartbeat.count() > 0 && state_ == state::open)
@@ -154,19 +151,14 @@ public:
             co_await yield();
             co_return boost::asio::error::not_connected;
         }
-        if (writing_) throw std::logic_error("wsload: two sends at once on one websocket");
-        writing_ = true;
+        begin_write();
         ws_.binary(binary);
         auto [ec, n] = co_await ws_.async_write(boost::asio::buffer(data.data(), data.size()), use_task);
-        writing_ = false;
-        if (!ec) {
-            stats_[stats::counter_id::messages_sent].add();
-            stats_[stats::counter_id::bytes_sent].add(n);
-        }
+        end_write(ec, n);
         co_return ec;
     }
 
-    void begin_close(std::uint16_t code, stats::disconnect_reason why) override
+    void begin_close(std::uint16_t code, stats::disconnect_reason why, std::string_view reason) override
     {
         // After the server's close the handshake is already under way (and bounded): let it end.
         if (state_ != state::open || close_started_ || server_closing_) return;
@@ -177,9 +169,9 @@ public:
         auto self = std::static_pointer_cast<ws_connection>(shared_from_this());
         boost::asio::co_spawn(
             get_executor(),
-            [self, code]() -> task<> {
+            [self, close = websocket::close_reason(static_cast<websocket::close_code>(code), beast::string_view(reason.data(), reason.size()))]() -> task<> {
                 co_await self->let_in_flight_replies_arrive();
-                auto [ec] = co_await self->ws_.async_close(websocket::close_reason(code), use_task);
+                auto [ec] = co_await self->ws_.async_close(close, use_task);
                 // A failed or timed-out close still ends the connection; the reader counts it.
                 if (ec) self->close_socket();
             },
@@ -196,7 +188,7 @@ public:
         boost::asio::co_spawn(get_executor(), heartbeat_loop(self, phase), boost::asio::detached);
     }
 
-    void on_stop() override { begin_close(1000, stats::disconnect_reason::client_stop); }
+    void on_stop() override { begin_close(1000, stats::disconnect_reason::client_stop, {}); }
 
     void on_abort() override
     {
@@ -266,25 +258,12 @@ private:
         });
     }
 
-    bool fail(connect_phase phase, const error_code& ec)
-    {
-        return fail(classify_connect_error(phase, ec, timed_out_, aborted_), ec, 0);
-    }
-
-    bool fail(stats::connect_failure why, const error_code& ec, unsigned http_status)
+    template <class... Why>
+    bool fail(const Why&... why)
     {
         deadline_.cancel();
-        stats_.count_failure(why, http_status);
-        if (log_enabled(log_level::debug))
-            log(log_level::debug, "connect failed (" + std::string(stats::name(why)) + "): " + ec.message());
         close_socket();
-        finish(stats::disconnect_reason::network);  // not established: nothing counted, just unlinked
-        return false;
-    }
-
-    void record(stats::histogram_id id, clock::time_point from, clock::time_point to) noexcept
-    {
-        stats_[id].record(static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(to - from).count()));
+        return connect_failed(why...);
     }
 
     static task<> read_loop(std::shared_ptr<ws_connection> self)
@@ -309,13 +288,18 @@ private:
         using stats::disconnect_reason;
         deadline_.cancel();  // a pending close bound: it would keep the connection alive
         if (close_started_ || aborted_) {
-            finish(end_reason_, ec == websocket::error::closed ? static_cast<unsigned>(ws_.reason().code) : 0u);
+            // The server's answer to our close may have been read by Beast's close operation
+            // rather than by this reader (which then ends with operation_aborted): either way
+            // Beast keeps it in reason(), whose code stays `none` (0) until a close frame came.
+            keep_close_reason(server_reason());
+            finish(end_reason_, static_cast<unsigned>(ws_.reason().code));
             return;
         }
         // The server's close frame came: its code says how the connection ended, even when the
         // TCP teardown after it failed or timed out (a reset right after the close, no FIN).
         if (ec == websocket::error::closed || server_closing_) {
             const auto code = static_cast<unsigned>(ws_.reason().code);
+            keep_close_reason(server_reason());
             finish(stats::reason_for_close_code(code), code);
             return;
         }
@@ -328,6 +312,12 @@ private:
             return;
         }
         finish(disconnect_reason::network);
+    }
+
+    std::string_view server_reason() const
+    {
+        const auto& r = ws_.reason().reason;
+        return {r.data(), r.size()};
     }
 
     static task<> heartbeat_loop(std::shared_ptr<ws_connection> self, std::chrono::nanoseconds phase)
@@ -373,8 +363,6 @@ private:
     timer deadline_{worker_.get_executor()};
     std::chrono::nanoseconds heartbeat_interval_{0};
     unsigned max_missed_ = 0;
-    bool timed_out_ = false;
-    bool aborted_ = false;
     bool server_closing_ = false;  ///< the server's close frame came first
 };
 

@@ -5,6 +5,7 @@
 #include <wsload/core/log.hpp>
 #include <wsload/core/random.hpp>
 #include <wsload/core/task.hpp>
+#include <wsload/net/connect.hpp>
 #include <wsload/net/message.hpp>
 #include <wsload/runtime/worker.hpp>
 #include <wsload/stats/metrics.hpp>
@@ -56,12 +57,15 @@ public:
     runtime::worker& worker() noexcept { return worker_; }
     executor get_executor() noexcept { return worker_.get_executor(); }
     stats::disconnect_reason end_reason() const noexcept { return end_reason_; }
+    /// The code and reason of the server's close frame (0 and empty when none came).
     unsigned close_code() const noexcept { return close_code_; }
+    std::string_view close_reason() const noexcept { return close_reason_ ? std::string_view(*close_reason_) : std::string_view{}; }
 
     /// Sends one message; counts it when the write completed.
     virtual task<error_code> write(std::string_view data, bool binary) = 0;
-    /// Starts the closing handshake with `code`; the ending is counted as `why`.
-    virtual void begin_close(std::uint16_t code, stats::disconnect_reason why) = 0;
+    /// Starts the closing handshake with `code` and `reason` (at most 123 bytes of UTF-8, as
+    /// websocket::close checks); the ending is counted as `why`.
+    virtual void begin_close(std::uint16_t code, stats::disconnect_reason why, std::string_view reason) = 0;
     /// Starts pinging every `interval`, first after `phase`.
     virtual void start_heartbeat(std::chrono::nanoseconds interval, std::chrono::nanoseconds phase,
                                  unsigned max_missed) = 0;
@@ -191,13 +195,57 @@ protected:
         inbox_.emplace_back(std::string(data), binary);
     }
 
+    // ---- what every layer's connect and send share: one accounting path -------------------
+
+    /// A failed attempt, counted once in its class; the layer has closed its socket. Our own
+    /// deadline (`timed_out_`) or the run's abort (`aborted_`) win over the error, which is then
+    /// only the echo of our cancellation. Returns false, for `co_return connect_failed(...)`.
+    bool connect_failed(connect_phase phase, const error_code& ec)
+    {
+        return connect_failed(classify_connect_error(phase, ec, timed_out_, aborted_), ec, 0);
+    }
+    bool connect_failed(stats::connect_failure why, const error_code& ec, unsigned http_status)
+    {
+        stats_.count_failure(why, http_status);
+        if (log_enabled(log_level::debug))
+            log(log_level::debug, "connect failed (" + std::string(stats::name(why)) + "): " + ec.message());
+        finish(stats::disconnect_reason::network);  // not established: nothing counted, just unlinked
+        return false;
+    }
+
+    /// The phases of a successful attempt: t0 its start (before DNS), then the TCP connect, the
+    /// TLS handshake (t_tls == t_tcp without TLS) and the upgrade.
+    void record_connect(clock::time_point t0, clock::time_point t_tcp, clock::time_point t_tls, clock::time_point t_open,
+                        bool tls) noexcept
+    {
+        record_span(stats::histogram_id::connect, t0, t_open);
+        record_span(stats::histogram_id::connect_tcp, t0, t_tcp);  // DNS of a literal is free
+        if (tls) record_span(stats::histogram_id::connect_tls, t_tcp, t_tls);
+        record_span(stats::histogram_id::connect_upgrade, t_tls, t_open);
+    }
+
+    /// Around a layer's write(): one send at a time per connection, and a message counted once,
+    /// when the socket has taken all of it.
+    void begin_write()
+    {
+        if (writing_) throw std::logic_error("wsload: two sends at once on one websocket");
+        writing_ = true;
+    }
+    void end_write(const error_code& ec, std::size_t bytes) noexcept
+    {
+        writing_ = false;
+        if (ec) return;
+        stats_[stats::counter_id::messages_sent].add();
+        stats_[stats::counter_id::bytes_sent].add(bytes);
+    }
+
     /// The connection is open: count it and honour a stop that came while it was opening.
     void opened()
     {
         state_ = state::open;
         stats_[stats::counter_id::connect_successes].add();
         stats_[stats::counter_id::active_connections].add();
-        if (worker_.stopping()) begin_close(1000, stats::disconnect_reason::client_stop);
+        if (worker_.stopping()) begin_close(1000, stats::disconnect_reason::client_stop, {});
     }
 
     /// The one place a connection's end is counted. Idempotent: the first caller's reason wins.
@@ -222,6 +270,13 @@ protected:
         if (heartbeat_timer_) heartbeat_timer_->cancel();
     }
 
+    /// Keeps the reason of the server's close frame (before finish()). Most closes carry none:
+    /// it costs an idle connection one pointer.
+    void keep_close_reason(std::string_view reason)
+    {
+        if (!reason.empty()) close_reason_ = std::make_unique<std::string>(reason);
+    }
+
     // Heartbeat bookkeeping, shared by the ping loop and the pong callback.
     void pong_arrived(std::string_view payload) noexcept
     {
@@ -233,6 +288,11 @@ protected:
         missed_in_a_row_ = 0;
         stats_[stats::counter_id::pongs_received].add();
         stats_[stats::histogram_id::ping_round_trip].record(elapsed_ns(ping_sent_at_));
+    }
+
+    void record_span(stats::histogram_id id, clock::time_point from, clock::time_point to) noexcept
+    {
+        stats_[id].record(static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(to - from).count()));
     }
 
     static std::uint64_t elapsed_ns(clock::time_point since) noexcept
@@ -258,6 +318,8 @@ protected:
     unsigned close_code_ = 0;
     bool close_started_ = false;
     bool writing_ = false;
+    bool timed_out_ = false;  ///< connecting: our deadline closed the socket
+    bool aborted_ = false;    ///< connecting: the run's abort closed it
     bool ping_outstanding_ = false;
     std::uint8_t missed_in_a_row_ = 0;
     std::uint64_t ping_seq_ = 0;
@@ -267,6 +329,7 @@ protected:
     parked* receiver_ = nullptr;
     parked* closed_waiters_ = nullptr;
     std::size_t inbox_limit_ = 64;
+    std::unique_ptr<std::string> close_reason_;  // see keep_close_reason
     std::vector<message> inbox_;  // a vector: an empty std::deque allocates ~600 B
 };
 

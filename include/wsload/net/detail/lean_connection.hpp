@@ -1,0 +1,598 @@
+#pragma once
+// lean_ws_connection: the ws:// client connection written on a plain socket instead of Beast's
+// websocket::stream, for memory and instructions (PERF-FACTS.md: Beast's stream cannot hold an
+// idle connection in under ~5 KB; this one is a small object with one pending readiness wait).
+// Same interface, phases, timings, counters and disconnect taxonomy as ws_connection; selected
+// with run_config::ws_layer (--ws-layer lean).
+//
+// What an idle connection holds: this object (its socket, the frame parser's few dozen bytes of
+// state) and one `async_wait` for readability whose handler is a shared pointer to it. Nothing
+// else: no timer (the connect deadline lives in the connecting coroutine; heartbeats and the
+// closing handshake's bound are entries in one wheel per thread), no buffer (payloads are read into a
+// per-thread buffer and handed on in place; a message cut across reads or frames is gathered in
+// a string that exists until it is complete; frames are masked into a per-thread buffer and
+// written at once, what the socket does not take waiting in a backlog that exists only then).
+
+#include <wsload/net/connect.hpp>
+#include <wsload/net/detail/heartbeat_wheel.hpp>
+#include <wsload/net/detail/lean_thread.hpp>
+#include <wsload/net/detail/ws_connection.hpp>  // ws_connect_options, subprotocol_agreed
+#include <wsload/net/detail/ws_frame.hpp>
+#include <wsload/net/detail/ws_session.hpp>
+#include <wsload/net/detail/ws_upgrade.hpp>
+
+#include <boost/asio/bind_allocator.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace wsload::net::detail {
+
+class lean_ws_connection final : public ws_session_base, public heartbeat_hook {
+public:
+    explicit lean_ws_connection(runtime::worker& w)
+        : ws_session_base(w), thread_(w.local<lean_thread_state>()), socket_(w.get_executor())
+    {}
+    ~lean_ws_connection() { thread_.wheel.remove(*this); }
+
+    /// Connects to `u` (ws:// only); true when the connection is open. The attempt is counted
+    /// once, as a success or in its failure class.
+    task<bool> connect(url u, ws_connect_options o)
+    {
+        auto self = std::static_pointer_cast<lean_ws_connection>(shared_from_this());
+        const auto& config = worker_.config();
+        stats_[stats::counter_id::connect_attempts].add();
+        const auto t0 = clock::now();
+
+        // An IP literal needs no resolver (nor its coroutine frame, which would be cached).
+        std::vector<boost::asio::ip::tcp::endpoint> endpoints;
+        error_code aec;
+        if (const auto address = boost::asio::ip::make_address(u.host, aec); !aec) {
+            endpoints.emplace_back(address, u.port);
+        } else {
+            auto [rec, resolved] = co_await net::resolve(get_executor(), u);
+            if (rec) co_return fail(connect_phase::resolve, rec);
+            endpoints = std::move(resolved);
+        }
+
+        // One bound on TCP and upgrade together: when it passes, the socket is closed under
+        // whatever step is pending. The timer lives in this frame, i.e. while connecting only.
+        timer deadline(get_executor());
+        deadline.expires_after(config.connect_timeout);
+        deadline.async_wait(boost::asio::bind_allocator(exact_allocator<void>(), [self](const error_code& ec) {
+            if (ec || self->state_ != state::connecting) return;
+            self->timed_out_ = true;
+            self->close_socket();
+        }));
+
+        auto [cec, endpoint] = co_await boost::asio::async_connect(socket_, endpoints, exact_task());
+        if (cec) co_return fail(connect_phase::tcp, cec);
+        const auto t_tcp = clock::now();
+        socket_.set_option(boost::asio::ip::tcp::no_delay(true), cec);
+
+        // The handshake's temporaries (request, reply parser, buffer) die with this frame.
+        const auto key = make_websocket_key(thread_.random);
+        const auto request = make_upgrade_request(u, key, o.subprotocol);
+        auto [wec, written] = co_await boost::asio::async_write(socket_, boost::asio::buffer(request), exact_task());
+        if (wec) co_return fail(connect_phase::upgrade, wec);
+        beast::flat_buffer buffer;
+        beast::http::response_parser<beast::http::empty_body> parser;
+        auto [hec, read] = co_await beast::http::async_read_header(socket_, buffer, parser, exact_task());
+        if (!hec && (timed_out_ || aborted_)) hec = boost::asio::error::operation_aborted;  // it raced our close
+        if (hec) co_return fail(connect_phase::upgrade, hec);
+        const auto& response = parser.get();
+        switch (check_upgrade_response(response, websocket_accept_for(key))) {
+        case upgrade_verdict::http_status:
+            co_return fail(stats::connect_failure::http_status, websocket::error::upgrade_declined,
+                           response.result_int());
+        case upgrade_verdict::handshake:
+            co_return fail(stats::connect_failure::handshake, websocket::error::bad_sec_accept, 0);
+        case upgrade_verdict::accepted: break;
+        }
+        if (!subprotocol_agreed(o.subprotocol, response[beast::http::field::sec_websocket_protocol]))
+            co_return fail(stats::connect_failure::handshake,
+                           make_error_code(boost::system::errc::protocol_not_supported), 0);
+        deadline.cancel();
+        const auto t_open = clock::now();
+
+        socket_.non_blocking(true, cec);  // reads and writes are tried at once, then waited for
+        max_message_ = o.max_message_bytes;
+        fragment_size_ = o.fragment_size;
+        set_inbox_limit(o.inbox_limit);
+        record_connect(t0, t_tcp, t_tcp, t_open, false);
+        opened();
+        // Frames the server sent right behind its 101 came with the reply's bytes.
+        if (buffer.size() > 0) {
+            const auto frames = buffer.cdata();
+            if (!consume_guarded(static_cast<const char*>(frames.data()), frames.size())) co_return true;
+        }
+        on_readable(self, {});  // reads what is there already, then parks the wait
+        if (o.heartbeat.count() > 0 && state_ == state::open)
+            start_heartbeat(o.heartbeat, o.heartbeat_phase, o.max_missed_pongs);
+        co_return true;
+    }
+
+    task<error_code> write(std::string_view data, bool binary) override
+    {
+        auto self = shared_from_this();
+        if (state_ != state::open) {
+            co_await yield();
+            co_return boost::asio::error::not_connected;
+        }
+        begin_write();
+        error_code ec;
+        if (fits_one_write(data.size())) {
+            // The common case, without a coroutine of its own: one frame, masked and taken by
+            // the socket at once (or its rest flushed), then one suspension as any send has.
+            ec = emit_frame(data, binary ? ws_opcode::binary : ws_opcode::text);
+            if (!ec && flushing()) ec = co_await wait_for_output();
+            else co_await yield();
+        } else {
+            ec = co_await write_message(data, binary);
+        }
+        end_write(ec, data.size());
+        co_return ec;
+    }
+
+    void begin_close(std::uint16_t code, stats::disconnect_reason why, std::string_view reason) override
+    {
+        if (state_ != state::open || close_started_) return;
+        close_started_ = true;
+        // Whoever starts it, a close after the run was told to end is the run's doing.
+        settle(worker_.stopping() ? stats::disconnect_reason::client_stop : why);
+        enter_closing();
+        if (ping_outstanding_ || requests_) {
+            auto self = std::static_pointer_cast<lean_ws_connection>(shared_from_this());
+            boost::asio::co_spawn(get_executor(), close_after_replies(self, code, std::string(reason)),
+                                  boost::asio::detached);
+            return;
+        }
+        send_close(code, reason);
+    }
+
+    void start_heartbeat(std::chrono::nanoseconds interval, std::chrono::nanoseconds phase,
+                         unsigned max_missed) override
+    {
+        heartbeat_interval_ = interval;
+        max_missed_ = max_missed;
+        if (in_wheel() || state_ != state::open) return;  // running: it picks up the new interval
+        thread_.wheel.add(*this, clock::now() + phase);
+    }
+
+    void on_stop() override { begin_close(1000, stats::disconnect_reason::client_stop, {}); }
+
+    void on_abort() override
+    {
+        if (state_ == state::connecting) aborted_ = true;
+        end(reason_set_ ? end_reason_ : stats::disconnect_reason::client_stop);
+        close_socket();
+    }
+
+private:
+    friend class heartbeat_wheel<lean_ws_connection>;
+
+    // ---- reading -------------------------------------------------------------------------
+
+    /// The handler of the one pending operation of an idle connection.
+    struct read_ready {
+        std::shared_ptr<lean_ws_connection> self;
+        void operator()(const error_code& ec) { on_readable(std::move(self), ec); }
+        using allocator_type = pooled_allocator<void>;
+        allocator_type get_allocator() const noexcept { return allocator_type(self->thread_.read_waits); }
+    };
+
+    /// Reads what the socket holds into the thread's buffer, parses it, and waits for more. A
+    /// read shorter than the buffer found the socket drained: no second read just to see
+    /// EAGAIN (asio re-arms the descriptor for the wait instead, so data that came meanwhile
+    /// is not missed). Handed on in place, the buffer is free again for the thread's next reader.
+    static void on_readable(std::shared_ptr<lean_ws_connection> self, error_code ec)
+    {
+        auto& c = *self;
+        if (ec) return c.reader_ended();
+        char* const buffer = c.thread_.read_buffer();
+        for (;;) {
+            const auto n = c.socket_.read_some(boost::asio::buffer(buffer, lean_thread_state::buffer_size), ec);
+            if (ec == boost::asio::error::would_block) break;
+            if (ec) return c.reader_ended();  // EOF, reset, or our own close
+            if (!c.consume_guarded(buffer, n)) return;
+            if (n < lean_thread_state::buffer_size) break;
+        }
+        c.socket_.async_wait(tcp_socket::wait_read, read_ready{std::move(self)});
+    }
+
+    /// What the parser found, applied to the connection.
+    struct frame_events {
+        lean_ws_connection& c;
+        void on_message(std::string_view data, bool binary) { c.deliver(data, binary); }
+        void on_ping(std::string_view payload)
+        {
+            if (!c.close_sent_) c.send_control(ws_opcode::pong, payload);  // the same payload (5.5.3)
+        }
+        void on_pong(std::string_view payload) { c.pong_arrived(payload); }
+        void on_close(std::uint16_t code, std::string_view reason) { c.server_closed(code, reason); }
+    };
+
+    /// consume(), for a plain handler: a request's match function that throws must not reach
+    /// the worker's io_context. The behaviour's error is counted and the connection, a message
+    /// half handed on, is closed (as client_close). False then.
+    bool consume_guarded(const char* data, std::size_t n)
+    {
+        try {
+            consume(data, n);
+            return true;
+        } catch (const std::exception& e) {
+            stats_[stats::counter_id::behaviour_errors].add();
+            log(log_level::warn, std::string("a request's match function threw: ") + e.what() + "; its connection is closed");
+            close_started_ = true;
+            settle(stats::disconnect_reason::client_close);
+            reader_ended();
+            return false;
+        }
+    }
+
+    void consume(const char* data, std::size_t n)
+    {
+        if (parser_.done()) return;  // after a close frame or a violation: only EOF is awaited
+        frame_events events{*this};
+        if (const auto e = parser_.feed(data, n, max_message_, events); e != frame_error::none) protocol_failure(e);
+    }
+
+    /// The reader is over (EOF, an error, or the socket closed by us): the one place, with
+    /// on_abort, where an established connection ends.
+    void reader_ended()
+    {
+        close_socket();
+        end(reason_set_ ? end_reason_ : stats::disconnect_reason::network);
+    }
+
+    void end(stats::disconnect_reason why)
+    {
+        thread_.wheel.remove(*this);
+        finish(why, server_closed_ ? server_close_code_ : 0u);
+    }
+
+    /// The first cause of the ending to be known is the one counted.
+    void settle(stats::disconnect_reason why) noexcept
+    {
+        if (reason_set_) return;
+        end_reason_ = why;
+        reason_set_ = true;
+    }
+
+    void enter_closing() noexcept
+    {
+        if (state_ == state::open) state_ = state::closing;
+        thread_.wheel.remove(*this);
+    }
+
+    // ---- the closing handshake -------------------------------------------------------------
+
+    /// The server's close frame: echoed with its code when we had not sent ours (section
+    /// 5.5.1), then our side of TCP is shut and the server's FIN awaited, bounded.
+    void server_closed(std::uint16_t code, std::string_view reason)
+    {
+        server_closed_ = true;
+        server_close_code_ = code;  // 0: the frame had none (Beast reports it the same way)
+        keep_close_reason(reason);
+        settle(stats::reason_for_close_code(code));
+        enter_closing();
+        if (!close_sent_) send_close_frame(code, {});  // the echo of its code (5.5.1); no reason needed
+        shutdown_when_sent();
+        arm_close_bound();
+    }
+
+    /// The server broke the protocol: close with 1002, 1007 or 1009 and stop parsing.
+    void protocol_failure(frame_error e)
+    {
+        if (state_ == state::closed) return;
+        settle(e == frame_error::too_big ? stats::disconnect_reason::message_too_big
+                                         : stats::disconnect_reason::protocol_error);
+        enter_closing();
+        if (!close_sent_) send_close_frame(static_cast<std::uint16_t>(e), {});
+        shutdown_when_sent();
+        arm_close_bound();
+    }
+
+    /// Our close frame, then the bound on the server's close frame and its FIN.
+    void send_close(std::uint16_t code, std::string_view reason)
+    {
+        if (state_ == state::closed || close_sent_) return;
+        send_close_frame(code, reason);
+        arm_close_bound();
+    }
+
+    /// `reason` fits (websocket::close checks it); a code of 0 sends a close frame without one.
+    void send_close_frame(std::uint16_t code, std::string_view reason)
+    {
+        close_sent_ = true;
+        char payload[2 + max_close_reason] = {static_cast<char>(code >> 8), static_cast<char>(code & 0xFF)};
+        const auto kept = std::min(reason.size(), max_close_reason);
+        std::memcpy(payload + 2, reason.data(), kept);
+        send_control(ws_opcode::close, {payload, code ? 2 + kept : 0u});
+    }
+
+    /// The whole closing handshake is bounded by the run's close timeout: past it the socket is
+    /// closed and the reader ends the connection. The bound is an entry in the thread's wheel
+    /// (no timer of its own: 10,000 connections closing at once allocate nothing for it).
+    void arm_close_bound()
+    {
+        if (in_wheel() || state_ != state::closing) return;  // armed already, or over
+        thread_.wheel.add(*this, clock::now() + worker_.config().close_timeout);
+    }
+
+    /// A close the behaviour started waits (bounded) for pings and requests in flight: their
+    /// answers were sent before the server saw our close, and are counted as they come.
+    static task<> close_after_replies(std::shared_ptr<lean_ws_connection> self, std::uint16_t code, std::string reason)
+    {
+        const auto until = clock::now() + std::min<std::chrono::nanoseconds>(self->worker_.config().close_timeout,
+                                                                          std::chrono::seconds(1));
+        timer wait(self->get_executor());
+        while ((self->ping_outstanding_ || self->requests_) && self->state_ == state::closing && !self->close_sent_ &&
+               clock::now() < until) {
+            wait.expires_after(std::chrono::milliseconds(1));
+            co_await wait.async_wait(use_task);
+        }
+        self->send_close(code, reason);
+    }
+
+    void close_socket()
+    {
+        error_code ignored;
+        socket_.close(ignored);
+    }
+
+    // ---- writing ---------------------------------------------------------------------------
+
+    /// Bytes the socket did not take at once (back-pressure only) and what waits behind them.
+    struct output_backlog {
+        std::string in_flight;  ///< being written by one async_write
+        std::string held;       ///< control frames waiting for in_flight or for a data frame's end
+        timer* writer = nullptr;  ///< write() waiting for in_flight to be written
+        error_code error;       ///< how the last async_write failed
+        bool shutdown = false;  ///< shut our sending side once everything is out
+    };
+
+    bool flushing() const noexcept { return backlog_ && !backlog_->in_flight.empty(); }
+    output_backlog& backlog()
+    {
+        if (!backlog_) backlog_ = std::make_unique<output_backlog>();
+        return *backlog_;
+    }
+
+    /// Hands `n` bytes to the socket (nothing may be in flight): what it does not take now is
+    /// copied to the backlog and written by one async_write (its handler allocates exactly, as
+    /// read_ready's does).
+    error_code emit(const char* p, std::size_t n)
+    {
+        error_code ec;
+        const auto taken = socket_.write_some(boost::asio::buffer(p, n), ec);
+        if (ec == boost::asio::error::would_block) ec = {};
+        if (ec) return ec;
+        if (taken == n) return {};
+        auto& b = backlog();
+        b.in_flight.assign(p + taken, n - taken);
+        boost::asio::async_write(socket_, boost::asio::buffer(b.in_flight),
+                                 boost::asio::bind_allocator(exact_allocator<void>(),
+                                                             [self = shared_from_this()](const error_code& wec, std::size_t) {
+                                                                 static_cast<lean_ws_connection&>(*self).flushed(wec);
+                                                             }));
+        return {};
+    }
+
+    void flushed(const error_code& ec)
+    {
+        auto& b = *backlog_;
+        b.in_flight = std::string();
+        if (ec) b.error = ec;  // the reader sees the failure too and ends the connection
+        if (b.writer) b.writer->cancel();
+        pump_output();
+    }
+
+    /// At a frame boundary with nothing in flight: held control frames go out, then a shutdown
+    /// that waited for them; the backlog goes when it holds nothing.
+    void pump_output()
+    {
+        if (!backlog_ || flushing() || frame_open_) return;
+        auto& b = *backlog_;
+        if (b.error) return;
+        if (!b.held.empty()) {
+            const std::string held = std::move(b.held);
+            b.held = std::string();
+            if (const auto ec = emit(held.data(), held.size())) b.error = ec;
+            if (flushing() || b.error) return;
+        }
+        if (b.shutdown) {
+            b.shutdown = false;
+            error_code ignored;
+            socket_.shutdown(tcp_socket::shutdown_send, ignored);
+        }
+        if (!b.writer) backlog_.reset();
+    }
+
+    /// A control frame (ping, pong, close): out at once unless output is busy, then held until
+    /// the frame being written ends (control frames may come between a message's frames, never
+    /// inside one). False when the socket refused it.
+    bool send_control(std::uint8_t opcode, std::string_view payload)
+    {
+        if (!socket_.is_open()) return false;
+        char frame[max_client_header + 125];
+        const auto key = static_cast<std::uint32_t>(thread_.random());
+        const auto header = encode_client_header(frame, opcode, true, payload.size(), key);
+        mask_copy(frame + header, payload.data(), payload.size(), key, 0);
+        if (flushing() || frame_open_) {
+            backlog().held.append(frame, header + payload.size());
+            return true;
+        }
+        return !emit(frame, header + payload.size());
+    }
+
+    void shutdown_when_sent()
+    {
+        if (flushing() || frame_open_ || (backlog_ && !backlog_->held.empty())) {
+            backlog().shutdown = true;
+            return;
+        }
+        error_code ignored;
+        socket_.shutdown(tcp_socket::shutdown_send, ignored);
+    }
+
+    /// Waits until nothing is in flight; the error of a failed flush if one failed.
+    task<error_code> wait_for_output()
+    {
+        while (flushing()) {
+            timer wake(get_executor(), clock::time_point::max());
+            backlog_->writer = &wake;
+            co_await wake.async_wait(use_task);
+            if (backlog_) backlog_->writer = nullptr;
+        }
+        if (backlog_ && backlog_->error) co_return backlog_->error;
+        pump_output();  // held frames out; an empty backlog goes (and sends take the short way again)
+        co_return error_code{};
+    }
+
+    /// True when a message of `n` bytes goes out as one frame that fits the thread's buffer, with
+    /// nothing waiting before it.
+    bool fits_one_write(std::size_t n) const noexcept
+    {
+        return !backlog_ && n <= lean_thread_state::buffer_size - max_client_header && (fragment_size_ == 0 || n <= fragment_size_);
+    }
+
+    /// A whole message as one frame that fits the thread's buffer, masked with a fresh key and
+    /// handed to the socket (the rest, if any, in flight: see emit).
+    error_code emit_frame(std::string_view payload, std::uint8_t opcode)
+    {
+        const auto key = static_cast<std::uint32_t>(thread_.random());
+        char* const out = thread_.write_buffer();
+        const auto header = encode_client_header(out, opcode, true, payload.size(), key);
+        mask_copy(out + header, payload.data(), payload.size(), key, 0);
+        return emit(out, header + payload.size());
+    }
+
+    /// One message as one frame, or frames of fragment_size, each masked with a fresh key in
+    /// pieces that fit the thread's buffer.
+    task<error_code> write_message(std::string_view data, bool binary)
+    {
+        const std::size_t frame_max = fragment_size_ ? fragment_size_ : std::max<std::size_t>(data.size(), 1);
+        constexpr std::size_t room = lean_thread_state::buffer_size - max_client_header;
+        bool suspended = false;
+        std::size_t pos = 0;
+        do {
+            // A frame boundary: control frames held meanwhile go first.
+            for (;;) {
+                if (flushing()) {
+                    suspended = true;
+                    if (const auto ec = co_await wait_for_output()) co_return ec;
+                }
+                pump_output();
+                if (!flushing()) break;
+            }
+            if (backlog_ && backlog_->error) co_return backlog_->error;
+            // No data after a close frame, which may have gone out between two frames.
+            if (close_sent_ || !socket_.is_open()) co_return boost::asio::error::not_connected;
+            const auto length = std::min(frame_max, data.size() - pos);
+            const bool fin = pos + length == data.size();
+            const auto opcode = pos > 0 ? ws_opcode::continuation : binary ? ws_opcode::binary : ws_opcode::text;
+            const auto key = static_cast<std::uint32_t>(thread_.random());
+            char* const out = thread_.write_buffer();
+            std::size_t header = encode_client_header(out, opcode, fin, length, key);
+            std::size_t done = 0;
+            frame_open_ = true;
+            do {
+                const auto piece = std::min(length - done, room);
+                mask_copy(out + header, data.data() + pos + done, piece, key, done);
+                error_code ec = emit(out, header + piece);
+                done += piece;
+                header = 0;
+                if (!ec && done < length && flushing()) {
+                    suspended = true;
+                    ec = co_await wait_for_output();
+                }
+                if (ec) {
+                    frame_open_ = false;
+                    co_return ec;
+                }
+            } while (done < length);
+            frame_open_ = false;
+            pos += length;
+        } while (pos < data.size());
+        pump_output();
+        if (flushing()) {
+            suspended = true;  // the message counts as sent once the socket has all of it
+            if (const auto ec = co_await wait_for_output()) co_return ec;
+        }
+        // A send suspends at least once, as an asio write does: a behaviour sending in a
+        // loop must not keep its thread from everything else.
+        if (!suspended) co_await yield();
+        co_return error_code{};
+    }
+
+    // ---- heartbeat -------------------------------------------------------------------------
+
+    /// Called by the thread's wheel: while open, the next ping is due; while closing, the
+    /// closing handshake's bound has passed.
+    void wheel_due(clock::time_point now)
+    {
+        if (state_ == state::closing) return close_socket();
+        if (state_ != state::open) return;
+        if (ping_outstanding_) {
+            ping_outstanding_ = false;
+            stats_[stats::counter_id::pongs_missed].add();
+            if (max_missed_ && ++missed_in_a_row_ >= max_missed_) {
+                // The server stopped answering: a closing handshake would wait in vain.
+                close_started_ = true;
+                settle(stats::disconnect_reason::ping_timeout);
+                close_socket();
+                return;
+            }
+        }
+        char payload[24];
+        const auto [last, ec] = std::to_chars(payload, payload + sizeof payload, ++ping_seq_);
+        ping_outstanding_ = true;
+        ping_sent_at_ = clock::now();
+        if (!send_control(ws_opcode::ping, {payload, static_cast<std::size_t>(last - payload)})) {
+            ping_outstanding_ = false;  // never sent: neither a ping nor a missed pong
+            return;                     // the reader sees the same failure and counts it
+        }
+        stats_[stats::counter_id::pings_sent].add();
+        auto next = heartbeat_due() + heartbeat_interval_;
+        if (next < now) next = now + heartbeat_interval_;
+        thread_.wheel.add(*this, next);
+    }
+
+    // ---- connecting --------------------------------------------------------------------------
+
+    /// The attempt failed: the socket closes, the attempt is counted (connect_failed's arguments).
+    template <class... Why>
+    bool fail(const Why&... why)
+    {
+        close_socket();
+        return connect_failed(why...);
+    }
+
+    lean_thread_state& thread_;
+    tcp_socket socket_;
+    frame_parser parser_;
+    std::unique_ptr<output_backlog> backlog_;
+    std::size_t max_message_ = 0;
+    std::size_t fragment_size_ = 0;
+    std::chrono::nanoseconds heartbeat_interval_{0};
+    unsigned max_missed_ = 0;
+    std::uint16_t server_close_code_ = 0;
+    bool close_sent_ = false;
+    bool server_closed_ = false;
+    bool reason_set_ = false;  ///< end_reason_ holds the cause (client close, server close, violation, ping timeout)
+    bool frame_open_ = false;  ///< a data frame is partly written: control frames wait for its end
+};
+
+}  // namespace wsload::net::detail
