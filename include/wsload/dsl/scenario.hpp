@@ -7,16 +7,21 @@
 //       .behavior(im_user)
 //       .run(argc, argv);   // command-line flags override what the builder set
 
-#include <wsload/dsl/command_line.hpp>
-#include <wsload/dsl/flags.hpp>
-#include <wsload/report/console.hpp>
-#include <wsload/report/sinks.hpp>
-#include <wsload/runtime/engine.hpp>
+//
+// Only run() needs the engine and the reports: it is defined in dsl/impl/scenario.ipp (see
+// detail/config.hpp), so that a scenario compiled against the separately built runtime does
+// not compile them again.
 
-#include <cstdio>
-#include <exception>
+#include <wsload/detail/config.hpp>
+#include <wsload/dsl/flags.hpp>
+#include <wsload/runtime/behavior.hpp>
+#include <wsload/runtime/run_config.hpp>
+
+#include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace wsload {
@@ -106,50 +111,7 @@ public:
 
     /// Parses the command line, runs, prints the report. Returns the exit status:
     /// 0 ran, 2 usage error, 3 the run failed (see README).
-    int run(int argc, char** argv)
-    {
-        try {
-            if (hold_) config_.duration = config_.ramp + *hold_;
-            dsl::command_line cli(config_, target_text_, flags_);
-            if (!cli.parse(argc, argv)) return 0;  // --help
-            if (!behavior_) throw usage_error("the scenario has no behavior()");
-        } catch (const usage_error& e) {
-            std::fprintf(stderr, "wsload: %s\n", e.what());
-            return 2;
-        }
-        current_log_level().store(config_.level);
-        try {
-            std::vector<report::threshold> rules;
-            for (const auto& text : config_.thresholds) rules.push_back(report::parse_threshold(text));
-            runtime::engine engine(config_, behavior_);
-            bool aborted = false;
-            engine.on_progress([&](const runtime::progress& p) {
-                if (!config_.quiet) report::print_progress(stderr, p, config_);
-                if (!config_.abort_on_fail || aborted) return;
-                for (const auto& rule : rules)
-                    if (rule.failed_for_good(p.now)) {
-                        aborted = true;
-                        engine.request_stop("threshold \"" + rule.expression + "\" can no longer pass");
-                        return;
-                    }
-            });
-            auto sinks = report::make_sinks(config_);
-            for (auto& s : sinks) s->start(engine);
-            auto result = engine.run();
-            const auto verdict = report::judge(result, rules);
-            report::print_report(stdout, config_, result, verdict);
-            int status = verdict.exit_status();
-            for (auto& s : sinks)
-                if (!s->finish(config_, result, verdict)) status = report::exit_run_failed;
-            return status;
-        } catch (const usage_error& e) {
-            std::fprintf(stderr, "wsload: %s\n", e.what());
-            return 2;
-        } catch (const std::exception& e) {
-            std::fprintf(stderr, "wsload: the run failed: %s\n", e.what());
-            return 3;
-        }
-    }
+    WSLOAD_DECL int run(int argc, char** argv);
 
     const run_config& config() const noexcept { return config_; }
 
@@ -162,3 +124,7 @@ private:
 };
 
 }  // namespace wsload
+
+#if !defined(WSLOAD_SEPARATE_COMPILATION)
+#include <wsload/dsl/impl/scenario.ipp>
+#endif

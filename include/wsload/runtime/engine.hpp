@@ -4,6 +4,7 @@
 // within the grace period, stragglers are aborted and counted) and SIGINT/SIGTERM.
 
 #include <wsload/net/tls.hpp>
+#include <wsload/runtime/behavior.hpp>
 #include <wsload/runtime/user.hpp>
 #include <wsload/runtime/worker.hpp>
 #include <wsload/sched/ramp.hpp>
@@ -27,10 +28,6 @@
 #include <vector>
 
 namespace wsload::runtime {
-
-/// A behaviour: the coroutine each user runs once. The user reference stays valid until it
-/// returns; an exception ends that user only and is counted as behaviour_errors.
-using behavior = std::function<task<>(user&)>;
 
 /// What the progress line is given once a second.
 struct progress {

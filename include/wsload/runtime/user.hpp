@@ -1,16 +1,25 @@
 #pragma once
 // What a behaviour coroutine is handed: who this user is, the target, the run's clock and
-// stop signal, its random generator, and the way to open connections.
+// stop signal, its random generator, and the way to open connections. Declarations only where
+// the engine or the connection layers are needed (see detail/config.hpp): runtime/impl/user.ipp.
 
 #include <wsload/core/random.hpp>
 #include <wsload/core/task.hpp>
-#include <wsload/net/detail/lean_connection.hpp>
+#include <wsload/detail/config.hpp>
+#include <wsload/net/url.hpp>
 #include <wsload/net/websocket.hpp>
-#include <wsload/runtime/worker.hpp>
+#include <wsload/runtime/closable.hpp>
+#include <wsload/runtime/run_config.hpp>
 
-#include <boost/asio/post.hpp>
-
+#include <optional>
 #include <string>
+
+namespace wsload::runtime {
+class worker;
+}  // namespace wsload::runtime
+namespace wsload::net::detail {
+struct ws_connect_options;
+}  // namespace wsload::net::detail
 
 namespace wsload {
 
@@ -49,44 +58,25 @@ private:
 /// coroutine runs: the reference a behaviour receives stays valid across every co_await.
 class user final : public runtime::closable {
 public:
-    user(runtime::worker& w, std::uint64_t index)
-        : worker_(w), index_(index), id_("u" + std::to_string(index)), sleep_(w.get_executor()),
-          random_(w.config().seed ^ (index * 0x9e3779b97f4a7c15ULL))
-    {
-        worker_.track(*this);
-    }
-    ~user() { worker_.untrack(*this); }
+    WSLOAD_DECL user(runtime::worker& w, std::uint64_t index);
+    WSLOAD_DECL ~user();
 
     /// Unique over the whole run: 0 .. users-1.
     std::uint64_t index() const noexcept { return index_; }
     /// Printable form of index(), e.g. "u42".
     const std::string& id() const noexcept { return id_; }
-    const run_config& config() const noexcept { return worker_.config(); }
+    WSLOAD_DECL const run_config& config() const noexcept;
     runtime::worker& worker() noexcept { return worker_; }
 
     /// The run's --target. Throws usage_error when the run has none.
-    const net::url& target() const
-    {
-        if (!config().target) throw usage_error("no target: give --target ws://host:port/path");
-        return *config().target;
-    }
+    WSLOAD_DECL const net::url& target() const;
 
     /// False once the run is ending: loops should end and the behaviour return.
-    bool running() const noexcept { return !stopped_ && !worker_.stopping(); }
+    WSLOAD_DECL bool running() const noexcept;
 
     /// Waits `d`, or less if the run ends meanwhile.
     task<> think(std::chrono::nanoseconds d) { return sleep_until(clock::now() + d); }
-    task<> sleep_until(clock::time_point t)
-    {
-        if (!running()) {
-            // Still a suspension point: a behaviour that loops on think() without checking
-            // running() must not spin the thread and keep the run from ending.
-            co_await boost::asio::post(worker_.get_executor(), boost::asio::use_awaitable);
-            co_return;
-        }
-        sleep_.expires_at(t);
-        co_await sleep_.async_wait(use_task);
-    }
+    WSLOAD_DECL task<> sleep_until(clock::time_point t);
 
     random_generator& random() noexcept { return random_; }
 
@@ -99,39 +89,13 @@ public:
         return connect(net::parse_url(url), std::move(o));
     }
 
-    void on_stop() override
-    {
-        stopped_ = true;
-        sleep_.cancel();
-    }
+    WSLOAD_DECL void on_stop() override;
     void on_abort() override { on_stop(); }
 
 private:
-    task<wsload::websocket> connect(net::url u, websocket_options o)
-    {
-        if (u.scheme != "ws" && u.scheme != "wss")
-            throw usage_error("\"" + u.to_string() + "\" is not a WebSocket URL (use ws:// or wss://)");
-        net::detail::ws_connect_options c;
-        c.heartbeat = o.heartbeat_.value_or(config().ping_interval);
-        c.heartbeat_phase = random_.phase(c.heartbeat);  // spread pings: no thundering herd
-        c.max_missed_pongs = o.max_missed_pongs_;
-        c.max_message_bytes = o.max_message_bytes_;
-        c.inbox_limit = o.inbox_limit_;
-        c.subprotocol = std::move(o.subprotocol_);
-        c.fragment_size = o.fragment_size_;
-        if (u.tls) co_return co_await open<net::detail::tls_ws_connection>(std::move(u), std::move(c));
-        if (config().ws_layer == websocket_layer::lean)
-            co_return co_await open<net::detail::lean_ws_connection>(std::move(u), std::move(c));
-        co_return co_await open<net::detail::plain_ws_connection>(std::move(u), std::move(c));
-    }
-
+    WSLOAD_DECL task<wsload::websocket> connect(net::url u, websocket_options o);
     template <class Connection>
-    task<wsload::websocket> open(net::url u, net::detail::ws_connect_options c)
-    {
-        auto connection = std::make_shared<Connection>(worker_);
-        if (!co_await connection->connect(std::move(u), std::move(c))) co_return wsload::websocket{};
-        co_return wsload::websocket{std::move(connection)};
-    }
+    task<wsload::websocket> open(net::url u, net::detail::ws_connect_options c);
 
     runtime::worker& worker_;
     std::uint64_t index_;
@@ -142,3 +106,7 @@ private:
 };
 
 }  // namespace wsload
+
+#if !defined(WSLOAD_SEPARATE_COMPILATION)
+#include <wsload/runtime/impl/user.ipp>
+#endif

@@ -318,7 +318,7 @@ private:
         close_sent_ = true;
         char payload[2 + max_close_reason] = {static_cast<char>(code >> 8), static_cast<char>(code & 0xFF)};
         const auto kept = std::min(reason.size(), max_close_reason);
-        std::memcpy(payload + 2, reason.data(), kept);
+        if (kept > 0) std::memcpy(payload + 2, reason.data(), kept);  // an empty view's data() may be null
         send_control(ws_opcode::close, {payload, code ? 2 + kept : 0u});
     }
 

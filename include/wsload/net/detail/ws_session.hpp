@@ -7,6 +7,7 @@
 #include <wsload/core/task.hpp>
 #include <wsload/net/connect.hpp>
 #include <wsload/net/message.hpp>
+#include <wsload/net/request_options.hpp>
 #include <wsload/runtime/worker.hpp>
 #include <wsload/stats/metrics.hpp>
 
@@ -29,8 +30,7 @@ using boost::system::error_code;
 
 /// A request waiting for its reply. Lives in the requesting coroutine's frame.
 struct pending_request {
-    bool (*match)(const void* matcher, std::string_view data, bool binary);
-    const void* matcher;
+    const reply_matcher* match;
     timer* wake;
     clock::time_point sent_at;
     stats::named_request* named;  ///< its name's figures, in the same shard
@@ -94,12 +94,11 @@ public:
         co_return slot;
     }
 
-    /// Sends `payload` and waits for the first message `match` accepts, recording the round
-    /// trip from `sent_at` (the intended send time: see coordinated omission in the README).
-    template <class Match>
-    task<std::optional<message>> request(std::string_view payload, Match match, bool binary,
-                                         std::chrono::nanoseconds timeout, clock::time_point sent_at,
-                                         std::string_view name = {})
+    /// Sends `payload` and waits for the first message `match(data, binary)` accepts, recording
+    /// the round trip from `sent_at` (the intended send time: see coordinated omission in the
+    /// README).
+    task<std::optional<message>> request(std::string_view payload, reply_matcher match, bool binary, std::chrono::nanoseconds timeout, clock::time_point sent_at,
+                                         std::string_view name)
     {
         auto self = shared_from_this();
         if (state_ != state::open) {
@@ -107,14 +106,7 @@ public:
             co_return std::nullopt;
         }
         timer wake(get_executor());
-        pending_request r{[](const void* m, std::string_view d, bool b) {
-                              const auto& f = *static_cast<const Match*>(m);
-                              if constexpr (std::is_invocable_v<const Match&, std::string_view, bool>)
-                                  return static_cast<bool>(f(d, b));
-                              else
-                                  return static_cast<bool>(f(d));
-                          },
-                          &match, &wake, sent_at, &named_figures(name), std::nullopt, requests_};
+        pending_request r{&match, &wake, sent_at, &named_figures(name), std::nullopt, requests_};
         requests_ = &r;
         stats_[stats::counter_id::requests_sent].add();
         r.named->sent.add();
@@ -169,7 +161,7 @@ protected:
         stats_[stats::counter_id::messages_received].add();
         stats_[stats::counter_id::bytes_received].add(data.size());
         for (auto* r = requests_; r; r = r->next) {
-            if (!r->match(r->matcher, data, binary)) continue;
+            if (!(*r->match)(data, binary)) continue;
             const auto rtt = elapsed_ns(r->sent_at);
             stats_[stats::histogram_id::round_trip].record(rtt);
             stats_.round_trip_this_second.record(rtt);

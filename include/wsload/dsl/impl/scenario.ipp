@@ -1,0 +1,61 @@
+#pragma once
+// Definition of scenario::run: inline in a header-only build, compiled once (impl/src.hpp)
+// with WSLOAD_SEPARATE_COMPILATION.
+
+#include <wsload/dsl/command_line.hpp>
+#include <wsload/dsl/scenario.hpp>
+#include <wsload/report/console.hpp>
+#include <wsload/report/sinks.hpp>
+#include <wsload/runtime/engine.hpp>
+
+#include <cstdio>
+#include <exception>
+
+namespace wsload {
+
+WSLOAD_DECL int scenario::run(int argc, char** argv)
+{
+    try {
+        if (hold_) config_.duration = config_.ramp + *hold_;
+        dsl::command_line cli(config_, target_text_, flags_);
+        if (!cli.parse(argc, argv)) return 0;  // --help
+        if (!behavior_) throw usage_error("the scenario has no behavior()");
+    } catch (const usage_error& e) {
+        std::fprintf(stderr, "wsload: %s\n", e.what());
+        return 2;
+    }
+    current_log_level().store(config_.level);
+    try {
+        std::vector<report::threshold> rules;
+        for (const auto& text : config_.thresholds) rules.push_back(report::parse_threshold(text));
+        runtime::engine engine(config_, behavior_);
+        bool aborted = false;
+        engine.on_progress([&](const runtime::progress& p) {
+            if (!config_.quiet) report::print_progress(stderr, p, config_);
+            if (!config_.abort_on_fail || aborted) return;
+            for (const auto& rule : rules)
+                if (rule.failed_for_good(p.now)) {
+                    aborted = true;
+                    engine.request_stop("threshold \"" + rule.expression + "\" can no longer pass");
+                    return;
+                }
+        });
+        auto sinks = report::make_sinks(config_);
+        for (auto& s : sinks) s->start(engine);
+        auto result = engine.run();
+        const auto verdict = report::judge(result, rules);
+        report::print_report(stdout, config_, result, verdict);
+        int status = verdict.exit_status();
+        for (auto& s : sinks)
+            if (!s->finish(config_, result, verdict)) status = report::exit_run_failed;
+        return status;
+    } catch (const usage_error& e) {
+        std::fprintf(stderr, "wsload: %s\n", e.what());
+        return 2;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "wsload: the run failed: %s\n", e.what());
+        return 3;
+    }
+}
+
+}  // namespace wsload

@@ -1,0 +1,13 @@
+#pragma once
+// The separately compiled part of wsload: include this in exactly one translation unit of a
+// program built with WSLOAD_SEPARATE_COMPILATION (wsload_add_scenario does it: see
+// cmake/wsloadScenario.cmake and detail/config.hpp). It holds the engine, the connection layers
+// and the reports, i.e. nearly all of what a scenario's build would otherwise compile again.
+
+#if !defined(WSLOAD_SEPARATE_COMPILATION)
+#error "wsload/impl/src.hpp is for builds with WSLOAD_SEPARATE_COMPILATION; a header-only build needs no source file"
+#endif
+
+#include <wsload/dsl/impl/scenario.ipp>
+#include <wsload/net/impl/websocket.ipp>
+#include <wsload/runtime/impl/user.ipp>

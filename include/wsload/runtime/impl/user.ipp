@@ -1,0 +1,78 @@
+#pragma once
+// Definitions of runtime/user.hpp: inline in a header-only build, compiled once (impl/src.hpp)
+// with WSLOAD_SEPARATE_COMPILATION. Here the user meets its worker and the connection layers.
+
+#include <wsload/net/detail/lean_connection.hpp>
+#include <wsload/net/detail/ws_connection.hpp>
+#include <wsload/net/impl/websocket.ipp>
+#include <wsload/runtime/user.hpp>
+#include <wsload/runtime/worker.hpp>
+
+#include <boost/asio/post.hpp>
+
+namespace wsload {
+
+WSLOAD_DECL user::user(runtime::worker& w, std::uint64_t index)
+    : worker_(w), index_(index), id_("u" + std::to_string(index)), sleep_(w.get_executor()),
+      random_(w.config().seed ^ (index * 0x9e3779b97f4a7c15ULL))
+{
+    worker_.track(*this);
+}
+
+WSLOAD_DECL user::~user() { worker_.untrack(*this); }
+
+WSLOAD_DECL const run_config& user::config() const noexcept { return worker_.config(); }
+
+WSLOAD_DECL const net::url& user::target() const
+{
+    if (!config().target) throw usage_error("no target: give --target ws://host:port/path");
+    return *config().target;
+}
+
+WSLOAD_DECL bool user::running() const noexcept { return !stopped_ && !worker_.stopping(); }
+
+WSLOAD_DECL task<> user::sleep_until(clock::time_point t)
+{
+    if (!running()) {
+        // Still a suspension point: a behaviour that loops on think() without checking
+        // running() must not spin the thread and keep the run from ending.
+        co_await boost::asio::post(worker_.get_executor(), boost::asio::use_awaitable);
+        co_return;
+    }
+    sleep_.expires_at(t);
+    co_await sleep_.async_wait(use_task);
+}
+
+WSLOAD_DECL void user::on_stop()
+{
+    stopped_ = true;
+    sleep_.cancel();
+}
+
+WSLOAD_DECL task<wsload::websocket> user::connect(net::url u, websocket_options o)
+{
+    if (u.scheme != "ws" && u.scheme != "wss")
+        throw usage_error("\"" + u.to_string() + "\" is not a WebSocket URL (use ws:// or wss://)");
+    net::detail::ws_connect_options c;
+    c.heartbeat = o.heartbeat_.value_or(config().ping_interval);
+    c.heartbeat_phase = random_.phase(c.heartbeat);  // spread pings: no thundering herd
+    c.max_missed_pongs = o.max_missed_pongs_;
+    c.max_message_bytes = o.max_message_bytes_;
+    c.inbox_limit = o.inbox_limit_;
+    c.subprotocol = std::move(o.subprotocol_);
+    c.fragment_size = o.fragment_size_;
+    if (u.tls) co_return co_await open<net::detail::tls_ws_connection>(std::move(u), std::move(c));
+    if (config().ws_layer == websocket_layer::lean)
+        co_return co_await open<net::detail::lean_ws_connection>(std::move(u), std::move(c));
+    co_return co_await open<net::detail::plain_ws_connection>(std::move(u), std::move(c));
+}
+
+template <class Connection>
+task<wsload::websocket> user::open(net::url u, net::detail::ws_connect_options c)
+{
+    auto connection = std::make_shared<Connection>(worker_);
+    if (!co_await connection->connect(std::move(u), std::move(c))) co_return wsload::websocket{};
+    co_return wsload::websocket{std::move(connection)};
+}
+
+}  // namespace wsload
