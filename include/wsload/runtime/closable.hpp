@@ -20,30 +20,31 @@ protected:
 
 private:
     friend class closable_list;
+    // Linked when it has a predecessor or is the head (no flag: every user and connection has
+    // one of these, and a bool would cost 8 bytes of padding each).
     closable* prev_ = nullptr;
     closable* next_ = nullptr;
-    bool linked_ = false;
 };
 
 class closable_list {
 public:
+    bool linked(const closable& c) const noexcept { return c.prev_ != nullptr || head_ == &c; }
+
     void link(closable& c) noexcept
     {
-        if (c.linked_) return;
+        if (linked(c)) return;
         c.prev_ = nullptr;
         c.next_ = head_;
         if (head_) head_->prev_ = &c;
         head_ = &c;
-        c.linked_ = true;
     }
     void unlink(closable& c) noexcept
     {
-        if (!c.linked_) return;
+        if (!linked(c)) return;
         if (c.prev_) c.prev_->next_ = c.next_;
         else head_ = c.next_;
         if (c.next_) c.next_->prev_ = c.prev_;
         c.prev_ = c.next_ = nullptr;
-        c.linked_ = false;
     }
     /// Calls f on each element; f may unlink the element it is given (but no other).
     template <class F>

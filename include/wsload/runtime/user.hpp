@@ -11,6 +11,7 @@
 #include <wsload/runtime/closable.hpp>
 #include <wsload/runtime/run_config.hpp>
 
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -63,8 +64,8 @@ public:
 
     /// Unique over the whole run: 0 .. users-1.
     std::uint64_t index() const noexcept { return index_; }
-    /// Printable form of index(), e.g. "u42".
-    const std::string& id() const noexcept { return id_; }
+    /// Printable form of index(), e.g. "u42" (made when asked: not kept by every user).
+    std::string id() const { return "u" + std::to_string(index_); }
     WSLOAD_DECL const run_config& config() const noexcept;
     runtime::worker& worker() noexcept { return worker_; }
 
@@ -99,8 +100,7 @@ private:
 
     runtime::worker& worker_;
     std::uint64_t index_;
-    std::string id_;
-    timer sleep_;
+    std::unique_ptr<timer> sleep_;  ///< made at the first sleep: a user that only holds a connection has none
     random_generator random_;
     bool stopped_ = false;
 };

@@ -13,11 +13,15 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include <charconv>
 #include <cstdint>
 #include <type_traits>
+#include <utility>
 #include <vector>
 #include <memory>
 #include <optional>
@@ -38,6 +42,26 @@ struct pending_request {
     pending_request* next = nullptr;
 };
 
+/// A coroutine parked in wait_closed(): its completion handler, resumed when the connection ends.
+struct closed_waiter {
+    explicit closed_waiter(closed_waiter* n) noexcept : next(n) {}
+    virtual ~closed_waiter() = default;
+    /// Posts the handler to its executor; the waiter is deleted by the caller.
+    virtual void resume() = 0;
+    closed_waiter* next;
+};
+
+template <class Handler>
+struct closed_waiter_of final : closed_waiter {
+    closed_waiter_of(Handler&& h, closed_waiter* n) : closed_waiter(n), handler(std::move(h)) {}
+    void resume() override
+    {
+        const auto ex = boost::asio::get_associated_executor(handler);
+        boost::asio::post(ex, std::move(handler));
+    }
+    Handler handler;
+};
+
 /// A coroutine parked until something happens (a message, the end). Lives in its frame.
 struct parked {
     timer* wake;
@@ -50,7 +74,13 @@ public:
     enum class state : std::uint8_t { connecting, open, closing, closed };
 
     explicit ws_session_base(runtime::worker& w) : worker_(w), stats_(w.stats()) { worker_.track(*this); }
-    virtual ~ws_session_base() { worker_.untrack(*this); }
+    virtual ~ws_session_base()
+    {
+        worker_.untrack(*this);
+        // Only reached with waiters when the io_context is torn down unfinished: their
+        // coroutines are destroyed, not resumed.
+        while (closed_waiters_) delete std::exchange(closed_waiters_, closed_waiters_->next);
+    }
 
     state current_state() const noexcept { return state_; }
     bool is_open() const noexcept { return state_ == state::open; }
@@ -123,15 +153,23 @@ public:
         co_return std::nullopt;
     }
 
-    /// Returns when the connection has ended, whoever ended it.
+    /// Returns when the connection has ended, whoever ended it. The caller's coroutine is parked
+    /// as a bare completion handler kept here: no timer and no frame of its own (an idle user
+    /// spends its whole run in this wait: PERF-FACTS.md puts a parked frame at ~400 B and a
+    /// timer's pending wait at ~270). The caller holds the connection (its websocket handle)
+    /// while it waits, and finish(), which every connection reaches, hands the handler back.
     task<> wait_closed()
     {
-        auto self = shared_from_this();
-        if (state_ == state::closed) co_return;
-        timer wake(get_executor(), clock::time_point::max());
-        parked me{&wake, nullptr, closed_waiters_};
-        closed_waiters_ = &me;
-        co_await wake.async_wait(use_task);
+        return boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&, void()>(
+            [](auto handler, ws_session_base* self) {
+                if (self->state_ == state::closed) {
+                    boost::asio::post(self->get_executor(), std::move(handler));  // still a suspension point
+                    return;
+                }
+                using waiter = closed_waiter_of<decltype(handler)>;
+                self->closed_waiters_ = new waiter(std::move(handler), self->closed_waiters_);
+            },
+            boost::asio::use_awaitable, this);
     }
 
     /// The figures of requests named `name` (unnamed ones share one row) in this thread's shard.
@@ -257,8 +295,10 @@ protected:
         requests_ = nullptr;
         if (receiver_) receiver_->wake->cancel();
         receiver_ = nullptr;
-        for (auto* p = closed_waiters_; p; p = p->next) p->wake->cancel();
-        closed_waiters_ = nullptr;
+        for (auto* w = std::exchange(closed_waiters_, nullptr); w;) {
+            const std::unique_ptr<closed_waiter> done(std::exchange(w, w->next));
+            done->resume();
+        }
         if (heartbeat_timer_) heartbeat_timer_->cancel();
     }
 
@@ -319,7 +359,7 @@ protected:
     timer* heartbeat_timer_ = nullptr;
     pending_request* requests_ = nullptr;
     parked* receiver_ = nullptr;
-    parked* closed_waiters_ = nullptr;
+    closed_waiter* closed_waiters_ = nullptr;
     std::size_t inbox_limit_ = 64;
     std::unique_ptr<std::string> close_reason_;  // see keep_close_reason
     std::vector<message> inbox_;  // a vector: an empty std::deque allocates ~600 B

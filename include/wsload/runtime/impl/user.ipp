@@ -13,7 +13,7 @@
 namespace wsload {
 
 WSLOAD_DECL user::user(runtime::worker& w, std::uint64_t index)
-    : worker_(w), index_(index), id_("u" + std::to_string(index)), sleep_(w.get_executor()),
+    : worker_(w), index_(index), 
       random_(w.config().seed ^ (index * 0x9e3779b97f4a7c15ULL))
 {
     worker_.track(*this);
@@ -39,14 +39,15 @@ WSLOAD_DECL task<> user::sleep_until(clock::time_point t)
         co_await boost::asio::post(worker_.get_executor(), boost::asio::use_awaitable);
         co_return;
     }
-    sleep_.expires_at(t);
-    co_await sleep_.async_wait(use_task);
+    if (!sleep_) sleep_ = std::make_unique<timer>(worker_.get_executor());
+    sleep_->expires_at(t);
+    co_await sleep_->async_wait(use_task);
 }
 
 WSLOAD_DECL void user::on_stop()
 {
     stopped_ = true;
-    sleep_.cancel();
+    if (sleep_) sleep_->cancel();
 }
 
 WSLOAD_DECL task<wsload::websocket> user::connect(net::url u, websocket_options o)
