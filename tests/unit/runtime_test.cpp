@@ -2,14 +2,16 @@
 #define BOOST_TEST_DYN_LINK
 #endif
 // Pieces of the runtime with no network: the load shape, per-user randomness, the failure
-// taxonomy and the exact merging of per-thread statistics.
+// taxonomy, the exact merging of per-thread statistics and the per-thread deadline queue.
 #include <wsload/core/random.hpp>
 #include <wsload/net/connect.hpp>
+#include <wsload/runtime/deadline_queue.hpp>
 #include <wsload/sched/ramp.hpp>
 #include <wsload/stats/metrics.hpp>
 
 #include <boost/test/unit_test.hpp>
 
+#include <memory>
 #include <set>
 #include <vector>
 
@@ -148,6 +150,96 @@ BOOST_AUTO_TEST_CASE(shards_merge_exactly)
     BOOST_TEST(twice[stats::counter_id::connect_attempts] == 14u);
     BOOST_TEST(twice[stats::histogram_id::round_trip].count() == 2000u);
     BOOST_TEST(twice[stats::histogram_id::round_trip].percentile(50) == h.percentile(50));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(deadline_queue)
+
+namespace {
+// An entry that records when and in what order it expired.
+struct probe : wsload::runtime::deadline_entry {
+    explicit probe(int id_, std::vector<int>& order_) : deadline_entry(&expired), id(id_), order(&order_) {}
+    static void expired(deadline_entry& e) noexcept
+    {
+        auto& p = static_cast<probe&>(e);
+        p.fired_at = wsload::clock::now();
+        p.order->push_back(p.id);
+    }
+    int id;
+    std::vector<int>* order;
+    wsload::clock::time_point fired_at{};
+};
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(entries_expire_at_their_deadline_in_deadline_order_across_durations)
+{
+    boost::asio::io_context ctx(1);
+    wsload::runtime::deadline_queue q;
+    q.start(ctx.get_executor());
+    std::vector<int> order;
+    const auto t0 = wsload::clock::now();
+    // Three durations; within one, deadlines out of order (an intended send time in the past).
+    std::vector<std::unique_ptr<probe>> probes;
+    const std::pair<int, std::chrono::milliseconds> plan[] = {{1, 60ms}, {2, 20ms}, {3, 40ms}, {4, 10ms}, {5, 30ms}};
+    for (auto [id, d] : plan) {
+        probes.push_back(std::make_unique<probe>(id, order));
+        const auto timeout = id % 2 ? 50ms : 20ms;  // 1, 3, 5 share a list, 2 and 4 another
+        q.add(*probes.back(), t0 + d, timeout);
+    }
+    // A third list, left before its deadline: never expires.
+    probe gone(6, order);
+    q.add(gone, t0 + 5ms, 5ms);
+    BOOST_TEST(q.size() == 6u);
+    gone.leave_queue();
+    BOOST_TEST(!gone.scheduled());
+    ctx.run();  // returns once everything expired: the timer is not re-armed for nothing
+    BOOST_TEST(order == (std::vector<int>{4, 2, 5, 3, 1}), boost::test_tools::per_element());
+    for (const auto& p : probes) {
+        BOOST_TEST(!p->scheduled());
+        BOOST_TEST((p->fired_at >= p->deadline()));  // never early
+    }
+    BOOST_TEST(q.size() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(an_entry_destroyed_while_waiting_leaves_and_a_cancelled_queue_lets_run_return)
+{
+    boost::asio::io_context ctx(1);
+    wsload::runtime::deadline_queue q;
+    q.start(ctx.get_executor());
+    std::vector<int> order;
+    {
+        probe short_lived(1, order);
+        q.add(short_lived, wsload::clock::now() + 10ms, 10ms);
+    }  // its frame went: it must not be reached
+    BOOST_TEST(q.size() == 0u);
+    probe far(2, order);
+    q.add(far, wsload::clock::now() + 1h, 1h);
+    q.cancel();
+    const auto before = wsload::clock::now();
+    ctx.run();  // the 1 h wait was cancelled: nothing keeps the context busy
+    BOOST_TEST((wsload::clock::now() - before < 1s));
+    BOOST_TEST(order.empty());
+    BOOST_TEST(far.scheduled());
+    q.shutdown();  // what still waits expires, so its waiter's completion is queued and freed
+    BOOST_TEST(order == std::vector<int>{2});
+    BOOST_TEST(!far.scheduled());
+}
+
+BOOST_AUTO_TEST_CASE(an_earlier_deadline_re_arms_the_timer_and_a_huge_one_never_fires)
+{
+    boost::asio::io_context ctx(1);
+    wsload::runtime::deadline_queue q;
+    q.start(ctx.get_executor());
+    std::vector<int> order;
+    probe never(1, order), soon(2, order);
+    const auto t0 = wsload::clock::now();
+    q.add(never, wsload::clock::time_point::max(), wsload::clock::duration::max());
+    q.add(soon, t0 + 5ms, 5ms);
+    ctx.run_for(200ms);
+    BOOST_TEST(order == std::vector<int>{2});
+    BOOST_TEST(never.scheduled());
+    q.shutdown();
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -55,7 +55,7 @@ public:
     /// Builds the workers (their threads start in run()), so snapshot() works from here on.
     engine(run_config config, behavior b) : state_(std::move(config)), behavior_(std::move(b))
     {
-        state_.tls = net::make_client_tls_context(state_.config.insecure, state_.config.ca_file);
+        state_.prepare_tls();
         for (unsigned i = 0; i < state_.config.threads; ++i) workers_.push_back(std::make_unique<worker>(i, state_));
     }
 

@@ -3,7 +3,9 @@
 // end. Users and their connections never leave their worker, so nothing here is locked.
 
 #include <wsload/core/task.hpp>
+#include <wsload/net/tls.hpp>
 #include <wsload/runtime/closable.hpp>
+#include <wsload/runtime/deadline_queue.hpp>
 #include <wsload/runtime/run_config.hpp>
 #include <wsload/stats/metrics.hpp>
 #include <wsload/stats/timeseries.hpp>
@@ -13,6 +15,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <utility>
 #include <vector>
 
@@ -26,19 +29,45 @@ struct run_state {
     clock::time_point started_at{};
     std::atomic<bool> stopping{false};
     std::atomic<std::uint64_t> live_users{0};  ///< started and not yet finished
-    std::unique_ptr<boost::asio::ssl::context> tls;  ///< built once; OpenSSL's SSL_CTX is thread-safe
+
+    /// The TLS client context, built at the first secure connect of any worker: loading the
+    /// system CA store costs milliseconds of start-up that a ws:// run should not pay. A
+    /// `--ca-file` is loaded eagerly instead (prepare_tls), so a bad one fails at start.
+    /// OpenSSL's SSL_CTX is thread-safe once built.
+    boost::asio::ssl::context& tls()
+    {
+        std::call_once(tls_once_, [this] {
+            if (!tls_) tls_ = net::make_client_tls_context(config.insecure, config.ca_file);
+        });
+        return *tls_;
+    }
+    /// At start, on the main thread: checks what the user gave now rather than mid-run.
+    void prepare_tls()
+    {
+        if (!config.ca_file.empty() && !config.insecure)
+            tls_ = net::make_client_tls_context(config.insecure, config.ca_file);
+    }
+
+private:
+    std::once_flag tls_once_;
+    std::unique_ptr<boost::asio::ssl::context> tls_;
 };
 
 class worker {
 public:
     worker(unsigned index, run_state& run)
         : index_(index), run_(run), stats_(std::make_unique<stats::shard>())
-    {}
+    {
+        deadlines_.start(context_.get_executor());
+    }
+    ~worker() { deadlines_.shutdown(); }  // its timer goes before the io_context
 
     unsigned index() const noexcept { return index_; }
     boost::asio::io_context& context() noexcept { return context_; }
     executor get_executor() noexcept { return context_.get_executor(); }
     stats::shard& stats() noexcept { return *stats_; }
+    /// This thread's timeouts (requests, receives) on one timer.
+    deadline_queue& deadlines() noexcept { return deadlines_; }
     const stats::shard& stats() const noexcept { return *stats_; }
     run_state& run() noexcept { return run_; }
     const run_config& config() const noexcept { return run_.config; }
@@ -70,7 +99,11 @@ public:
         second_timer_.cancel();
         closables_.for_each([](closable& c) { c.on_stop(); });
     }
-    void abort_all() { closables_.for_each([](closable& c) { c.on_abort(); }); }
+    void abort_all()
+    {
+        closables_.for_each([](closable& c) { c.on_abort(); });
+        deadlines_.cancel();  // nothing waits any more: let run() return
+    }
 
     /// Closes a second of the time series every second from the start until the run ends:
     /// this thread's round trips of that second, kept in compact form.
@@ -120,6 +153,7 @@ private:
     unsigned index_;
     run_state& run_;
     std::vector<std::pair<const void*, std::shared_ptr<void>>> locals_;  // before context_: see local()
+    deadline_queue deadlines_;  // before context_: entries in frames destroyed with it leave it
     boost::asio::io_context context_{1};  // concurrency hint 1: one thread, no locking inside asio
     std::unique_ptr<stats::shard> stats_;
     closable_list closables_;

@@ -73,7 +73,7 @@ public:
 
     explicit ws_connection(runtime::worker& w) requires(!is_tls) : ws_session_base(w), ws_(w.get_executor()) { init(); }
     explicit ws_connection(runtime::worker& w) requires(is_tls)
-        : ws_session_base(w), ws_(w.get_executor(), *w.run().tls)
+        : ws_session_base(w), ws_(w.get_executor(), w.run().tls())
     {
         init();
     }

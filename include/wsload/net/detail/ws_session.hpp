@@ -20,7 +20,6 @@
 
 #include <charconv>
 #include <cstdint>
-#include <type_traits>
 #include <utility>
 #include <vector>
 #include <memory>
@@ -32,14 +31,50 @@ namespace wsload::net::detail {
 
 using boost::system::error_code;
 
-/// A request waiting for its reply. Lives in the requesting coroutine's frame.
-struct pending_request {
+/// How a coroutine parked in request() or receive() is resumed: the completion handler of its
+/// co_await, kept as it is. No timer and no frame of its own (the deadline is an entry of the
+/// thread's deadline_queue).
+using resume_handler = boost::asio::async_result<boost::asio::use_awaitable_t<>, void()>::handler_type;
+
+/// A coroutine waiting for one thing (a reply, a message) or its deadline, whichever comes
+/// first. Lives in the waiting coroutine's frame.
+struct parked_wait : runtime::deadline_entry {
+    using deadline_entry::deadline_entry;
+    /// Resumes the waiter, once: later calls (the deadline after the reply) do nothing.
+    void resume()
+    {
+        leave_queue();
+        if (!handler) return;
+        auto h = std::move(*handler);
+        handler.reset();
+        boost::asio::post(std::move(h));  // never inline: the caller may be another coroutine
+    }
+    std::optional<resume_handler> handler;
+};
+
+class ws_session_base;
+
+/// A request waiting for its reply.
+struct pending_request : parked_wait {
+    pending_request(expire_fn expired, ws_session_base* s, const reply_matcher* m, clock::time_point sent,
+                    stats::named_request* n, pending_request* after) noexcept
+        : parked_wait(expired), session(s), match(m), sent_at(sent), named(n), next(after)
+    {}
+    ws_session_base* session;
     const reply_matcher* match;
-    timer* wake;
     clock::time_point sent_at;
     stats::named_request* named;  ///< its name's figures, in the same shard
     std::optional<message> reply;
     pending_request* next = nullptr;
+};
+
+/// A receive() waiting for a message.
+struct parked_receive : parked_wait {
+    parked_receive(expire_fn expired, ws_session_base* s, std::optional<message>* into) noexcept
+        : parked_wait(expired), session(s), slot(into)
+    {}
+    ws_session_base* session;
+    std::optional<message>* slot;  ///< where the message goes
 };
 
 /// A coroutine parked in wait_closed(): its completion handler, resumed when the connection ends.
@@ -60,13 +95,6 @@ struct closed_waiter_of final : closed_waiter {
         boost::asio::post(ex, std::move(handler));
     }
     Handler handler;
-};
-
-/// A coroutine parked until something happens (a message, the end). Lives in its frame.
-struct parked {
-    timer* wake;
-    std::optional<message>* slot = nullptr;  ///< receive(): where the message goes
-    parked* next = nullptr;
 };
 
 class ws_session_base : public std::enable_shared_from_this<ws_session_base>, public runtime::closable {
@@ -114,12 +142,10 @@ public:
             co_return std::nullopt;
         }
         if (receiver_) throw std::logic_error("wsload: two receive() calls at once on one websocket");
-        timer wake(get_executor());
-        wake.expires_after(timeout);
         std::optional<message> slot;
-        parked me{&wake, &slot};
+        parked_receive me{&receive_expired, this, &slot};
         receiver_ = &me;
-        co_await wake.async_wait(use_task);
+        co_await park(me, clock::now(), timeout);
         if (receiver_ == &me) receiver_ = nullptr;
         co_return slot;
     }
@@ -135,22 +161,46 @@ public:
             co_await yield();
             co_return std::nullopt;
         }
-        timer wake(get_executor());
-        pending_request r{&match, &wake, sent_at, &named_figures(name), std::nullopt, requests_};
+        pending_request r{&request_expired, this, &match, sent_at, &named_figures(name), requests_};
         requests_ = &r;
         stats_[stats::counter_id::requests_sent].add();
         r.named->sent.add();
         auto ec = co_await write(payload, binary);
-        if (!ec && !r.reply && state_ != state::closed) {
-            wake.expires_at(sent_at + timeout);
-            co_await wake.async_wait(use_task);
-        }
+        if (!ec && !r.reply && state_ != state::closed) co_await park(r, sent_at, timeout);
         unlink(r);
         if (r.reply) co_return std::move(r.reply);
         const bool failed = state_ == state::closed || ec;
         stats_[failed ? stats::counter_id::requests_failed : stats::counter_id::requests_timed_out].add();
         (failed ? r.named->failed : r.named->timed_out).add();
         co_return std::nullopt;
+    }
+
+    /// Parks the caller until `w` is resumed: by what it waits for, the connection's end, or
+    /// its deadline, `timeout` after `from` (saturated: a huge timeout means none).
+    task<> park(parked_wait& w, clock::time_point from, std::chrono::nanoseconds timeout)
+    {
+        const auto d = std::chrono::duration_cast<clock::duration>(timeout);
+        const auto due = d >= clock::time_point::max() - from ? clock::time_point::max() : from + d;
+        return boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&, void()>(
+            [](resume_handler handler, parked_wait* w, runtime::deadline_queue* q, clock::time_point due,
+               clock::duration d) {
+                w->handler.emplace(std::move(handler));
+                q->add(*w, due, d);
+            },
+            boost::asio::use_awaitable, &w, &worker_.deadlines(), due, d);
+    }
+
+    static void request_expired(runtime::deadline_entry& e) noexcept
+    {
+        auto& r = static_cast<pending_request&>(e);
+        r.session->unlink(r);  // a reply from now on is a plain message
+        r.resume();
+    }
+    static void receive_expired(runtime::deadline_entry& e) noexcept
+    {
+        auto& p = static_cast<parked_receive&>(e);
+        if (p.session->receiver_ == &p) p.session->receiver_ = nullptr;
+        p.resume();
     }
 
     /// Returns when the connection has ended, whoever ended it. The caller's coroutine is parked
@@ -208,13 +258,12 @@ protected:
             r->named->answered.add();
             r->reply.emplace(std::string(data), binary);
             unlink(*r);
-            r->wake->cancel();
+            r->resume();
             return;
         }
         if (receiver_) {
             receiver_->slot->emplace(std::string(data), binary);
-            receiver_->wake->cancel();
-            receiver_ = nullptr;
+            std::exchange(receiver_, nullptr)->resume();
             return;
         }
         if (inbox_limit_ == 0) return;  // the behaviour asked for no inbox: nothing is "dropped"
@@ -291,10 +340,8 @@ protected:
             stats_.count_disconnect(why, close_code);
         }
         worker_.untrack(*this);
-        for (auto* r = requests_; r; r = r->next) r->wake->cancel();
-        requests_ = nullptr;
-        if (receiver_) receiver_->wake->cancel();
-        receiver_ = nullptr;
+        for (auto* r = std::exchange(requests_, nullptr); r; r = r->next) r->resume();
+        if (receiver_) std::exchange(receiver_, nullptr)->resume();
         for (auto* w = std::exchange(closed_waiters_, nullptr); w;) {
             const std::unique_ptr<closed_waiter> done(std::exchange(w, w->next));
             done->resume();
@@ -358,7 +405,7 @@ protected:
     clock::time_point ping_sent_at_{};
     timer* heartbeat_timer_ = nullptr;
     pending_request* requests_ = nullptr;
-    parked* receiver_ = nullptr;
+    parked_receive* receiver_ = nullptr;
     closed_waiter* closed_waiters_ = nullptr;
     std::size_t inbox_limit_ = 64;
     std::unique_ptr<std::string> close_reason_;  // see keep_close_reason
