@@ -3,6 +3,7 @@
 // shape, the run's clock, the stop sequence (arrivals stop, connections close with 1000
 // within the grace period, stragglers are aborted and counted) and SIGINT/SIGTERM.
 
+#include <wsload/detail/frame_cache.hpp>
 #include <wsload/net/tls.hpp>
 #include <wsload/runtime/behavior.hpp>
 #include <wsload/runtime/user.hpp>
@@ -120,6 +121,8 @@ private:
     {
         auto u = std::make_unique<user>(w, index);
         w.stats()[stats::counter_id::users_started].add();
+        // The behaviour's frame and co_spawn's may stay parked for the whole run: exact sizes.
+        wsload::detail::release_cached_frames();
         std::optional<task<>> behaviour;
         try {
             behaviour.emplace(behavior_(*u));

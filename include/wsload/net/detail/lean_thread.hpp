@@ -49,7 +49,7 @@ struct exact_allocator {
 /// often one that then stays parked (a behaviour's wait) for the whole run.
 inline auto exact_task()
 {
-    return boost::asio::as_tuple(boost::asio::bind_allocator(exact_allocator<void>(), boost::asio::use_awaitable));
+    return boost::asio::as_tuple(boost::asio::bind_allocator(exact_allocator<void>(), wsload::use_awaitable));
 }
 
 /// Blocks of one size, reused per thread: the pending readiness wait of every connection on the

@@ -5,6 +5,7 @@
 #include <wsload/core/log.hpp>
 #include <wsload/core/random.hpp>
 #include <wsload/core/task.hpp>
+#include <wsload/detail/frame_cache.hpp>
 #include <wsload/net/connect.hpp>
 #include <wsload/net/message.hpp>
 #include <wsload/net/request_options.hpp>
@@ -34,7 +35,7 @@ using boost::system::error_code;
 /// How a coroutine parked in request() or receive() is resumed: the completion handler of its
 /// co_await, kept as it is. No timer and no frame of its own (the deadline is an entry of the
 /// thread's deadline_queue).
-using resume_handler = boost::asio::async_result<boost::asio::use_awaitable_t<>, void()>::handler_type;
+using resume_handler = boost::asio::async_result<boost::asio::use_awaitable_t<executor>, void()>::handler_type;
 
 /// A coroutine waiting for one thing (a reply, a message) or its deadline, whichever comes
 /// first. Lives in the waiting coroutine's frame.
@@ -181,13 +182,13 @@ public:
     {
         const auto d = std::chrono::duration_cast<clock::duration>(timeout);
         const auto due = d >= clock::time_point::max() - from ? clock::time_point::max() : from + d;
-        return boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&, void()>(
+        return boost::asio::async_initiate<const boost::asio::use_awaitable_t<executor>&, void()>(
             [](resume_handler handler, parked_wait* w, runtime::deadline_queue* q, clock::time_point due,
                clock::duration d) {
                 w->handler.emplace(std::move(handler));
                 q->add(*w, due, d);
             },
-            boost::asio::use_awaitable, &w, &worker_.deadlines(), due, d);
+            wsload::use_awaitable, &w, &worker_.deadlines(), due, d);
     }
 
     static void request_expired(runtime::deadline_entry& e) noexcept
@@ -210,7 +211,8 @@ public:
     /// while it waits, and finish(), which every connection reaches, hands the handler back.
     task<> wait_closed()
     {
-        return boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&, void()>(
+        wsload::detail::release_cached_frames();  // the wait's frame may stay for the whole run
+        return boost::asio::async_initiate<const boost::asio::use_awaitable_t<executor>&, void()>(
             [](auto handler, ws_session_base* self) {
                 if (self->state_ == state::closed) {
                     boost::asio::post(self->get_executor(), std::move(handler));  // still a suspension point
@@ -219,7 +221,7 @@ public:
                 using waiter = closed_waiter_of<decltype(handler)>;
                 self->closed_waiters_ = new waiter(std::move(handler), self->closed_waiters_);
             },
-            boost::asio::use_awaitable, this);
+            wsload::use_awaitable, this);
     }
 
     /// The figures of requests named `name` (unnamed ones share one row) in this thread's shard.
@@ -240,7 +242,7 @@ public:
 protected:
     /// Operations on an ended connection still suspend once, so that a behaviour looping on
     /// them without checking is_open() cannot spin its thread and block the end of the run.
-    task<> yield() { return boost::asio::post(get_executor(), boost::asio::use_awaitable); }
+    task<> yield() { return boost::asio::post(get_executor(), wsload::use_awaitable); }
 
     /// A data message arrived: a waiting request claims it first, then a receiver, then
     /// the inbox. Counted exactly once whoever takes it.

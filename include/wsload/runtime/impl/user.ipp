@@ -36,7 +36,7 @@ WSLOAD_DECL task<> user::sleep_until(clock::time_point t)
     if (!running()) {
         // Still a suspension point: a behaviour that loops on think() without checking
         // running() must not spin the thread and keep the run from ending.
-        co_await boost::asio::post(worker_.get_executor(), boost::asio::use_awaitable);
+        co_await boost::asio::post(worker_.get_executor(), wsload::use_awaitable);
         co_return;
     }
     if (!sleep_) sleep_ = std::make_unique<timer>(worker_.get_executor());
