@@ -6,6 +6,7 @@
 #include <wsload/report/stats_table.hpp>
 #include <wsload/runtime/engine.hpp>
 
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
 
@@ -150,6 +151,61 @@ BOOST_AUTO_TEST_CASE(named_requests_are_counted_per_name_and_sum_to_the_totals, 
     const std::vector<std::string> expected{"connect", "connect tcp", "connect upgrade", "login", "lost reply",
                                             std::string(stats::unnamed_request), "Aggregated"};
     BOOST_TEST(names == expected, boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(waits_end_on_cancellation_and_behaviours_await_their_own_asio_operations,
+                     *boost::unit_test::timeout(60))
+{
+    using namespace boost::asio::experimental::awaitable_operators;
+    wsload::test::im_server_process server(WSLOAD_IM_SERVER);
+    const std::uint64_t n = 8;
+    struct {
+        std::atomic<int> receive_lost{0}, request_lost{0}, own_timer{0}, echoed_after{0};
+    } seen;
+    wsload::runtime::engine engine(config_for(server, n), [&seen](wsload::user& u) -> wsload::task<> {
+        auto ws = co_await u.websocket();
+        if (!ws) co_return;
+        // The behaviour's own timer, awaited with wsload's tokens (a task is on the io_context
+        // executor: boost::asio::use_awaitable would not compile here).
+        wsload::timer t(co_await boost::asio::this_coro::executor);
+        t.expires_after(5ms);
+        auto [ec] = co_await t.async_wait(wsload::use_task);
+        t.expires_after(5ms);
+        co_await t.async_wait(wsload::use_awaitable);
+        if (!ec) ++seen.own_timer;
+
+        // A receive with a 10 s timeout loses a race with a 50 ms think: it is cancelled and
+        // returns at once, not after its timeout.
+        const auto t0 = wsload::clock::now();
+        auto first = co_await (ws.receive(10s) || u.think(50ms));
+        if (first.index() == 1 && wsload::clock::now() - t0 < 2s) ++seen.receive_lost;
+
+        // The same for a request nothing answers: it counts as timed out (the behaviour gave up).
+        wsload::request_options o;
+        o.name = "raced";
+        o.timeout = 10s;
+        const auto t1 = wsload::clock::now();
+        auto second = co_await (ws.request("never answered", [](std::string_view) { return false; }, o) ||
+                                u.think(50ms));
+        if (second.index() == 1 && wsload::clock::now() - t1 < 2s) ++seen.request_lost;
+
+        // The connection is still usable, and its echo of "never answered" went to the inbox.
+        const auto text = "after " + u.id();
+        if (auto m = co_await ws.request(text, [&](std::string_view m) { return m == text; }); m) ++seen.echoed_after;
+        co_await ws.close(1000);
+    });
+    const auto r = engine.run();
+    const auto& t = *r.totals;
+    BOOST_TEST(seen.own_timer == static_cast<int>(n));
+    BOOST_TEST(seen.receive_lost == static_cast<int>(n));
+    BOOST_TEST(seen.request_lost == static_cast<int>(n));
+    BOOST_TEST(seen.echoed_after == static_cast<int>(n));
+    BOOST_TEST(t[stats::counter_id::requests_sent] == 2 * n);
+    BOOST_TEST(t[stats::counter_id::requests_timed_out] == n);
+    BOOST_TEST(t[stats::counter_id::requests_answered] == n);
+    BOOST_TEST(t[stats::counter_id::requests_failed] == 0u);
+    BOOST_TEST(t[stats::counter_id::behaviour_errors] == 0u);
+    BOOST_TEST(t.ended(stats::disconnect_reason::client_close) == n);
 }
 
 BOOST_AUTO_TEST_CASE(a_throwing_behaviour_ends_its_user_only_and_is_counted, *boost::unit_test::timeout(60))

@@ -68,7 +68,10 @@ except Exception:
 }
 in_time() { ((SECONDS < limit)); }
 
-# 1. The server, on a free port it reports on its first line.
+# 1. The server, on a free port it reports on its first line. The log exists before the
+# server starts: the background child creates it only when it runs, and a sed on a missing
+# file would end this script (set -e) before the server got there.
+: > "$tmp/im_server.log"
 "$im_server" --host 127.0.0.1 --port 0 > "$tmp/im_server.log" 2>&1 &
 pids+=($!)
 server_port=

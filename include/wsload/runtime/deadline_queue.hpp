@@ -49,6 +49,12 @@ public:
     clock::time_point deadline() const noexcept { return due_; }
     /// Leaves the queue if it is in one (the wait ended before its deadline).
     inline void leave_queue() noexcept;
+    /// Ends the wait now as if its deadline had passed (a cancellation).
+    void expire_now() noexcept
+    {
+        leave_queue();
+        expire_(*this);
+    }
 
 private:
     friend class deadline_queue;

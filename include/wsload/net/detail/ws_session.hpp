@@ -14,6 +14,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/post.hpp>
@@ -185,11 +186,22 @@ public:
         return boost::asio::async_initiate<const boost::asio::use_awaitable_t<executor>&, void()>(
             [](resume_handler handler, parked_wait* w, runtime::deadline_queue* q, clock::time_point due,
                clock::duration d) {
+                // Asio's per-operation cancellation (e.g. the loser of `a || b`) ends the wait as
+                // its deadline would. A plain co_await has no connected slot: nothing to pay.
+                if (auto slot = boost::asio::get_associated_cancellation_slot(handler); slot.is_connected())
+                    slot.template emplace<cancel_park>(w);
                 w->handler.emplace(std::move(handler));
                 q->add(*w, due, d);
             },
             wsload::use_awaitable, &w, &worker_.deadlines(), due, d);
     }
+
+    /// Installed in a connected cancellation slot. Asio clears the slot when the waiter resumes;
+    /// a cancellation between our resume() and then finds no handler and does nothing.
+    struct cancel_park {
+        parked_wait* wait;
+        void operator()(boost::asio::cancellation_type) const noexcept { wait->expire_now(); }
+    };
 
     static void request_expired(runtime::deadline_entry& e) noexcept
     {
