@@ -117,7 +117,10 @@ public:
             const auto frames = buffer.cdata();
             if (!consume_guarded(static_cast<const char*>(frames.data()), frames.size())) co_return true;
         }
-        on_readable(self, {});  // reads what is there already, then parks the wait
+        // Straight to the wait, not a read first: right after the 101 the socket is nearly
+        // always empty, and that read would be one EAGAIN system call per connection. A wait
+        // completes for data that is already there (asio re-arms the descriptor for it).
+        socket_.async_wait(tcp_socket::wait_read, read_ready{self});
         if (o.heartbeat.count() > 0 && state_ == state::open)
             start_heartbeat(o.heartbeat, o.heartbeat_phase, o.max_missed_pongs);
         co_return true;
