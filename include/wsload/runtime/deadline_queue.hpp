@@ -84,10 +84,7 @@ public:
         timer_.reset();
         armed_ = false;
         for (std::size_t i = 0; i < used_; ++i)
-            while (auto* e = lists_[i].head) {
-                remove(*e);
-                e->expire_(*e);
-            }
+            while (auto* e = lists_[i].head) e->expire_now();
     }
 
     /// Schedules `e` (which must not be scheduled) to expire at `due`.
@@ -169,11 +166,7 @@ private:
         std::optional<clock::time_point> next;
         for (std::size_t i = 0; i < used_; ++i) {
             auto& l = lists_[i];
-            while (l.head && l.head->due_ <= now) {
-                auto& e = *l.head;
-                remove(e);
-                e.expire_(e);
-            }
+            while (l.head && l.head->due_ <= now) l.head->expire_now();
             if (l.head && (!next || l.head->due_ < *next)) next = l.head->due_;
         }
         if (next) arm(*next);

@@ -5,7 +5,6 @@
 #include <wsload/core/log.hpp>
 #include <wsload/core/random.hpp>
 #include <wsload/core/task.hpp>
-#include <wsload/detail/frame_cache.hpp>
 #include <wsload/net/connect.hpp>
 #include <wsload/net/message.hpp>
 #include <wsload/net/request_options.hpp>
@@ -223,7 +222,6 @@ public:
     /// while it waits, and finish(), which every connection reaches, hands the handler back.
     task<> wait_closed()
     {
-        wsload::detail::release_cached_frames();  // the wait's frame may stay for the whole run
         return boost::asio::async_initiate<const boost::asio::use_awaitable_t<executor>&, void()>(
             [](auto handler, ws_session_base* self) {
                 if (self->state_ == state::closed) {

@@ -2,6 +2,7 @@
 // Definitions of net/websocket.hpp: inline in a header-only build, compiled once (impl/src.hpp)
 // with WSLOAD_SEPARATE_COMPILATION.
 
+#include <wsload/detail/frame_cache.hpp>
 #include <wsload/net/detail/utf8_validator.hpp>
 #include <wsload/net/detail/ws_frame.hpp>
 #include <wsload/net/detail/ws_session.hpp>
@@ -82,6 +83,9 @@ WSLOAD_DECL task<> websocket::close(std::uint16_t code, std::string_view reason)
 WSLOAD_DECL task<> websocket::wait_closed()
 {
     if (!session_) return detail::no_wait();
+    // The behaviour's own wait may last the whole run (an idle user): its frame gets a block of
+    // its own size. Not in close(), whose wait is short and comes once per connection.
+    wsload::detail::release_cached_frames();
     return session_->wait_closed();
 }
 
