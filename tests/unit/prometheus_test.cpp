@@ -5,6 +5,8 @@
 // (in-process, on 127.0.0.1 port 0 only) with its status codes, limits and shutdown.
 #include <wsload/report/prometheus.hpp>
 #include <wsload/report/sinks.hpp>
+#include <wsload/runtime/engine.hpp>
+#include <wsload/runtime/run_config.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
@@ -90,7 +92,7 @@ wsload::run_config scrape_config()
 
 std::string known_text()
 {
-    return report::prometheus_text(*scrape_totals(), 12'500ms, scrape_config());
+    return report::prometheus_text(*scrape_totals(), 12'500ms, wsload::describe(scrape_config()));
 }
 
 /// The lines from `# HELP <family> ` up to the next `# HELP` (or the end).
@@ -338,7 +340,7 @@ BOOST_AUTO_TEST_CASE(named_requests_get_a_counter_and_a_histogram_family_with_ty
     login.round_trip.record(2'000'000);
     login.round_trip.record(20'000'000);
     totals->requests[stats::request_key{"WS", "round trip"}].sent = 0;
-    const auto text = report::prometheus_text(*totals, 12'500ms, scrape_config());
+    const auto text = report::prometheus_text(*totals, 12'500ms, wsload::describe(scrape_config()));
 
     std::vector<std::string> families;
     const auto samples = parse_samples(text, families);  // well formed, each sample in its family
@@ -372,7 +374,7 @@ BOOST_AUTO_TEST_CASE(buckets_are_cumulative_and_inf_equals_count)
     for (std::uint64_t ns = 1'000; ns < 40'000'000'000ull; ns = ns * 21 / 20 + 1, ++recorded)
         (*s)[stats::histogram_id::ping_round_trip].record(ns);
     const stats::shard* shards[] = {s.get()};
-    const auto text = report::prometheus_text(*stats::collect<stats::totals>(shards), 1s, wsload::run_config{});
+    const auto text = report::prometheus_text(*stats::collect<stats::totals>(shards), 1s, wsload::stats::run_info{});
     std::vector<std::string> families;
     std::map<std::string, std::vector<double>> buckets;
     std::map<std::string, double> counts;
@@ -655,7 +657,7 @@ BOOST_AUTO_TEST_CASE(serves_the_live_figures_then_the_final_ones)
     config.metrics_listen = "127.0.0.1:0";
     wsload::runtime::engine engine(config, [](wsload::user&) -> wsload::task<> { co_return; });
     report::prometheus_sink sink(config.metrics_listen);
-    sink.start(engine);
+    sink.start(engine, wsload::describe(config));
     BOOST_TEST_REQUIRE(sink.endpoint() != nullptr);
     const auto port = sink.endpoint()->port();
 
@@ -665,12 +667,12 @@ BOOST_AUTO_TEST_CASE(serves_the_live_figures_then_the_final_ones)
     BOOST_TEST(live.body.find("wsload_elapsed_seconds 0\n") != std::string::npos);  // not started
     BOOST_TEST(live.body.find("wsload_messages_sent_total 0\n") != std::string::npos);
 
-    wsload::runtime::run_result result;
+    wsload::stats::run_result result;
     result.totals = scrape_totals();
     result.elapsed = 3s;
-    BOOST_TEST(sink.finish(config, result, report::outcome{}));
+    BOOST_TEST(sink.finish(wsload::describe(config), result, report::outcome{}));
     const auto final_figures = get(port);
-    BOOST_TEST(final_figures.body == report::prometheus_text(*result.totals, 3s, config));
+    BOOST_TEST(final_figures.body == report::prometheus_text(*result.totals, 3s, wsload::describe(config)));
     BOOST_TEST(final_figures.body.find("wsload_messages_sent_total 100\n") != std::string::npos);
 }
 
@@ -681,9 +683,9 @@ BOOST_AUTO_TEST_CASE(a_busy_port_fails_at_start_with_a_usage_error)
     config.threads = 1;
     config.metrics_listen = "127.0.0.1:" + std::to_string(holder.port());
     wsload::runtime::engine engine(config, [](wsload::user&) -> wsload::task<> { co_return; });
-    const auto sinks = report::make_sinks(config);
+    const auto sinks = report::make_sinks({.metrics_listen = config.metrics_listen});
     BOOST_TEST_REQUIRE(sinks.size() == 1u);
-    BOOST_CHECK_THROW(sinks[0]->start(engine), wsload::usage_error);
+    BOOST_CHECK_THROW(sinks[0]->start(engine, wsload::describe(config)), wsload::usage_error);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

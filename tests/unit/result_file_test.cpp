@@ -5,6 +5,7 @@
 // gives the same totals and percentiles as one run that recorded everything.
 #include <wsload/report/json.hpp>
 #include <wsload/report/result_file.hpp>
+#include <wsload/runtime/run_config.hpp>
 
 #include <boost/test/unit_test.hpp>
 
@@ -18,11 +19,11 @@ namespace {
 
 /// A run whose every figure comes from `shards`; the time series has one row per second
 /// with a round-trip histogram each.
-wsload::runtime::run_result run_of(const std::vector<const stats::shard*>& shards,
+wsload::stats::run_result run_of(const std::vector<const stats::shard*>& shards,
                                    const std::vector<std::vector<std::uint64_t>>& rtt_by_second,
                                    std::chrono::system_clock::time_point start)
 {
-    wsload::runtime::run_result r;
+    wsload::stats::run_result r;
     r.totals = stats::collect<stats::totals>(shards);
     r.elapsed = std::chrono::seconds(rtt_by_second.size());
     r.started_at = start;
@@ -98,7 +99,7 @@ BOOST_AUTO_TEST_CASE(three_files_merge_to_exactly_one_run_of_everything)
     std::vector<report::loaded_result> loaded;
     for (int p = 0; p < 3; ++p) {
         const auto r = run_of({parts[p].get()}, part_seconds[p], start + std::chrono::milliseconds(100 * p));
-        const auto doc = report::result_document(config_of(10), r, report::judge(r, {report::parse_threshold("connect.p99 < 1s")}));
+        const auto doc = report::result_document(wsload::describe(config_of(10)), r, report::judge(r, {report::parse_threshold("connect.p99 < 1s")}));
         // Through text, as a file would go.
         const auto reparsed = boost::json::parse(boost::json::serialize(doc)).as_object();
         loaded.push_back(report::load_result(reparsed, "part" + std::to_string(p)));

@@ -5,7 +5,7 @@
 // taxonomy, the exact merging of per-thread statistics and the per-thread deadline queue.
 #include <wsload/core/random.hpp>
 #include <wsload/net/connect.hpp>
-#include <wsload/runtime/deadline_queue.hpp>
+#include <wsload/net/deadline_queue.hpp>
 #include <wsload/sched/ramp.hpp>
 #include <wsload/stats/metrics.hpp>
 
@@ -158,7 +158,7 @@ BOOST_AUTO_TEST_SUITE(deadline_queue)
 
 namespace {
 // An entry that records when and in what order it expired.
-struct probe : wsload::runtime::deadline_entry {
+struct probe : wsload::net::deadline_entry {
     explicit probe(int id_, std::vector<int>& order_) : deadline_entry(&expired), id(id_), order(&order_) {}
     static void expired(deadline_entry& e) noexcept
     {
@@ -175,7 +175,7 @@ struct probe : wsload::runtime::deadline_entry {
 BOOST_AUTO_TEST_CASE(entries_expire_at_their_deadline_in_deadline_order_across_durations)
 {
     boost::asio::io_context ctx(1);
-    wsload::runtime::deadline_queue q;
+    wsload::net::deadline_queue q;
     q.start(ctx.get_executor());
     std::vector<int> order;
     const auto t0 = wsload::clock::now();
@@ -205,7 +205,7 @@ BOOST_AUTO_TEST_CASE(entries_expire_at_their_deadline_in_deadline_order_across_d
 BOOST_AUTO_TEST_CASE(an_entry_destroyed_while_waiting_leaves_and_a_cancelled_queue_lets_run_return)
 {
     boost::asio::io_context ctx(1);
-    wsload::runtime::deadline_queue q;
+    wsload::net::deadline_queue q;
     q.start(ctx.get_executor());
     std::vector<int> order;
     {
@@ -229,7 +229,7 @@ BOOST_AUTO_TEST_CASE(an_entry_destroyed_while_waiting_leaves_and_a_cancelled_que
 BOOST_AUTO_TEST_CASE(an_earlier_deadline_re_arms_the_timer_and_a_huge_one_never_fires)
 {
     boost::asio::io_context ctx(1);
-    wsload::runtime::deadline_queue q;
+    wsload::net::deadline_queue q;
     q.start(ctx.get_executor());
     std::vector<int> order;
     probe never(1, order), soon(2, order);

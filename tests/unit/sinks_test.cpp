@@ -8,6 +8,7 @@
 #include <wsload/report/csv.hpp>
 #include <wsload/report/html.hpp>
 #include <wsload/report/sinks.hpp>
+#include <wsload/runtime/run_config.hpp>
 
 #include <boost/test/data/monomorphic.hpp>
 #include <boost/test/data/test_case.hpp>
@@ -35,7 +36,7 @@ constexpr std::uint64_t one_ms = 1'000'000;
 /// per-code range); 6 disconnects (normal x2, server_close 1011 and 4000, network, client_stop).
 /// Connect 1 ms x3 and 3 ms x3, tcp 0.5 ms, upgrade 0.25 ms; 100 round trips (2 ms x90, 20 ms
 /// x10), 2 timed out and 1 failed; 4 pings of 1 ms, 1 pong missed. 4 s, three rows of series.
-wsload::runtime::run_result known_run()
+wsload::stats::run_result known_run()
 {
     using stats::counter_id;
     using stats::histogram_id;
@@ -70,7 +71,7 @@ wsload::runtime::run_result known_run()
     (*s)[counter_id::pongs_received].add(4);
     (*s)[counter_id::pongs_missed].add(1);
 
-    wsload::runtime::run_result r;
+    wsload::stats::run_result r;
     const stats::shard* shards[] = {s.get()};
     r.totals = stats::collect<stats::totals>(shards);
     r.elapsed = 4s;
@@ -151,7 +152,7 @@ BOOST_AUTO_TEST_CASE(stats_file_has_a_row_per_histogram_and_the_aggregate)
     temp_dir dir;
     const auto r = known_run();
     const auto prefix = (dir.path / "run").string();
-    BOOST_REQUIRE(report::write_csv(prefix, known_config(), r, report::judge(r, {})));
+    BOOST_REQUIRE(report::write_csv(prefix, wsload::describe(known_config()), r, report::judge(r, {})));
     BOOST_TEST(read_file(prefix + "_stats.csv") ==
                "Type,Name,Request Count,Failure Count,Median (ms),90% (ms),99% (ms),Average (ms),Min (ms),Max (ms),"
                "Requests/s\r\n"
@@ -168,7 +169,7 @@ BOOST_AUTO_TEST_CASE(history_file_has_the_json_columns_and_a_row_per_second)
     temp_dir dir;
     const auto r = known_run();
     const auto prefix = (dir.path / "run").string();
-    BOOST_REQUIRE(report::write_csv(prefix, known_config(), r, report::judge(r, {})));
+    BOOST_REQUIRE(report::write_csv(prefix, wsload::describe(known_config()), r, report::judge(r, {})));
     BOOST_TEST(read_file(prefix + "_stats_history.csv") ==
                "t,active,new_connections,connect_failures,disconnects,messages_sent,messages_received,bytes_sent,"
                "bytes_received,round_trips,round_trip_p50_ns,round_trip_p99_ns\r\n"
@@ -182,7 +183,7 @@ BOOST_AUTO_TEST_CASE(failures_file_has_every_class_and_code_and_rows_sum_to_clas
     temp_dir dir;
     const auto r = known_run();
     const auto prefix = (dir.path / "run").string();
-    BOOST_REQUIRE(report::write_csv(prefix, known_config(), r, report::judge(r, {})));
+    BOOST_REQUIRE(report::write_csv(prefix, wsload::describe(known_config()), r, report::judge(r, {})));
     BOOST_TEST(read_file(prefix + "_failures.csv") ==
                "Kind,Class,Code,Count\r\n"
                "connect,refused,,1\r\n"
@@ -199,10 +200,10 @@ BOOST_AUTO_TEST_CASE(failures_file_has_every_class_and_code_and_rows_sum_to_clas
 BOOST_AUTO_TEST_CASE(an_empty_run_still_has_headers_and_the_aggregate_row)
 {
     temp_dir dir;
-    wsload::runtime::run_result r;
+    wsload::stats::run_result r;
     r.totals = std::make_unique<stats::totals>();
     const auto prefix = (dir.path / "empty").string();
-    BOOST_REQUIRE(report::write_csv(prefix, wsload::run_config{}, r, report::judge(r, {})));
+    BOOST_REQUIRE(report::write_csv(prefix, wsload::stats::run_info{}, r, report::judge(r, {})));
     const auto stats_file = read_file(prefix + "_stats.csv");
     BOOST_TEST(stats_file.substr(stats_file.find("\r\n") + 2) == ",Aggregated,0,0,0.000,0.000,0.000,0.000,0.000,0.000,0.00\r\n");
     BOOST_TEST(read_file(prefix + "_failures.csv") == "Kind,Class,Code,Count\r\n");
@@ -212,7 +213,7 @@ BOOST_AUTO_TEST_CASE(an_empty_run_still_has_headers_and_the_aggregate_row)
 BOOST_AUTO_TEST_CASE(an_unwritable_prefix_fails)
 {
     const auto r = known_run();
-    BOOST_TEST(!report::write_csv("/nonexistent-dir/wsload/run", known_config(), r, report::judge(r, {})));
+    BOOST_TEST(!report::write_csv("/nonexistent-dir/wsload/run", wsload::describe(known_config()), r, report::judge(r, {})));
 }
 
 struct quoting_case {
@@ -243,7 +244,7 @@ BOOST_AUTO_TEST_SUITE(html_sink)
 BOOST_AUTO_TEST_CASE(every_chart_is_drawn_with_as_many_points_as_the_series_has)
 {
     const auto r = known_run();
-    const auto html = report::html_report(known_config(), r, report::judge(r, {}));
+    const auto html = report::html_report(wsload::describe(known_config()), r, report::judge(r, {}));
     struct expected {
         const char* id;
         const char* points;
@@ -287,9 +288,9 @@ BOOST_AUTO_TEST_CASE(every_chart_is_drawn_with_as_many_points_as_the_series_has)
 
 BOOST_AUTO_TEST_CASE(an_empty_series_draws_a_frame_with_no_points)
 {
-    wsload::runtime::run_result r;
+    wsload::stats::run_result r;
     r.totals = std::make_unique<stats::totals>();
-    const auto html = report::html_report(wsload::run_config{}, r, report::judge(r, {}));
+    const auto html = report::html_report(wsload::stats::run_info{}, r, report::judge(r, {}));
     for (const auto* id : {"chart-active", "chart-connection-rates", "chart-messages", "chart-round-trip",
                            "chart-rtt-distribution", "chart-connect-distribution"}) {
         const auto svg = svg_element(html, id);
@@ -307,7 +308,7 @@ BOOST_AUTO_TEST_CASE(names_targets_and_thresholds_are_escaped)
 {
     const auto r = known_run();
     const std::vector rules{report::parse_threshold("connect.p99 < 1ms")};
-    const auto html = report::html_report(known_config(), r, report::judge(r, rules));
+    const auto html = report::html_report(wsload::describe(known_config()), r, report::judge(r, rules));
     BOOST_TEST(html.find("<title>wsload report: chat &lt;&quot;&amp;&#39;&gt; test</title>") != std::string::npos);
     BOOST_TEST(html.find("<span id=\"scenario\">chat &lt;&quot;&amp;&#39;&gt; test</span>") != std::string::npos);
     BOOST_TEST(html.find("ws://127.0.0.1:9000/ws?room=&lt;a&gt;&amp;b=1") != std::string::npos);
@@ -320,7 +321,7 @@ BOOST_AUTO_TEST_CASE(names_targets_and_thresholds_are_escaped)
 BOOST_AUTO_TEST_CASE(the_tables_show_the_text_reports_figures)
 {
     const auto r = known_run();
-    const auto html = report::html_report(known_config(), r, report::judge(r, {}));
+    const auto html = report::html_report(wsload::describe(known_config()), r, report::judge(r, {}));
     BOOST_TEST(html.find("class=\"verdict neutral\">COMPLETED (no thresholds set)") != std::string::npos);
     BOOST_TEST(html.find("<td class=\"sub\">HTTP 403</td><td>2</td>") != std::string::npos);
     BOOST_TEST(html.find("<td class=\"sub\">code 1011</td><td>1</td>") != std::string::npos);
@@ -335,7 +336,7 @@ BOOST_AUTO_TEST_CASE(the_tables_show_the_text_reports_figures)
 BOOST_AUTO_TEST_CASE(the_page_needs_nothing_from_outside)
 {
     const auto r = known_run();
-    const auto html = report::html_report(known_config(), r, report::judge(r, {}));
+    const auto html = report::html_report(wsload::describe(known_config()), r, report::judge(r, {}));
     BOOST_TEST(html.rfind("<!DOCTYPE html>", 0) == 0u);
     for (const auto* outside : {"<script", "<link", " src=", "@import", "url("})
         BOOST_TEST(html.find(outside) == std::string::npos, outside);
@@ -347,7 +348,7 @@ BOOST_AUTO_TEST_CASE(the_page_needs_nothing_from_outside)
 BOOST_AUTO_TEST_CASE(an_unwritable_path_fails)
 {
     const auto r = known_run();
-    BOOST_TEST(!report::write_html("/nonexistent-dir/wsload/report.html", known_config(), r, report::judge(r, {})));
+    BOOST_TEST(!report::write_html("/nonexistent-dir/wsload/report.html", wsload::describe(known_config()), r, report::judge(r, {})));
 }
 
 BOOST_AUTO_TEST_CASE(the_flags_choose_the_sinks_and_they_write_their_files)
@@ -356,10 +357,10 @@ BOOST_AUTO_TEST_CASE(the_flags_choose_the_sinks_and_they_write_their_files)
     auto config = known_config();
     config.csv_prefix = (dir.path / "run").string();
     config.html_file = (dir.path / "report.html").string();
-    const auto sinks = report::make_sinks(config);
+    const auto sinks = report::make_sinks({.csv_prefix = config.csv_prefix, .html_file = config.html_file});
     BOOST_REQUIRE(sinks.size() == 2u);
     const auto r = known_run();
-    for (const auto& s : sinks) BOOST_TEST(s->finish(config, r, report::judge(r, {})));
+    for (const auto& s : sinks) BOOST_TEST(s->finish(wsload::describe(config), r, report::judge(r, {})));
     for (const auto* f : {"run_stats.csv", "run_stats_history.csv", "run_failures.csv", "report.html"})
         BOOST_TEST(fs::file_size(dir.path / f) > 0u, f);
 }

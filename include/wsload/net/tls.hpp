@@ -9,6 +9,7 @@
 #include <boost/asio/ssl/stream.hpp>
 
 #include <memory>
+#include <mutex>
 #include <string>
 
 namespace wsload::net {
@@ -35,6 +36,35 @@ inline std::unique_ptr<boost::asio::ssl::context> make_client_tls_context(bool i
                           "; give a PEM file of CA certificates)");
     return ctx;
 }
+
+/// The client context of a run, shared by every thread: built at the first secure connect, since
+/// loading the system CA store costs milliseconds of start-up that a ws:// run should not pay.
+/// A `ca_file` is loaded at once instead (prepare), so a bad one fails at start, not mid-run.
+/// OpenSSL's SSL_CTX is thread-safe once built.
+class tls_client_context {
+public:
+    tls_client_context(bool insecure, std::string ca_file) : insecure_(insecure), ca_file_(std::move(ca_file)) {}
+
+    boost::asio::ssl::context& get()
+    {
+        std::call_once(once_, [this] {
+            if (!context_) context_ = make_client_tls_context(insecure_, ca_file_);
+        });
+        return *context_;
+    }
+    /// At start, on the main thread: checks what the user gave now rather than mid-run.
+    void prepare()
+    {
+        if (!ca_file_.empty() && !insecure_) context_ = make_client_tls_context(insecure_, ca_file_);
+    }
+    bool verifies() const noexcept { return !insecure_; }
+
+private:
+    bool insecure_;
+    std::string ca_file_;
+    std::once_flag once_;
+    std::unique_ptr<boost::asio::ssl::context> context_;
+};
 
 /// Per connection: SNI for host names (never for IP literals, RFC 6066) and host checking.
 template <class Stream>

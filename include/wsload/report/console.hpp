@@ -5,7 +5,7 @@
 #include <wsload/core/duration.hpp>
 #include <wsload/report/outcome.hpp>
 #include <wsload/report/summary.hpp>
-#include <wsload/runtime/run_config.hpp>
+#include <wsload/stats/run_info.hpp>
 
 #include <algorithm>
 #include <cstdio>
@@ -14,7 +14,7 @@
 namespace wsload::report {
 
 /// One line: elapsed, open/target connections, new connections/s, failures, messages/s.
-inline void print_progress(std::FILE* out, const runtime::progress& p, const run_config& config)
+inline void print_progress(std::FILE* out, const stats::progress& p, const stats::run_info& config)
 {
     using stats::counter_id;
     const auto delta = [&](counter_id id) { return p.now[id] - p.before[id]; };
@@ -73,7 +73,7 @@ inline void requests_by_name(std::FILE* out, const stats::totals& t, std::chrono
 }  // namespace detail
 
 /// The end-of-run report, as people paste it into tickets.
-inline void print_report(std::FILE* out, const run_config& config, const runtime::run_result& r, const outcome& verdict)
+inline void print_report(std::FILE* out, const stats::run_info& config, const stats::run_result& r, const outcome& verdict)
 {
     using stats::counter_id;
     using stats::histogram_id;
@@ -82,8 +82,8 @@ inline void print_report(std::FILE* out, const run_config& config, const runtime
     const auto succeeded = t[counter_id::connect_successes];
 
     std::fprintf(out, "\n==================== wsload report: %s ====================\n", config.name.c_str());
-    if (config.target) std::fprintf(out, "target %s, %llu users, ramp %s, duration %s, %u threads%s\n",
-                                    config.target->to_string().c_str(),
+    if (!config.target.empty()) std::fprintf(out, "target %s, %llu users, ramp %s, duration %s, %u threads%s\n",
+                                    config.target.c_str(),
                                     static_cast<unsigned long long>(config.users),
                                     format_duration(config.ramp).c_str(), format_duration(config.duration).c_str(),
                                     config.threads, r.interrupted ? " (interrupted)" : "");

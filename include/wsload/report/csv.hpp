@@ -7,7 +7,7 @@
 #include <wsload/report/outcome.hpp>
 #include <wsload/report/sink.hpp>
 #include <wsload/report/stats_table.hpp>
-#include <wsload/runtime/run_config.hpp>
+#include <wsload/stats/run_info.hpp>
 #include <wsload/stats/timeseries.hpp>
 
 #include <cstdio>
@@ -65,7 +65,7 @@ private:
     bool at_line_start_ = true;
 };
 
-inline std::string stats_csv(const runtime::run_result& r)
+inline std::string stats_csv(const stats::run_result& r)
 {
     csv_writer w;
     for (auto h : {"Type", "Name", "Request Count", "Failure Count", "Median (ms)", "90% (ms)", "99% (ms)",
@@ -83,7 +83,7 @@ inline std::string stats_csv(const runtime::run_result& r)
 
 /// The columns of the JSON time series, unchanged (nanoseconds included): one parser, exact
 /// integers, and a file that `wsload-report` can align with result files.
-inline std::string stats_history_csv(const runtime::run_result& r)
+inline std::string stats_history_csv(const stats::run_result& r)
 {
     csv_writer w;
     for (auto c : stats::second_columns) w.field(c);
@@ -115,7 +115,7 @@ void class_rows(csv_writer& w, std::string_view kind, std::string_view name, std
     }
 }
 
-inline std::string failures_csv(const runtime::run_result& r)
+inline std::string failures_csv(const stats::run_result& r)
 {
     const auto& t = *r.totals;
     csv_writer w;
@@ -152,7 +152,7 @@ inline bool write_text_file(const std::string& path, const std::string& text, st
 
 /// Writes PREFIX_stats.csv, PREFIX_stats_history.csv and PREFIX_failures.csv; false (after
 /// logging one line) at the first file that cannot be written.
-inline bool write_csv(const std::string& prefix, const run_config&, const runtime::run_result& r, const outcome&)
+inline bool write_csv(const std::string& prefix, const stats::run_info&, const stats::run_result& r, const outcome&)
 {
     return detail::write_text_file(prefix + "_stats.csv", detail::stats_csv(r), "--csv") &&
            detail::write_text_file(prefix + "_stats_history.csv", detail::stats_history_csv(r), "--csv") &&
@@ -163,7 +163,7 @@ inline bool write_csv(const std::string& prefix, const run_config&, const runtim
 class csv_sink final : public sink {
 public:
     explicit csv_sink(std::string prefix) : prefix_(std::move(prefix)) {}
-    bool finish(const run_config& c, const runtime::run_result& r, const outcome& o) override
+    bool finish(const stats::run_info& c, const stats::run_result& r, const outcome& o) override
     {
         return write_csv(prefix_, c, r, o);
     }

@@ -11,7 +11,7 @@
 #include <wsload/report/sink.hpp>
 #include <wsload/report/stats_table.hpp>
 #include <wsload/report/summary.hpp>
-#include <wsload/runtime/run_config.hpp>
+#include <wsload/stats/run_info.hpp>
 
 #include <wsload/version.hpp>
 
@@ -105,7 +105,7 @@ inline std::string figure(const std::string& caption, const std::string& svg)
     return "<figure><figcaption>" + escape_html(caption) + "</figcaption>" + svg + "</figure>";
 }
 
-inline std::string verdict_html(const runtime::run_result& r, const outcome& o)
+inline std::string verdict_html(const stats::run_result& r, const outcome& o)
 {
     std::string cls = "neutral", text = "COMPLETED (no thresholds set)";
     if (o.run_failed) cls = "fail", text = "RUN FAILED";
@@ -118,10 +118,10 @@ inline std::string verdict_html(const runtime::run_result& r, const outcome& o)
     return s;
 }
 
-inline std::string config_card(const run_config& c, const runtime::run_result& r)
+inline std::string config_card(const stats::run_info& c, const stats::run_result& r)
 {
     std::string s = "<div class=\"card\"><h3>Configuration</h3><table id=\"table-config\" class=\"kv\">";
-    s += tr({"target", c.target ? c.target->to_string() : "(none)"});
+    s += tr({"target", c.target.empty() ? "(none)" : c.target});
     s += tr({"users", std::to_string(c.users)});
     s += tr({"ramp", format_duration(c.ramp)});
     s += tr({"duration", format_duration(c.duration)});
@@ -133,7 +133,7 @@ inline std::string config_card(const run_config& c, const runtime::run_result& r
     return s + "</table></div>";
 }
 
-inline std::string environment_card(const runtime::run_result& r)
+inline std::string environment_card(const stats::run_result& r)
 {
     std::string s = "<div class=\"card\"><h3>Environment</h3><table id=\"table-environment\" class=\"kv\">";
     // The same figures as the JSON result's "environment", so the two never disagree.
@@ -170,7 +170,7 @@ inline std::string verdict_card(const outcome& o)
     return s + "</table></div>";
 }
 
-inline std::string time_charts(const runtime::run_result& r)
+inline std::string time_charts(const stats::run_result& r)
 {
     using charts::line_chart;
     const auto nan = std::numeric_limits<double>::quiet_NaN();
@@ -209,7 +209,7 @@ inline std::string distribution(const std::string& id, const std::string& title,
     return figure(title, charts::render(c));
 }
 
-inline std::string requests_table(const runtime::run_result& r)
+inline std::string requests_table(const stats::run_result& r)
 {
     std::string s = "<table id=\"table-requests\">" +
                     th_row({"name", "requests", "failures", "median (ms)", "90% (ms)", "99% (ms)", "average (ms)",
@@ -221,7 +221,7 @@ inline std::string requests_table(const runtime::run_result& r)
     return s + "</table>";
 }
 
-inline std::string connections_table(const runtime::run_result& r)
+inline std::string connections_table(const stats::run_result& r)
 {
     using stats::counter_id;
     const auto& t = *r.totals;
@@ -250,7 +250,7 @@ inline std::string connections_table(const runtime::run_result& r)
     return s + "</table>";
 }
 
-inline std::string latency_tables(const runtime::run_result& r)
+inline std::string latency_tables(const stats::run_result& r)
 {
     using stats::counter_id;
     using stats::histogram_id;
@@ -291,7 +291,7 @@ inline std::string latency_tables(const runtime::run_result& r)
 }  // namespace detail
 
 /// The whole page as a string.
-inline std::string html_report(const run_config& config, const runtime::run_result& r, const outcome& verdict)
+inline std::string html_report(const stats::run_info& config, const stats::run_result& r, const outcome& verdict)
 {
     using stats::histogram_id;
     const auto& t = *r.totals;
@@ -301,7 +301,7 @@ inline std::string html_report(const run_config& config, const runtime::run_resu
                     "<title>" + escape_html(title) + "</title><style>" + std::string(detail::html_style) +
                     "</style></head><body>\n";
     s += "<header><h1>wsload report: <span id=\"scenario\">" + escape_html(config.name) + "</span></h1>";
-    s += "<div>target <code id=\"target\">" + escape_html(config.target ? config.target->to_string() : "(none)") +
+    s += "<div>target <code id=\"target\">" + escape_html(config.target.empty() ? std::string("(none)") : config.target) +
          "</code></div>" + detail::verdict_html(r, verdict) + "</header>\n";
     s += "<section id=\"summary\" class=\"cards\">" + detail::config_card(config, r) + detail::environment_card(r) +
          detail::verdict_card(verdict) + "</section>\n";
@@ -320,7 +320,7 @@ inline std::string html_report(const run_config& config, const runtime::run_resu
 }
 
 /// Writes the page; false (after logging one line) if the file cannot be written.
-inline bool write_html(const std::string& path, const run_config& config, const runtime::run_result& r,
+inline bool write_html(const std::string& path, const stats::run_info& config, const stats::run_result& r,
                        const outcome& verdict)
 {
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
@@ -337,7 +337,7 @@ inline bool write_html(const std::string& path, const run_config& config, const 
 class html_sink final : public sink {
 public:
     explicit html_sink(std::string path) : path_(std::move(path)) {}
-    bool finish(const run_config& c, const runtime::run_result& r, const outcome& o) override
+    bool finish(const stats::run_info& c, const stats::run_result& r, const outcome& o) override
     {
         return write_html(path_, c, r, o);
     }

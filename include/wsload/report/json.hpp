@@ -7,7 +7,7 @@
 #include <wsload/report/outcome.hpp>
 #include <wsload/report/sink.hpp>
 #include <wsload/report/summary.hpp>
-#include <wsload/runtime/run_config.hpp>
+#include <wsload/stats/run_info.hpp>
 
 #include <wsload/version.hpp>
 
@@ -61,7 +61,7 @@ inline boost::json::object to_json(const stats::histogram::state& s)
 }
 
 /// Where the run happened: enough to tell two result files apart and to trust their figures.
-inline boost::json::object environment_json(const runtime::run_result& r)
+inline boost::json::object environment_json(const stats::run_result& r)
 {
     boost::json::object env;
     env["wsload_version"] = WSLOAD_VERSION_STRING;
@@ -77,7 +77,7 @@ inline boost::json::object environment_json(const runtime::run_result& r)
     return env;
 }
 
-inline boost::json::object timeseries_json(const runtime::run_result& r)
+inline boost::json::object timeseries_json(const stats::run_result& r)
 {
     boost::json::object ts;
     ts["interval_s"] = 1;
@@ -97,7 +97,7 @@ inline boost::json::object timeseries_json(const runtime::run_result& r)
     return ts;
 }
 
-inline boost::json::object result_document(const run_config& config, const runtime::run_result& r,
+inline boost::json::object result_document(const stats::run_info& config, const stats::run_result& r,
                                           const outcome& verdict)
 {
     using stats::counter_id;
@@ -107,11 +107,12 @@ inline boost::json::object result_document(const run_config& config, const runti
     doc["scenario"] = config.name;
 
     boost::json::object cfg;
-    cfg["target"] = config.target ? config.target->to_string() : "";
+    cfg["target"] = config.target;
     cfg["users"] = config.users;
     cfg["ramp_s"] = std::chrono::duration<double>(config.ramp).count();
     cfg["duration_s"] = std::chrono::duration<double>(config.duration).count();
     cfg["ping_interval_s"] = std::chrono::duration<double>(config.ping_interval).count();
+    cfg["connect_timeout_s"] = std::chrono::duration<double>(config.connect_timeout).count();
     cfg["threads"] = config.threads;
     cfg["seed"] = config.seed;
     doc["config"] = std::move(cfg);
@@ -199,7 +200,7 @@ inline boost::json::object result_document(const run_config& config, const runti
 }
 
 /// Writes the document; false (and a logged error) if the file cannot be written.
-inline bool write_json(const std::string& path, const run_config& config, const runtime::run_result& r,
+inline bool write_json(const std::string& path, const stats::run_info& config, const stats::run_result& r,
                        const outcome& verdict)
 {
     std::ofstream out(path, std::ios::trunc);
@@ -216,7 +217,7 @@ inline bool write_json(const std::string& path, const run_config& config, const 
 class json_sink final : public sink {
 public:
     explicit json_sink(std::string path) : path_(std::move(path)) {}
-    bool finish(const run_config& c, const runtime::run_result& r, const outcome& o) override
+    bool finish(const stats::run_info& c, const stats::run_result& r, const outcome& o) override
     {
         return write_json(path_, c, r, o);
     }

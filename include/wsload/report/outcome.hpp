@@ -3,7 +3,7 @@
 
 #include <wsload/report/grades.hpp>
 #include <wsload/report/thresholds.hpp>
-#include <wsload/runtime/engine.hpp>
+#include <wsload/stats/run_result.hpp>
 
 #include <vector>
 
@@ -30,7 +30,7 @@ struct outcome {
     }
 };
 
-inline outcome judge(const runtime::run_result& r, const std::vector<threshold>& rules)
+inline outcome judge(const stats::run_result& r, const std::vector<threshold>& rules)
 {
     using stats::counter_id;
     const auto& t = *r.totals;

@@ -8,9 +8,9 @@
 #include <wsload/core/log.hpp>
 #include <wsload/core/task.hpp>
 #include <wsload/report/sink.hpp>
-#include <wsload/runtime/engine.hpp>
-#include <wsload/runtime/run_config.hpp>
 #include <wsload/stats/metrics.hpp>
+#include <wsload/stats/run_info.hpp>
+#include <wsload/stats/run_result.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -223,7 +223,7 @@ inline void append_named_requests(std::string& out, const stats::named_map& requ
 /// The figures of `t` in the Prometheus text exposition format 0.0.4: counters `wsload_*_total`,
 /// gauges (open connections, users, elapsed seconds, run info) and the latency histograms in
 /// seconds. `elapsed` is the run's time so far.
-inline std::string prometheus_text(const stats::totals& t, std::chrono::nanoseconds elapsed, const run_config& config)
+inline std::string prometheus_text(const stats::totals& t, std::chrono::nanoseconds elapsed, const stats::run_info& config)
 {
     using stats::counter_id;
     using stats::histogram_id;
@@ -249,7 +249,7 @@ inline std::string prometheus_text(const stats::totals& t, std::chrono::nanoseco
         out += "wsload_run_info{scenario=\"";
         detail::append_label_value(out, config.name);
         out += "\",target=\"";
-        detail::append_label_value(out, config.target ? config.target->to_string() : std::string());
+        detail::append_label_value(out, config.target);
         out += "\"} 1\n";
     }
 
@@ -512,20 +512,20 @@ class prometheus_sink final : public sink {
 public:
     explicit prometheus_sink(std::string listen) : listen_(std::move(listen)) {}
 
-    void start(runtime::engine& engine) override
+    void start(const stats::live_run& run, const stats::run_info& info) override
     {
         // snapshot() is ours until finish() returns: the lock makes finish() wait for a render
         // in flight, and from then on the render serves the final text instead.
-        endpoint_ = std::make_unique<metrics_endpoint>(listen_, [this, &engine]() -> std::string {
+        endpoint_ = std::make_unique<metrics_endpoint>(listen_, [this, &run, info]() -> std::string {
             std::lock_guard lock(mutex_);
             if (finished_) return final_text_;
-            const auto totals = engine.snapshot<stats::totals>();
-            return prometheus_text(*totals, engine.elapsed(), engine.config());
+            const auto totals = run.snapshot_totals();
+            return prometheus_text(*totals, run.elapsed(), info);
         });
         log(log_level::info, "serving Prometheus metrics at " + endpoint_->url());
     }
 
-    bool finish(const run_config& config, const runtime::run_result& result, const outcome&) override
+    bool finish(const stats::run_info& config, const stats::run_result& result, const outcome&) override
     {
         if (!result.totals) return true;
         auto text = prometheus_text(*result.totals, result.elapsed, config);

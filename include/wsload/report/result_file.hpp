@@ -4,9 +4,8 @@
 // What `wsload-report` and, later, distributed runs are built on.
 
 #include <wsload/core/error.hpp>
-#include <wsload/net/url.hpp>
 #include <wsload/report/thresholds.hpp>
-#include <wsload/runtime/engine.hpp>
+#include <wsload/stats/run_result.hpp>
 
 #include <boost/json.hpp>
 
@@ -22,8 +21,8 @@ namespace wsload::report {
 
 /// A result file as the report code needs it.
 struct loaded_result {
-    run_config config;
-    runtime::run_result result;
+    stats::run_info config;
+    stats::run_result result;
     std::vector<std::string> source_files;
 };
 
@@ -133,13 +132,15 @@ inline loaded_result load_result(const boost::json::object& doc, const std::stri
     try {
         if (const auto* name = doc.if_contains("scenario"); name && name->is_string()) c.name = std::string(name->as_string());
         const auto& cfg = child(doc, "config", file);
-        if (const auto* t = cfg.if_contains("target"); t && t->is_string() && !t->as_string().empty())
-            c.target = net::parse_url(std::string(t->as_string()));
+        if (const auto* t = cfg.if_contains("target"); t && t->is_string()) c.target = std::string(t->as_string());
         c.users = number(cfg, "users", file);
         c.ramp = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>(detail::real(cfg, "ramp_s", file)));
         c.duration = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>(detail::real(cfg, "duration_s", file)));
         c.ping_interval = std::chrono::duration_cast<std::chrono::nanoseconds>(
             std::chrono::duration<double>(detail::real(cfg, "ping_interval_s", file)));
+        if (cfg.contains("connect_timeout_s"))  // written since 0.1 (issue 15); older files keep the default
+            c.connect_timeout = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                std::chrono::duration<double>(detail::real(cfg, "connect_timeout_s", file)));
         c.threads = static_cast<unsigned>(number(cfg, "threads", file));
         c.seed = number(cfg, "seed", file);
 

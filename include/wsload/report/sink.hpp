@@ -4,19 +4,19 @@
 // chosen by flags and builder calls, several at once.
 
 #include <wsload/report/outcome.hpp>
-#include <wsload/runtime/engine.hpp>
-#include <wsload/runtime/run_config.hpp>
+#include <wsload/stats/run_info.hpp>
+#include <wsload/stats/run_result.hpp>
 
 namespace wsload::report {
 
 class sink {
 public:
     virtual ~sink() = default;
-    /// Before the run starts. `engine.snapshot()` may be called from any thread from now on,
-    /// until finish() returns.
-    virtual void start(runtime::engine&) {}
+    /// Before the run starts. `run.snapshot_totals()` may be called from any thread from now
+    /// on, until finish() returns.
+    virtual void start(const stats::live_run& /*run*/, const stats::run_info&) {}
     /// The run has ended. False (after logging one line) when the output could not be written.
-    virtual bool finish(const run_config&, const runtime::run_result&, const outcome&) = 0;
+    virtual bool finish(const stats::run_info&, const stats::run_result&, const outcome&) = 0;
 };
 
 }  // namespace wsload::report

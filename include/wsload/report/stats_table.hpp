@@ -3,7 +3,7 @@
 // max, requests/s), computed once so that the CSV file and the HTML report show the same rows.
 
 #include <wsload/report/summary.hpp>
-#include <wsload/runtime/engine.hpp>
+#include <wsload/stats/run_result.hpp>
 #include <wsload/stats/metrics.hpp>
 
 #include <array>
@@ -80,7 +80,7 @@ inline stats_row make_row(std::string_view type, std::string_view name, const st
 /// name (unnamed requests are the row "round trip"), then the aggregate of connect, round
 /// trips and ping (the parts of a connect are already inside `connect`), always present.
 /// Rows point into `r`.
-inline std::vector<stats_row> stats_table(const runtime::run_result& r)
+inline std::vector<stats_row> stats_table(const stats::run_result& r)
 {
     const auto& t = *r.totals;
     std::vector<stats_row> rows;

@@ -4,12 +4,12 @@
 // within the grace period, stragglers are aborted and counted) and SIGINT/SIGTERM.
 
 #include <wsload/detail/frame_cache.hpp>
-#include <wsload/net/tls.hpp>
 #include <wsload/runtime/behavior.hpp>
 #include <wsload/runtime/user.hpp>
 #include <wsload/runtime/worker.hpp>
 #include <wsload/sched/ramp.hpp>
 #include <wsload/stats/metrics.hpp>
+#include <wsload/stats/run_result.hpp>
 #include <wsload/stats/timeseries.hpp>
 
 #include <boost/asio/co_spawn.hpp>
@@ -32,31 +32,15 @@
 
 namespace wsload::runtime {
 
-/// What the progress line is given once a second.
-struct progress {
-    std::chrono::nanoseconds elapsed;
-    const stats::counter_totals& now;
-    const stats::counter_totals& before;  ///< the previous tick's
-};
+using progress = stats::progress;
+using run_result = stats::run_result;
 
-struct run_result {
-    std::unique_ptr<stats::totals> totals;     ///< with histograms
-    std::vector<stats::second> series;         ///< one entry per second (the last may be partial)
-    /// Each second's round trips, exactly (so that series of several runs merge exactly).
-    std::vector<stats::histogram::state> series_round_trips;
-    std::chrono::system_clock::time_point started_at{};  ///< wall clock, for merging runs
-    std::chrono::nanoseconds elapsed{0};       ///< start to the moment the run was told to end
-    std::uint64_t open_at_end = 0;             ///< connections open when the run was told to end
-    bool interrupted = false;                  ///< ended by SIGINT/SIGTERM
-    bool ended_early = false;                  ///< ended by request_stop (e.g. a failed threshold)
-};
-
-class engine {
+class engine final : public stats::live_run {
 public:
     /// Builds the workers (their threads start in run()), so snapshot() works from here on.
     engine(run_config config, behavior b) : state_(std::move(config)), behavior_(std::move(b))
     {
-        state_.prepare_tls();
+        state_.tls.prepare();
         for (unsigned i = 0; i < state_.config.threads; ++i) workers_.push_back(std::make_unique<worker>(i, state_));
     }
 
@@ -163,8 +147,9 @@ public:
     {
         return collect<Totals>();
     }
-    /// Seconds since the start of the run (0 before it starts).
-    std::chrono::nanoseconds elapsed() const noexcept
+    std::unique_ptr<stats::totals> snapshot_totals() const override { return collect<stats::totals>(); }
+    /// Time since the start of the run (0 before it starts).
+    std::chrono::nanoseconds elapsed() const noexcept override
     {
         const auto started = started_ns_.load(std::memory_order_acquire);
         if (started == 0) return std::chrono::nanoseconds(0);

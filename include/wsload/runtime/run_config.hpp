@@ -3,6 +3,7 @@
 
 #include <wsload/core/log.hpp>
 #include <wsload/net/url.hpp>
+#include <wsload/stats/run_info.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -43,5 +44,22 @@ struct run_config {
     std::vector<std::string> thresholds;  ///< pass/fail criteria, e.g. "connect.p99 < 100ms"
     bool abort_on_fail = false;           ///< end the run once a threshold can no longer pass
 };
+
+/// The run as reports describe it.
+inline stats::run_info describe(const run_config& c)
+{
+    stats::run_info info;
+    info.name = c.name;
+    info.target = c.target ? c.target->to_string() : std::string();
+    info.users = c.users;
+    info.ramp = c.ramp;
+    info.duration = c.duration;
+    info.ping_interval = c.ping_interval;
+    info.connect_timeout = c.connect_timeout;
+    info.threads = c.threads;
+    info.seed = c.seed;
+    info.thresholds = c.thresholds;
+    return info;
+}
 
 }  // namespace wsload

@@ -8,7 +8,7 @@
 #include <wsload/detail/config.hpp>
 #include <wsload/net/url.hpp>
 #include <wsload/net/websocket.hpp>
-#include <wsload/runtime/closable.hpp>
+#include <wsload/net/closable.hpp>
 #include <wsload/runtime/run_config.hpp>
 
 #include <memory>
@@ -57,7 +57,7 @@ private:
 
 /// One simulated user. It lives, on its worker's thread, for as long as its behaviour
 /// coroutine runs: the reference a behaviour receives stays valid across every co_await.
-class user final : public runtime::closable {
+class user final : public net::closable {
 public:
     WSLOAD_DECL user(runtime::worker& w, std::uint64_t index);
     WSLOAD_DECL ~user();

@@ -29,9 +29,10 @@ WSLOAD_DECL int scenario::run(int argc, char** argv)
         std::vector<report::threshold> rules;
         for (const auto& text : config_.thresholds) rules.push_back(report::parse_threshold(text));
         runtime::engine engine(config_, behavior_);
+        const auto info = describe(config_);
         bool aborted = false;
         engine.on_progress([&](const runtime::progress& p) {
-            if (!config_.quiet) report::print_progress(stderr, p, config_);
+            if (!config_.quiet) report::print_progress(stderr, p, info);
             if (!config_.abort_on_fail || aborted) return;
             for (const auto& rule : rules)
                 if (rule.failed_for_good(p.now)) {
@@ -40,14 +41,16 @@ WSLOAD_DECL int scenario::run(int argc, char** argv)
                     return;
                 }
         });
-        auto sinks = report::make_sinks(config_);
-        for (auto& s : sinks) s->start(engine);
+        auto sinks = report::make_sinks(
+            {.json_file = config_.json_file, .csv_prefix = config_.csv_prefix, .html_file = config_.html_file,
+             .metrics_listen = config_.metrics_listen});
+        for (auto& s : sinks) s->start(engine, info);
         auto result = engine.run();
         const auto verdict = report::judge(result, rules);
-        report::print_report(stdout, config_, result, verdict);
+        report::print_report(stdout, info, result, verdict);
         int status = verdict.exit_status();
         for (auto& s : sinks)
-            if (!s->finish(config_, result, verdict)) status = report::exit_run_failed;
+            if (!s->finish(info, result, verdict)) status = report::exit_run_failed;
         return status;
     } catch (const usage_error& e) {
         std::fprintf(stderr, "wsload: %s\n", e.what());

@@ -41,17 +41,17 @@ namespace wsload::net::detail {
 
 class lean_ws_connection final : public ws_session_base, public heartbeat_hook {
 public:
-    explicit lean_ws_connection(runtime::worker& w)
-        : ws_session_base(w), thread_(w.local<lean_thread_state>()), socket_(w.get_executor())
+    explicit lean_ws_connection(io_thread& w)
+        : ws_session_base(w), lean_(w.local<lean_thread_state>()), socket_(w.get_executor())
     {}
-    ~lean_ws_connection() { thread_.wheel.remove(*this); }
+    ~lean_ws_connection() { lean_.wheel.remove(*this); }
 
     /// Connects to `u` (ws:// only); true when the connection is open. The attempt is counted
     /// once, as a success or in its failure class.
     task<bool> connect(url u, ws_connect_options o)
     {
         auto self = std::static_pointer_cast<lean_ws_connection>(shared_from_this());
-        const auto& config = worker_.config();
+        const auto& config = thread_.settings();
         stats_[stats::counter_id::connect_attempts].add();
         const auto t0 = clock::now();
 
@@ -82,7 +82,7 @@ public:
         socket_.set_option(boost::asio::ip::tcp::no_delay(true), cec);
 
         // The handshake's temporaries (request, reply parser, buffer) die with this frame.
-        const auto key = make_websocket_key(thread_.random);
+        const auto key = make_websocket_key(lean_.random);
         const auto request = make_upgrade_request(u, key, o.subprotocol);
         auto [wec, written] = co_await boost::asio::async_write(socket_, boost::asio::buffer(request), exact_task());
         if (wec) co_return fail(connect_phase::upgrade, wec);
@@ -153,7 +153,7 @@ public:
         if (state_ != state::open || close_started_) return;
         close_started_ = true;
         // Whoever starts it, a close after the run was told to end is the run's doing.
-        settle(worker_.stopping() ? stats::disconnect_reason::client_stop : why);
+        settle(thread_.stopping() ? stats::disconnect_reason::client_stop : why);
         enter_closing();
         if (ping_outstanding_ || requests_) {
             auto self = std::static_pointer_cast<lean_ws_connection>(shared_from_this());
@@ -170,8 +170,9 @@ public:
         heartbeat_interval_ = interval;
         max_missed_ = max_missed;
         if (in_wheel() || state_ != state::open) return;  // running: it picks up the new interval
-        thread_.wheel.add(*this, clock::now() + phase);
+        lean_.wheel.add(*this, clock::now() + phase);
     }
+
 
     void on_stop() override { begin_close(1000, stats::disconnect_reason::client_stop, {}); }
 
@@ -192,7 +193,7 @@ private:
         std::shared_ptr<lean_ws_connection> self;
         void operator()(const error_code& ec) { on_readable(std::move(self), ec); }
         using allocator_type = pooled_allocator<void>;
-        allocator_type get_allocator() const noexcept { return allocator_type(self->thread_.read_waits); }
+        allocator_type get_allocator() const noexcept { return allocator_type(self->lean_.read_waits); }
     };
 
     /// Reads what the socket holds into the thread's buffer, parses it, and waits for more. A
@@ -203,7 +204,7 @@ private:
     {
         auto& c = *self;
         if (ec) return c.reader_ended();
-        char* const buffer = c.thread_.read_buffer();
+        char* const buffer = c.lean_.read_buffer();
         for (;;) {
             const auto n = c.socket_.read_some(boost::asio::buffer(buffer, lean_thread_state::buffer_size), ec);
             if (ec == boost::asio::error::would_block) break;
@@ -261,7 +262,7 @@ private:
 
     void end(stats::disconnect_reason why)
     {
-        thread_.wheel.remove(*this);
+        lean_.wheel.remove(*this);
         finish(why, server_closed_ ? server_close_code_ : 0u);
     }
 
@@ -276,7 +277,7 @@ private:
     void enter_closing() noexcept
     {
         if (state_ == state::open) state_ = state::closing;
-        thread_.wheel.remove(*this);
+        lean_.wheel.remove(*this);
     }
 
     // ---- the closing handshake -------------------------------------------------------------
@@ -331,14 +332,14 @@ private:
     void arm_close_bound()
     {
         if (in_wheel() || state_ != state::closing) return;  // armed already, or over
-        thread_.wheel.add(*this, clock::now() + worker_.config().close_timeout);
+        lean_.wheel.add(*this, clock::now() + thread_.settings().close_timeout);
     }
 
     /// A close the behaviour started waits (bounded) for pings and requests in flight: their
     /// answers were sent before the server saw our close, and are counted as they come.
     static task<> close_after_replies(std::shared_ptr<lean_ws_connection> self, std::uint16_t code, std::string reason)
     {
-        const auto until = clock::now() + std::min<std::chrono::nanoseconds>(self->worker_.config().close_timeout,
+        const auto until = clock::now() + std::min<std::chrono::nanoseconds>(self->thread_.settings().close_timeout,
                                                                           std::chrono::seconds(1));
         timer wait(self->get_executor());
         while ((self->ping_outstanding_ || self->requests_) && self->state_ == state::closing && !self->close_sent_ &&
@@ -430,7 +431,7 @@ private:
     {
         if (!socket_.is_open()) return false;
         char frame[max_client_header + 125];
-        const auto key = static_cast<std::uint32_t>(thread_.random());
+        const auto key = static_cast<std::uint32_t>(lean_.random());
         const auto header = encode_client_header(frame, opcode, true, payload.size(), key);
         mask_copy(frame + header, payload.data(), payload.size(), key, 0);
         if (flushing() || frame_open_) {
@@ -475,8 +476,8 @@ private:
     /// handed to the socket (the rest, if any, in flight: see emit).
     error_code emit_frame(std::string_view payload, std::uint8_t opcode)
     {
-        const auto key = static_cast<std::uint32_t>(thread_.random());
-        char* const out = thread_.write_buffer();
+        const auto key = static_cast<std::uint32_t>(lean_.random());
+        char* const out = lean_.write_buffer();
         const auto header = encode_client_header(out, opcode, true, payload.size(), key);
         mask_copy(out + header, payload.data(), payload.size(), key, 0);
         return emit(out, header + payload.size());
@@ -506,8 +507,8 @@ private:
             const auto length = std::min(frame_max, data.size() - pos);
             const bool fin = pos + length == data.size();
             const auto opcode = pos > 0 ? ws_opcode::continuation : binary ? ws_opcode::binary : ws_opcode::text;
-            const auto key = static_cast<std::uint32_t>(thread_.random());
-            char* const out = thread_.write_buffer();
+            const auto key = static_cast<std::uint32_t>(lean_.random());
+            char* const out = lean_.write_buffer();
             std::size_t header = encode_client_header(out, opcode, fin, length, key);
             std::size_t done = 0;
             frame_open_ = true;
@@ -570,7 +571,7 @@ private:
         stats_[stats::counter_id::pings_sent].add();
         auto next = heartbeat_due() + heartbeat_interval_;
         if (next < now) next = now + heartbeat_interval_;
-        thread_.wheel.add(*this, next);
+        lean_.wheel.add(*this, next);
     }
 
     // ---- connecting --------------------------------------------------------------------------
@@ -583,7 +584,7 @@ private:
         return connect_failed(why...);
     }
 
-    lean_thread_state& thread_;
+    lean_thread_state& lean_;
     tcp_socket socket_;
     frame_parser parser_;
     std::unique_ptr<output_backlog> backlog_;

@@ -8,7 +8,7 @@
 #include <wsload/core/random.hpp>
 #include <wsload/core/task.hpp>
 #include <wsload/net/detail/heartbeat_wheel.hpp>
-#include <wsload/runtime/worker.hpp>
+#include <wsload/net/io_thread.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_allocator.hpp>
@@ -112,12 +112,12 @@ struct pooled_allocator {
     same_size_pool* pool;
 };
 
-/// What the lean layer keeps once per worker thread (runtime::worker::local).
+/// What the lean layer keeps once per worker thread (io_thread::local).
 class lean_thread_state {
 public:
     static constexpr std::size_t buffer_size = 64 * 1024;
 
-    explicit lean_thread_state(runtime::worker& w) : random(seed()), wheel(w.get_executor()) {}
+    explicit lean_thread_state(io_thread& w) : random(seed()), wheel(w.get_executor()) {}
 
     /// Where reads land; handed on in place, so it is free again when the handler returns.
     char* read_buffer() { return get(read_); }

@@ -71,9 +71,9 @@ class ws_connection final : public ws_session_base {
 public:
     static constexpr bool is_tls = !std::is_same_v<NextLayer, tcp_socket>;
 
-    explicit ws_connection(runtime::worker& w) requires(!is_tls) : ws_session_base(w), ws_(w.get_executor()) { init(); }
-    explicit ws_connection(runtime::worker& w) requires(is_tls)
-        : ws_session_base(w), ws_(w.get_executor(), w.run().tls())
+    explicit ws_connection(io_thread& w) requires(!is_tls) : ws_session_base(w), ws_(w.get_executor()) { init(); }
+    explicit ws_connection(io_thread& w) requires(is_tls)
+        : ws_session_base(w), ws_(w.get_executor(), w.tls())
     {
         init();
     }
@@ -83,7 +83,7 @@ public:
     task<bool> connect(url u, ws_connect_options o)
     {
         auto self = std::static_pointer_cast<ws_connection>(shared_from_this());
-        const auto& config = worker_.config();
+        const auto& config = thread_.settings();
         stats_[stats::counter_id::connect_attempts].add();
         const auto t0 = clock::now();
 
@@ -99,7 +99,7 @@ public:
 
         auto t_tls = t_tcp;
         if constexpr (is_tls) {
-            prepare_tls_client(ws_.next_layer(), u.host, !config.insecure);
+            prepare_tls_client(ws_.next_layer(), u.host, thread_.verifies_peers());
             auto [tec] = co_await ws_.next_layer().async_handshake(boost::asio::ssl::stream_base::client, use_task);
             if (tec) co_return fail(connect_phase::tls, tec);
             t_tls = clock::now();
@@ -165,7 +165,7 @@ public:
         close_started_ = true;
         state_ = state::closing;
         // Whoever starts it, a close after the run was told to end is the run's doing.
-        end_reason_ = worker_.stopping() ? stats::disconnect_reason::client_stop : why;
+        end_reason_ = thread_.stopping() ? stats::disconnect_reason::client_stop : why;
         auto self = std::static_pointer_cast<ws_connection>(shared_from_this());
         boost::asio::co_spawn(
             get_executor(),
@@ -187,6 +187,7 @@ public:
         auto self = std::static_pointer_cast<ws_connection>(shared_from_this());
         boost::asio::co_spawn(get_executor(), heartbeat_loop(self, phase), boost::asio::detached);
     }
+
 
     void on_stop() override { begin_close(1000, stats::disconnect_reason::client_stop, {}); }
 
@@ -220,7 +221,7 @@ private:
     {
         if (close_started_ || server_closing_) return;  // our own close: Beast bounds it
         server_closing_ = true;
-        deadline_.expires_after(worker_.config().close_timeout);
+        deadline_.expires_after(thread_.settings().close_timeout);
         deadline_.async_wait([self = shared_from_this()](error_code ec) {
             if (!ec) static_cast<ws_connection&>(*self).close_socket();
         });
@@ -231,7 +232,7 @@ private:
     /// counted. So the close waits (bounded) until pending pings and requests are answered.
     task<> let_in_flight_replies_arrive()
     {
-        const auto until = clock::now() + std::min<std::chrono::nanoseconds>(worker_.config().close_timeout,
+        const auto until = clock::now() + std::min<std::chrono::nanoseconds>(thread_.settings().close_timeout,
                                                                           std::chrono::seconds(1));
         while ((ping_outstanding_ || requests_) && state_ == state::closing && clock::now() < until) {
             deadline_.expires_after(std::chrono::milliseconds(1));
@@ -360,7 +361,7 @@ private:
     }
 
     websocket::stream<NextLayer> ws_;
-    timer deadline_{worker_.get_executor()};
+    timer deadline_{thread_.get_executor()};
     std::chrono::nanoseconds heartbeat_interval_{0};
     unsigned max_missed_ = 0;
     bool server_closing_ = false;  ///< the server's close frame came first

@@ -8,7 +8,7 @@
 #include <wsload/net/connect.hpp>
 #include <wsload/net/message.hpp>
 #include <wsload/net/request_options.hpp>
-#include <wsload/runtime/worker.hpp>
+#include <wsload/net/io_thread.hpp>
 #include <wsload/stats/metrics.hpp>
 
 #include <boost/asio/co_spawn.hpp>
@@ -39,7 +39,7 @@ using resume_handler = boost::asio::async_result<boost::asio::use_awaitable_t<ex
 
 /// A coroutine waiting for one thing (a reply, a message) or its deadline, whichever comes
 /// first. Lives in the waiting coroutine's frame.
-struct parked_wait : runtime::deadline_entry {
+struct parked_wait : net::deadline_entry {
     using deadline_entry::deadline_entry;
     /// Resumes the waiter, once: later calls (the deadline after the reply) do nothing.
     void resume()
@@ -98,14 +98,14 @@ struct closed_waiter_of final : closed_waiter {
     Handler handler;
 };
 
-class ws_session_base : public std::enable_shared_from_this<ws_session_base>, public runtime::closable {
+class ws_session_base : public std::enable_shared_from_this<ws_session_base>, public net::closable {
 public:
     enum class state : std::uint8_t { connecting, open, closing, closed };
 
-    explicit ws_session_base(runtime::worker& w) : worker_(w), stats_(w.stats()) { worker_.track(*this); }
+    explicit ws_session_base(io_thread& w) : thread_(w), stats_(w.stats()) { thread_.track(*this); }
     virtual ~ws_session_base()
     {
-        worker_.untrack(*this);
+        thread_.untrack(*this);
         // Only reached with waiters when the io_context is torn down unfinished: their
         // coroutines are destroyed, not resumed.
         while (closed_waiters_) delete std::exchange(closed_waiters_, closed_waiters_->next);
@@ -113,8 +113,8 @@ public:
 
     state current_state() const noexcept { return state_; }
     bool is_open() const noexcept { return state_ == state::open; }
-    runtime::worker& worker() noexcept { return worker_; }
-    executor get_executor() noexcept { return worker_.get_executor(); }
+    io_thread& thread() noexcept { return thread_; }
+    executor get_executor() noexcept { return thread_.get_executor(); }
     stats::disconnect_reason end_reason() const noexcept { return end_reason_; }
     /// The code and reason of the server's close frame (0 and empty when none came).
     unsigned close_code() const noexcept { return close_code_; }
@@ -183,7 +183,7 @@ public:
         const auto d = std::chrono::duration_cast<clock::duration>(timeout);
         const auto due = d >= clock::time_point::max() - from ? clock::time_point::max() : from + d;
         return boost::asio::async_initiate<const boost::asio::use_awaitable_t<executor>&, void()>(
-            [](resume_handler handler, parked_wait* w, runtime::deadline_queue* q, clock::time_point due,
+            [](resume_handler handler, parked_wait* w, net::deadline_queue* q, clock::time_point due,
                clock::duration d) {
                 // Asio's per-operation cancellation (e.g. the loser of `a || b`) ends the wait as
                 // its deadline would. A plain co_await has no connected slot: nothing to pay.
@@ -192,7 +192,7 @@ public:
                 w->handler.emplace(std::move(handler));
                 q->add(*w, due, d);
             },
-            wsload::use_awaitable, &w, &worker_.deadlines(), due, d);
+            wsload::use_awaitable, &w, &thread_.deadlines(), due, d);
     }
 
     /// Installed in a connected cancellation slot. Asio clears the slot when the waiter resumes;
@@ -202,13 +202,13 @@ public:
         void operator()(boost::asio::cancellation_type) const noexcept { wait->expire_now(); }
     };
 
-    static void request_expired(runtime::deadline_entry& e) noexcept
+    static void request_expired(net::deadline_entry& e) noexcept
     {
         auto& r = static_cast<pending_request&>(e);
         r.session->unlink(r);  // a reply from now on is a plain message
         r.resume();
     }
-    static void receive_expired(runtime::deadline_entry& e) noexcept
+    static void receive_expired(net::deadline_entry& e) noexcept
     {
         auto& p = static_cast<parked_receive&>(e);
         if (p.session->receiver_ == &p) p.session->receiver_ = nullptr;
@@ -336,7 +336,7 @@ protected:
         state_ = state::open;
         stats_[stats::counter_id::connect_successes].add();
         stats_[stats::counter_id::active_connections].add();
-        if (worker_.stopping()) begin_close(1000, stats::disconnect_reason::client_stop, {});
+        if (thread_.stopping()) begin_close(1000, stats::disconnect_reason::client_stop, {});
     }
 
     /// The one place a connection's end is counted. Idempotent: the first caller's reason wins.
@@ -351,7 +351,7 @@ protected:
             stats_[stats::counter_id::active_connections].sub();
             stats_.count_disconnect(why, close_code);
         }
-        worker_.untrack(*this);
+        thread_.untrack(*this);
         for (auto* r = std::exchange(requests_, nullptr); r; r = r->next) r->resume();
         if (receiver_) std::exchange(receiver_, nullptr)->resume();
         for (auto* w = std::exchange(closed_waiters_, nullptr); w;) {
@@ -402,7 +402,7 @@ protected:
             }
     }
 
-    runtime::worker& worker_;
+    io_thread& thread_;
     stats::shard& stats_;
     state state_ = state::connecting;
     stats::disconnect_reason end_reason_ = stats::disconnect_reason::network;

@@ -21,7 +21,7 @@
 #include <cstdint>
 #include <optional>
 
-namespace wsload::runtime {
+namespace wsload::net {
 
 class deadline_queue;
 class deadline_entry;
@@ -188,4 +188,4 @@ inline void deadline_entry::leave_queue() noexcept
 
 inline deadline_entry::~deadline_entry() { leave_queue(); }
 
-}  // namespace wsload::runtime
+}  // namespace wsload::net

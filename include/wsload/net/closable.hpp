@@ -2,7 +2,7 @@
 // Things a worker must reach when the run ends: users (to cut their sleeps short) and
 // connections (to close them). An intrusive list: no allocation, O(1) unlink.
 
-namespace wsload::runtime {
+namespace wsload::net {
 
 class closable {
 public:
@@ -62,4 +62,4 @@ private:
     closable* head_ = nullptr;
 };
 
-}  // namespace wsload::runtime
+}  // namespace wsload::net

@@ -1,0 +1,48 @@
+#pragma once
+// What a run produced, as data: merged figures, the time series and how the run ended. The
+// engine fills it; reports, result files and merges read it without knowing the engine.
+
+#include <wsload/stats/histogram.hpp>
+#include <wsload/stats/metrics.hpp>
+#include <wsload/stats/timeseries.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace wsload::stats {
+
+struct run_result {
+    std::unique_ptr<stats::totals> totals;  ///< with histograms
+    std::vector<second> series;         ///< one entry per second (the last may be partial)
+    /// Each second's round trips, exactly (so that series of several runs merge exactly).
+    std::vector<histogram::state> series_round_trips;
+    std::chrono::system_clock::time_point started_at{};  ///< wall clock, for merging runs
+    std::chrono::nanoseconds elapsed{0};       ///< start to the moment the run was told to end
+    std::uint64_t open_at_end = 0;             ///< connections open when the run was told to end
+    bool interrupted = false;                  ///< ended by SIGINT/SIGTERM
+    bool ended_early = false;                  ///< ended by a stop request (e.g. a failed threshold)
+};
+
+/// What the progress line is given once a second.
+struct progress {
+    std::chrono::nanoseconds elapsed;
+    const counter_totals& now;
+    const counter_totals& before;  ///< the previous tick's
+};
+
+/// A run that is going on, as a live sink (a metrics endpoint) sees it: figures merged on
+/// demand, from any thread, while the run goes.
+class live_run {
+public:
+    /// Counters, gauges and histograms so far, merged over every thread.
+    virtual std::unique_ptr<totals> snapshot_totals() const = 0;
+    /// Time since the run started (0 before it starts).
+    virtual std::chrono::nanoseconds elapsed() const noexcept = 0;
+
+protected:
+    ~live_run() = default;
+};
+
+}  // namespace wsload::stats
