@@ -22,7 +22,8 @@ using boost::system::error_code;
 using tcp_resolver = boost::asio::ip::basic_resolver<boost::asio::ip::tcp, executor>;
 
 /// Where an attempt was when it failed; the same error means different things in each.
-enum class connect_phase { resolve, tcp, tls, upgrade };
+/// `handshake` is the transport's own (a WebSocket upgrade); raw TCP has none.
+enum class connect_phase { resolve, tcp, tls, handshake, upgrade = handshake };
 
 /// Errors that say the client itself ran out of something (fds, ports, memory): the report
 /// must not blame the server for them.
@@ -46,7 +47,7 @@ inline stats::connect_failure classify_connect_error(connect_phase phase, const 
     if (ec == error::connection_reset) return connect_failure::reset;
     // The server closed the connection without answering (TLS or upgrade): no reply at all is
     // not a bad reply. (Beast reports it as http::error::end_of_stream.)
-    if ((phase == connect_phase::upgrade || phase == connect_phase::tcp) &&
+    if ((phase == connect_phase::handshake || phase == connect_phase::tcp) &&
         (ec == error::eof || ec == boost::beast::http::error::end_of_stream))
         return connect_failure::reset;
     switch (phase) {
@@ -55,7 +56,7 @@ inline stats::connect_failure classify_connect_error(connect_phase phase, const 
         if (ec == error::connection_refused) return connect_failure::refused;
         return connect_failure::other;
     case connect_phase::tls: return connect_failure::tls;
-    case connect_phase::upgrade: return connect_failure::handshake;  // callers pick http_status first
+    case connect_phase::handshake: return connect_failure::handshake;  // callers pick http_status first
     }
     return connect_failure::other;
 }

@@ -51,66 +51,41 @@ public:
     task<bool> connect(url u, ws_connect_options o)
     {
         auto self = std::static_pointer_cast<lean_ws_connection>(shared_from_this());
-        const auto& config = thread_.settings();
-        stats_[stats::counter_id::connect_attempts].add();
-        const auto t0 = clock::now();
-
-        // An IP literal needs no resolver (nor its coroutine frame, which would be cached).
-        std::vector<boost::asio::ip::tcp::endpoint> endpoints;
-        error_code aec;
-        if (const auto address = boost::asio::ip::make_address(u.host, aec); !aec) {
-            endpoints.emplace_back(address, u.port);
-        } else {
-            auto [rec, resolved] = co_await net::resolve(get_executor(), u);
-            if (rec) co_return fail(connect_phase::resolve, rec);
-            endpoints = std::move(resolved);
-        }
-
-        // One bound on TCP and upgrade together: when it passes, the socket is closed under
-        // whatever step is pending. The timer lives in this frame, i.e. while connecting only.
-        timer deadline(get_executor());
-        deadline.expires_after(config.connect_timeout);
-        deadline.async_wait(boost::asio::bind_allocator(exact_allocator<void>(), [self](const error_code& ec) {
-            if (ec || self->state_ != state::connecting) return;
-            self->timed_out_ = true;
-            self->close_socket();
-        }));
-
-        auto [cec, endpoint] = co_await boost::asio::async_connect(socket_, endpoints, exact_task());
-        if (cec) co_return fail(connect_phase::tcp, cec);
-        const auto t_tcp = clock::now();
-        socket_.set_option(boost::asio::ip::tcp::no_delay(true), cec);
+        connect_deadline deadline(get_executor());
+        connect_times times;
+        if (!co_await connect_transport(socket_, u, deadline, times)) co_return false;
 
         // The handshake's temporaries (request, reply parser, buffer) die with this frame.
         const auto key = make_websocket_key(lean_.random);
         const auto request = make_upgrade_request(u, key, o.subprotocol);
         auto [wec, written] = co_await boost::asio::async_write(socket_, boost::asio::buffer(request), exact_task());
-        if (wec) co_return fail(connect_phase::upgrade, wec);
+        if (wec) co_return fail_attempt(connect_phase::handshake, wec);
         beast::flat_buffer buffer;
         beast::http::response_parser<beast::http::empty_body> parser;
         auto [hec, read] = co_await beast::http::async_read_header(socket_, buffer, parser, exact_task());
         if (!hec && (timed_out_ || aborted_)) hec = boost::asio::error::operation_aborted;  // it raced our close
-        if (hec) co_return fail(connect_phase::upgrade, hec);
+        if (hec) co_return fail_attempt(connect_phase::handshake, hec);
         const auto& response = parser.get();
         switch (check_upgrade_response(response, websocket_accept_for(key))) {
         case upgrade_verdict::http_status:
-            co_return fail(stats::connect_failure::http_status, websocket::error::upgrade_declined,
+            co_return fail_attempt(stats::connect_failure::http_status, websocket::error::upgrade_declined,
                            response.result_int());
         case upgrade_verdict::handshake:
-            co_return fail(stats::connect_failure::handshake, websocket::error::bad_sec_accept, 0);
+            co_return fail_attempt(stats::connect_failure::handshake, websocket::error::bad_sec_accept, 0);
         case upgrade_verdict::accepted: break;
         }
         if (!subprotocol_agreed(o.subprotocol, response[beast::http::field::sec_websocket_protocol]))
-            co_return fail(stats::connect_failure::handshake,
+            co_return fail_attempt(stats::connect_failure::handshake,
                            make_error_code(boost::system::errc::protocol_not_supported), 0);
         deadline.cancel();
         const auto t_open = clock::now();
 
-        socket_.non_blocking(true, cec);  // reads and writes are tried at once, then waited for
+        error_code nec;
+        socket_.non_blocking(true, nec);  // reads and writes are tried at once, then waited for
         max_message_ = o.max_message_bytes;
         fragment_size_ = o.fragment_size;
         set_inbox_limit(o.inbox_limit);
-        record_connect(t0, t_tcp, t_tcp, t_open, false);
+        record_connect(times.start, times.tcp, times.tls, t_open, false);
         opened();
         // Frames the server sent right behind its 101 came with the reply's bytes.
         if (buffer.size() > 0) {
@@ -173,8 +148,6 @@ public:
         lean_.wheel.add(*this, clock::now() + phase);
     }
 
-
-    void on_stop() override { begin_close(1000, stats::disconnect_reason::client_stop, {}); }
 
     void on_abort() override
     {
@@ -355,6 +328,7 @@ private:
         error_code ignored;
         socket_.close(ignored);
     }
+    void close_transport() noexcept override { close_socket(); }
 
     // ---- writing ---------------------------------------------------------------------------
 
@@ -575,14 +549,6 @@ private:
     }
 
     // ---- connecting --------------------------------------------------------------------------
-
-    /// The attempt failed: the socket closes, the attempt is counted (connect_failed's arguments).
-    template <class... Why>
-    bool fail(const Why&... why)
-    {
-        close_socket();
-        return connect_failed(why...);
-    }
 
     lean_thread_state& lean_;
     tcp_socket socket_;

@@ -84,26 +84,9 @@ public:
     {
         auto self = std::static_pointer_cast<ws_connection>(shared_from_this());
         const auto& config = thread_.settings();
-        stats_[stats::counter_id::connect_attempts].add();
-        const auto t0 = clock::now();
-
-        auto [rec, endpoints] = co_await net::resolve(get_executor(), u);
-        if (rec) co_return fail(connect_phase::resolve, rec);
-
-        arm_deadline(config.connect_timeout);
-        auto& socket = beast::get_lowest_layer(ws_);
-        auto [cec, endpoint] = co_await boost::asio::async_connect(socket, endpoints, use_task);
-        if (cec) co_return fail(connect_phase::tcp, cec);
-        const auto t_tcp = clock::now();
-        socket.set_option(boost::asio::ip::tcp::no_delay(true), cec);
-
-        auto t_tls = t_tcp;
-        if constexpr (is_tls) {
-            prepare_tls_client(ws_.next_layer(), u.host, thread_.verifies_peers());
-            auto [tec] = co_await ws_.next_layer().async_handshake(boost::asio::ssl::stream_base::client, use_task);
-            if (tec) co_return fail(connect_phase::tls, tec);
-            t_tls = clock::now();
-        }
+        connect_deadline deadline(get_executor());
+        connect_times times;
+        if (!co_await connect_transport(ws_.next_layer(), u, deadline, times)) co_return false;
 
         ws_.set_option(websocket::stream_base::timeout{
             std::chrono::duration_cast<std::chrono::steady_clock::duration>(config.connect_timeout),
@@ -122,13 +105,13 @@ public:
         auto [uec] = co_await ws_.async_handshake(response, u.host_header(), u.target, use_task);
         if (uec) {
             if (uec == websocket::error::upgrade_declined && !timed_out_ && !aborted_)
-                co_return fail(stats::connect_failure::http_status, uec, response.result_int());
-            co_return fail(connect_phase::upgrade, uec);
+                co_return fail_attempt(stats::connect_failure::http_status, uec, response.result_int());
+            co_return fail_attempt(connect_phase::handshake, uec);
         }
         if (!subprotocol_agreed(o.subprotocol, response[beast::http::field::sec_websocket_protocol]))
-            co_return fail(stats::connect_failure::handshake,
+            co_return fail_attempt(stats::connect_failure::handshake,
                            make_error_code(boost::system::errc::protocol_not_supported), 0);
-        deadline_.cancel();
+        deadline.cancel();
         const auto t_open = clock::now();
 
         // The closing handshake gets its own bound; Beast applies handshake_timeout to it.
@@ -136,7 +119,7 @@ public:
             std::chrono::duration_cast<std::chrono::steady_clock::duration>(config.close_timeout),
             websocket::stream_base::none(), false});
         set_inbox_limit(o.inbox_limit);
-        record_connect(t0, t_tcp, t_tls, t_open, is_tls);
+        record_connect(times.start, times.tcp, times.tls, t_open, is_tls);
         opened();
         boost::asio::co_spawn(get_executor(), read_loop(self), boost::asio::detached);
         if (o.heartbeat.count() > 0 && state_ == state::open)
@@ -188,8 +171,6 @@ public:
         boost::asio::co_spawn(get_executor(), heartbeat_loop(self, phase), boost::asio::detached);
     }
 
-
-    void on_stop() override { begin_close(1000, stats::disconnect_reason::client_stop, {}); }
 
     void on_abort() override
     {
@@ -245,27 +226,7 @@ private:
         error_code ignored;
         beast::get_lowest_layer(ws_).close(ignored);
     }
-
-    /// One bound for the whole attempt: when it passes, the socket is closed under whatever
-    /// step is pending. The handler keeps the connection alive until it has run.
-    void arm_deadline(std::chrono::nanoseconds limit)
-    {
-        deadline_.expires_after(limit);
-        deadline_.async_wait([self = shared_from_this()](error_code ec) {
-            auto& c = static_cast<ws_connection&>(*self);
-            if (ec || c.state_ != state::connecting) return;
-            c.timed_out_ = true;
-            c.close_socket();
-        });
-    }
-
-    template <class... Why>
-    bool fail(const Why&... why)
-    {
-        deadline_.cancel();
-        close_socket();
-        return connect_failed(why...);
-    }
+    void close_transport() noexcept override { close_socket(); }
 
     static task<> read_loop(std::shared_ptr<ws_connection> self)
     {

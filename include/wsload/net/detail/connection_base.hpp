@@ -1,0 +1,512 @@
+#pragma once
+// What every connection shares, whatever its transport (WebSocket, TCP, ...): its state, the
+// accounting of its attempt, messages, requests and end (each counted once, in one place),
+// request/reply correlation, receive() and wait_closed(). A transport derives from it and
+// adds its socket, its handshake and its framing. Everything here runs on the owning thread.
+
+#include <wsload/core/log.hpp>
+#include <wsload/core/random.hpp>
+#include <wsload/core/task.hpp>
+#include <wsload/net/connect.hpp>
+#include <wsload/net/detail/handler_memory.hpp>
+#include <wsload/net/io_thread.hpp>
+#include <wsload/net/message.hpp>
+#include <wsload/net/request_options.hpp>
+#include <wsload/net/tls.hpp>
+#include <wsload/stats/metrics.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/associated_cancellation_slot.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/bind_allocator.hpp>
+#include <boost/beast/core/stream_traits.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <cstdint>
+#include <utility>
+#include <vector>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <type_traits>
+#include <string>
+#include <string_view>
+
+namespace wsload::net::detail {
+
+using boost::system::error_code;
+
+/// How a coroutine parked in request() or receive() is resumed: the completion handler of its
+/// co_await, kept as it is. No timer and no frame of its own (the deadline is an entry of the
+/// thread's deadline_queue).
+using resume_handler = boost::asio::async_result<boost::asio::use_awaitable_t<executor>, void()>::handler_type;
+
+/// A coroutine waiting for one thing (a reply, a message) or its deadline, whichever comes
+/// first. Lives in the waiting coroutine's frame.
+struct parked_wait : net::deadline_entry {
+    using deadline_entry::deadline_entry;
+    /// Resumes the waiter, once: later calls (the deadline after the reply) do nothing.
+    void resume()
+    {
+        leave_queue();
+        if (!handler) return;
+        auto h = std::move(*handler);
+        handler.reset();
+        boost::asio::post(std::move(h));  // never inline: the caller may be another coroutine
+    }
+    std::optional<resume_handler> handler;
+};
+
+class connection_base;
+
+/// A request waiting for its reply.
+struct pending_request : parked_wait {
+    pending_request(expire_fn expired, connection_base* s, const reply_matcher* m, clock::time_point sent,
+                    stats::named_request* n, pending_request* after) noexcept
+        : parked_wait(expired), session(s), match(m), sent_at(sent), named(n), next(after)
+    {}
+    connection_base* session;
+    const reply_matcher* match;
+    clock::time_point sent_at;
+    stats::named_request* named;  ///< its name's figures, in the same shard
+    std::optional<message> reply;
+    pending_request* next = nullptr;
+};
+
+/// A receive() waiting for a message.
+struct parked_receive : parked_wait {
+    parked_receive(expire_fn expired, connection_base* s, std::optional<message>* into) noexcept
+        : parked_wait(expired), session(s), slot(into)
+    {}
+    connection_base* session;
+    std::optional<message>* slot;  ///< where the message goes
+};
+
+/// A coroutine parked in wait_closed(): its completion handler, resumed when the connection ends.
+struct closed_waiter {
+    explicit closed_waiter(closed_waiter* n) noexcept : next(n) {}
+    virtual ~closed_waiter() = default;
+    /// Posts the handler to its executor; the waiter is deleted by the caller.
+    virtual void resume() = 0;
+    closed_waiter* next;
+};
+
+template <class Handler>
+struct closed_waiter_of final : closed_waiter {
+    closed_waiter_of(Handler&& h, closed_waiter* n) : closed_waiter(n), handler(std::move(h)) {}
+    void resume() override
+    {
+        const auto ex = boost::asio::get_associated_executor(handler);
+        boost::asio::post(ex, std::move(handler));
+    }
+    Handler handler;
+};
+
+/// The instants of an attempt's phases (record_connect): its start (before DNS), the end of
+/// the TCP connect and of the TLS handshake (== tcp without TLS).
+struct connect_times {
+    clock::time_point start, tcp, tls;
+};
+
+/// One bound on an attempt's TCP connect, TLS handshake and the transport's handshake together:
+/// when it passes, the transport is closed under whatever step is pending and the attempt counts
+/// as a timeout. It lives in the connecting coroutine's frame, so an open connection has no timer.
+class connect_deadline {
+public:
+    explicit connect_deadline(executor ex) : timer_(ex) {}
+    connect_deadline(const connect_deadline&) = delete;
+    connect_deadline& operator=(const connect_deadline&) = delete;
+    ~connect_deadline() { timer_.cancel(); }
+
+    /// Starts the bound; its handler keeps `c` alive until it has run.
+    inline void arm(std::shared_ptr<connection_base> c, std::chrono::nanoseconds limit);
+    void cancel() { timer_.cancel(); }
+
+private:
+    timer timer_;
+};
+
+template <class Stream>
+inline constexpr bool is_tls_stream = false;
+template <class Next>
+inline constexpr bool is_tls_stream<boost::asio::ssl::stream<Next>> = true;
+
+class connection_base : public std::enable_shared_from_this<connection_base>, public net::closable {
+public:
+    enum class state : std::uint8_t { connecting, open, closing, closed };
+
+    explicit connection_base(io_thread& w) : thread_(w), stats_(w.stats()) { thread_.track(*this); }
+    virtual ~connection_base()
+    {
+        thread_.untrack(*this);
+        // Only reached with waiters when the io_context is torn down unfinished: their
+        // coroutines are destroyed, not resumed.
+        while (closed_waiters_) delete std::exchange(closed_waiters_, closed_waiters_->next);
+    }
+
+    state current_state() const noexcept { return state_; }
+    bool is_open() const noexcept { return state_ == state::open; }
+    io_thread& thread() noexcept { return thread_; }
+    executor get_executor() noexcept { return thread_.get_executor(); }
+    stats::disconnect_reason end_reason() const noexcept { return end_reason_; }
+    /// The transport's code of the end, when it has one (a WebSocket close code; 0 when none came).
+    unsigned close_code() const noexcept { return close_code_; }
+
+    /// Sends one message (`binary` where the transport tells text from binary); counts it when
+    /// the write completed.
+    virtual task<error_code> write(std::string_view data, bool binary) = 0;
+    /// Ends the connection the transport's orderly way (a WebSocket close with 1000; raw TCP
+    /// closes its socket), counted as `why` (client_close, client_stop).
+    virtual void close_as(stats::disconnect_reason why) = 0;
+    /// What this transport's requests are recorded as ("WS", "TCP"): the type of their rows.
+    virtual std::string_view request_type() const noexcept = 0;
+
+    /// Waits for the next message not claimed by a request; nullopt on timeout or end.
+    task<std::optional<message>> receive(std::chrono::nanoseconds timeout)
+    {
+        auto self = shared_from_this();
+        if (!inbox_.empty()) {
+            auto m = std::move(inbox_.front());
+            inbox_.erase(inbox_.begin());
+            co_return m;
+        }
+        if (state_ == state::closed || state_ == state::connecting) {
+            co_await yield();
+            co_return std::nullopt;
+        }
+        if (receiver_) throw std::logic_error("wsload: two receive() calls at once on one websocket");
+        std::optional<message> slot;
+        parked_receive me{&receive_expired, this, &slot};
+        receiver_ = &me;
+        co_await park(me, clock::now(), timeout);
+        if (receiver_ == &me) receiver_ = nullptr;
+        co_return slot;
+    }
+
+    /// Sends `payload` and waits for the first message `match(data, binary)` accepts, recording
+    /// the round trip from `sent_at` (the intended send time: see coordinated omission in the
+    /// README).
+    task<std::optional<message>> request(std::string_view payload, reply_matcher match, bool binary, std::chrono::nanoseconds timeout, clock::time_point sent_at,
+                                         std::string_view name)
+    {
+        auto self = shared_from_this();
+        if (state_ != state::open) {
+            co_await yield();
+            co_return std::nullopt;
+        }
+        pending_request r{&request_expired, this, &match, sent_at, &named_figures(name), requests_};
+        requests_ = &r;
+        stats_[stats::counter_id::requests_sent].add();
+        r.named->sent.add();
+        error_code ec;
+        std::exception_ptr misuse;  // a payload the transport cannot carry: the behaviour's error
+        try {
+            ec = co_await write(payload, binary);
+        } catch (...) {
+            misuse = std::current_exception();
+        }
+        if (misuse) {
+            unlink(r);  // r dies with this frame
+            stats_[stats::counter_id::requests_failed].add();
+            r.named->failed.add();
+            std::rethrow_exception(misuse);
+        }
+        if (!ec && !r.reply && state_ != state::closed) co_await park(r, sent_at, timeout);
+        unlink(r);
+        if (r.reply) co_return std::move(r.reply);
+        const bool failed = state_ == state::closed || ec;
+        stats_[failed ? stats::counter_id::requests_failed : stats::counter_id::requests_timed_out].add();
+        (failed ? r.named->failed : r.named->timed_out).add();
+        co_return std::nullopt;
+    }
+
+    /// Parks the caller until `w` is resumed: by what it waits for, the connection's end, or
+    /// its deadline, `timeout` after `from` (saturated: a huge timeout means none).
+    task<> park(parked_wait& w, clock::time_point from, std::chrono::nanoseconds timeout)
+    {
+        const auto d = std::chrono::duration_cast<clock::duration>(timeout);
+        const auto due = d >= clock::time_point::max() - from ? clock::time_point::max() : from + d;
+        return boost::asio::async_initiate<const boost::asio::use_awaitable_t<executor>&, void()>(
+            [](resume_handler handler, parked_wait* w, net::deadline_queue* q, clock::time_point due,
+               clock::duration d) {
+                // Asio's per-operation cancellation (e.g. the loser of `a || b`) ends the wait as
+                // its deadline would. A plain co_await has no connected slot: nothing to pay.
+                if (auto slot = boost::asio::get_associated_cancellation_slot(handler); slot.is_connected())
+                    slot.template emplace<cancel_park>(w);
+                w->handler.emplace(std::move(handler));
+                q->add(*w, due, d);
+            },
+            wsload::use_awaitable, &w, &thread_.deadlines(), due, d);
+    }
+
+    /// Installed in a connected cancellation slot. Asio clears the slot when the waiter resumes;
+    /// a cancellation between our resume() and then finds no handler and does nothing.
+    struct cancel_park {
+        parked_wait* wait;
+        void operator()(boost::asio::cancellation_type) const noexcept { wait->expire_now(); }
+    };
+
+    static void request_expired(net::deadline_entry& e) noexcept
+    {
+        auto& r = static_cast<pending_request&>(e);
+        r.session->unlink(r);  // a reply from now on is a plain message
+        r.resume();
+    }
+    static void receive_expired(net::deadline_entry& e) noexcept
+    {
+        auto& p = static_cast<parked_receive&>(e);
+        if (p.session->receiver_ == &p) p.session->receiver_ = nullptr;
+        p.resume();
+    }
+
+    /// Returns when the connection has ended, whoever ended it. The caller's coroutine is parked
+    /// as a bare completion handler kept here: no timer and no frame of its own (an idle user
+    /// spends its whole run in this wait: PERF-FACTS.md puts a parked frame at ~400 B and a
+    /// timer's pending wait at ~270). The caller holds the connection (its websocket handle)
+    /// while it waits, and finish(), which every connection reaches, hands the handler back.
+    task<> wait_closed()
+    {
+        return boost::asio::async_initiate<const boost::asio::use_awaitable_t<executor>&, void()>(
+            [](auto handler, connection_base* self) {
+                if (self->state_ == state::closed) {
+                    boost::asio::post(self->get_executor(), std::move(handler));  // still a suspension point
+                    return;
+                }
+                using waiter = closed_waiter_of<decltype(handler)>;
+                self->closed_waiters_ = new waiter(std::move(handler), self->closed_waiters_);
+            },
+            wsload::use_awaitable, this);
+    }
+
+    /// The figures of requests named `name` (unnamed ones share one row) in this thread's shard.
+    stats::named_request& named_figures(std::string_view name)
+    {
+        bool overflowed = false;
+        auto& figures = stats_.requests.find(request_type(), name.empty() ? stats::unnamed_request : name, &overflowed);
+        if (overflowed)
+            log(log_level::warn, "more than " + std::to_string(stats::named_table::capacity - 1) +
+                                     " request names on one thread: the rest are counted as " +
+                                     std::string(stats::overflow_request));
+        return figures;
+    }
+
+    /// Messages kept for receive() when nobody waits; the oldest is dropped beyond it.
+    void set_inbox_limit(std::size_t n) noexcept { inbox_limit_ = n; }
+
+protected:
+    friend class connect_deadline;
+
+    /// Operations on an ended connection still suspend once, so that a behaviour looping on
+    /// them without checking is_open() cannot spin its thread and block the end of the run.
+    task<> yield() { return boost::asio::post(get_executor(), wsload::use_awaitable); }
+
+    /// A data message arrived: a waiting request claims it first, then a receiver, then
+    /// the inbox. Counted exactly once whoever takes it.
+    void deliver(std::string_view data, bool binary)
+    {
+        stats_[stats::counter_id::messages_received].add();
+        stats_[stats::counter_id::bytes_received].add(data.size());
+        for (auto* r = requests_; r; r = r->next) {
+            if (!(*r->match)(data, binary)) continue;
+            const auto rtt = elapsed_ns(r->sent_at);
+            stats_[stats::histogram_id::round_trip].record(rtt);
+            stats_.round_trip_this_second.record(rtt);
+            stats_[stats::counter_id::requests_answered].add();
+            r->named->round_trip.record(rtt);
+            r->named->answered.add();
+            r->reply.emplace(std::string(data), binary);
+            unlink(*r);
+            r->resume();
+            return;
+        }
+        if (receiver_) {
+            receiver_->slot->emplace(std::string(data), binary);
+            std::exchange(receiver_, nullptr)->resume();
+            return;
+        }
+        if (inbox_limit_ == 0) return;  // the behaviour asked for no inbox: nothing is "dropped"
+        if (inbox_.size() == inbox_limit_) {
+            inbox_.erase(inbox_.begin());
+            stats_[stats::counter_id::inbox_dropped].add();
+        }
+        inbox_.emplace_back(std::string(data), binary);
+    }
+
+    // ---- what every layer's connect and send share: one accounting path -------------------
+
+    /// The start every transport's attempt shares: counts the attempt, resolves (an IP literal
+    /// without the resolver, nor its coroutine frame: it matters at thousands of connects per
+    /// second), arms `deadline`, connects TCP and, on a TLS stream, runs the TLS handshake (SNI
+    /// for names, peer verification unless --insecure). False when a step failed: the transport
+    /// is closed and the attempt counted once, in its class.
+    template <class Stream>
+    task<bool> connect_transport(Stream& stream, const url& u, connect_deadline& deadline, connect_times& t)
+    {
+        stats_[stats::counter_id::connect_attempts].add();
+        t.start = clock::now();
+        std::vector<boost::asio::ip::tcp::endpoint> endpoints;
+        error_code ec;
+        if (const auto address = boost::asio::ip::make_address(u.host, ec); !ec) {
+            endpoints.emplace_back(address, u.port);
+        } else {
+            auto [rec, resolved] = co_await net::resolve(get_executor(), u);
+            if (rec) co_return fail_attempt(connect_phase::resolve, rec);
+            endpoints = std::move(resolved);
+        }
+        deadline.arm(shared_from_this(), thread_.settings().connect_timeout);
+        auto& socket = boost::beast::get_lowest_layer(stream);
+        auto [cec, endpoint] = co_await boost::asio::async_connect(socket, endpoints, exact_task());
+        if (cec) co_return fail_attempt(connect_phase::tcp, cec);
+        t.tcp = t.tls = clock::now();
+        socket.set_option(boost::asio::ip::tcp::no_delay(true), cec);
+        if constexpr (is_tls_stream<Stream>) {
+            prepare_tls_client(stream, u.host, thread_.verifies_peers());
+            auto [tec] = co_await stream.async_handshake(boost::asio::ssl::stream_base::client, exact_task());
+            if (tec) co_return fail_attempt(connect_phase::tls, tec);
+            t.tls = clock::now();
+        }
+        co_return true;
+    }
+
+    /// A step of the attempt failed: the transport closes and the attempt is counted
+    /// (connect_failed's arguments). False, for `co_return fail_attempt(...)`.
+    template <class... Why>
+    bool fail_attempt(const Why&... why)
+    {
+        close_transport();
+        return connect_failed(why...);
+    }
+
+    /// Closes the socket under whatever is pending (the connect deadline, an abort).
+    virtual void close_transport() noexcept = 0;
+
+    /// A failed attempt, counted once in its class; the layer has closed its socket. Our own
+    /// deadline (`timed_out_`) or the run's abort (`aborted_`) win over the error, which is then
+    /// only the echo of our cancellation. Returns false, for `co_return connect_failed(...)`.
+    bool connect_failed(connect_phase phase, const error_code& ec)
+    {
+        return connect_failed(classify_connect_error(phase, ec, timed_out_, aborted_), ec, 0);
+    }
+    bool connect_failed(stats::connect_failure why, const error_code& ec, unsigned http_status)
+    {
+        stats_.count_failure(why, http_status);
+        if (log_enabled(log_level::debug))
+            log(log_level::debug, "connect failed (" + std::string(stats::name(why)) + "): " + ec.message());
+        finish(stats::disconnect_reason::network);  // not established: nothing counted, just unlinked
+        return false;
+    }
+
+    /// The phases of a successful attempt: t0 its start (before DNS), then the TCP connect, the
+    /// TLS handshake (t_tls == t_tcp without TLS) and the transport's own handshake (a WebSocket
+    /// upgrade; none for raw TCP: t_open == t_tls).
+    void record_connect(clock::time_point t0, clock::time_point t_tcp, clock::time_point t_tls, clock::time_point t_open,
+                        bool tls, bool handshake = true) noexcept
+    {
+        record_span(stats::histogram_id::connect, t0, t_open);
+        record_span(stats::histogram_id::connect_tcp, t0, t_tcp);  // DNS of a literal is free
+        if (tls) record_span(stats::histogram_id::connect_tls, t_tcp, t_tls);
+        if (handshake) record_span(stats::histogram_id::connect_upgrade, t_tls, t_open);
+    }
+
+    /// Around a layer's write(): one send at a time per connection, and a message counted once,
+    /// when the socket has taken all of it.
+    void begin_write()
+    {
+        if (writing_) throw std::logic_error("wsload: two sends at once on one websocket");
+        writing_ = true;
+    }
+    void end_write(const error_code& ec, std::size_t bytes) noexcept
+    {
+        writing_ = false;
+        if (ec) return;
+        stats_[stats::counter_id::messages_sent].add();
+        stats_[stats::counter_id::bytes_sent].add(bytes);
+    }
+
+    /// The connection is open: count it and honour a stop that came while it was opening.
+    void opened()
+    {
+        state_ = state::open;
+        stats_[stats::counter_id::connect_successes].add();
+        stats_[stats::counter_id::active_connections].add();
+        if (thread_.stopping()) on_stop();  // a stop that came while it was opening
+    }
+
+    /// The one place a connection's end is counted. Idempotent: the first caller's reason wins.
+    void finish(stats::disconnect_reason why, unsigned close_code = 0)
+    {
+        if (state_ == state::closed) return;
+        const bool was_established = state_ == state::open || state_ == state::closing;
+        state_ = state::closed;
+        if (was_established) {
+            end_reason_ = why;
+            close_code_ = close_code;
+            stats_[stats::counter_id::active_connections].sub();
+            stats_.count_disconnect(why, close_code);
+        }
+        thread_.untrack(*this);
+        for (auto* r = std::exchange(requests_, nullptr); r; r = r->next) r->resume();
+        if (receiver_) std::exchange(receiver_, nullptr)->resume();
+        for (auto* w = std::exchange(closed_waiters_, nullptr); w;) {
+            const std::unique_ptr<closed_waiter> done(std::exchange(w, w->next));
+            done->resume();
+        }
+        ended();
+    }
+
+    /// After finish(): what the transport stops with the connection (a heartbeat).
+    virtual void ended() noexcept {}
+
+    void record_span(stats::histogram_id id, clock::time_point from, clock::time_point to) noexcept
+    {
+        stats_[id].record(static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(to - from).count()));
+    }
+
+    static std::uint64_t elapsed_ns(clock::time_point since) noexcept
+    {
+        const auto d = clock::now() - since;
+        return d.count() > 0 ? static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count())
+                             : 0;
+    }
+
+    void unlink(pending_request& r) noexcept
+    {
+        for (auto** p = &requests_; *p; p = &(*p)->next)
+            if (*p == &r) {
+                *p = r.next;
+                return;
+            }
+    }
+
+    io_thread& thread_;
+    stats::shard& stats_;
+    state state_ = state::connecting;
+    stats::disconnect_reason end_reason_ = stats::disconnect_reason::network;
+    unsigned close_code_ = 0;
+    bool close_started_ = false;  ///< this side began the ending (a close, a stop)
+    bool writing_ = false;
+    bool timed_out_ = false;  ///< connecting: our deadline closed the socket
+    bool aborted_ = false;    ///< connecting: the run's abort closed it
+    pending_request* requests_ = nullptr;
+    parked_receive* receiver_ = nullptr;
+    closed_waiter* closed_waiters_ = nullptr;
+    std::size_t inbox_limit_ = 64;
+    std::vector<message> inbox_;  // a vector: an empty std::deque allocates ~600 B
+};
+
+inline void connect_deadline::arm(std::shared_ptr<connection_base> c, std::chrono::nanoseconds limit)
+{
+    timer_.expires_after(limit);
+    timer_.async_wait(boost::asio::bind_allocator(exact_allocator<void>(), [c = std::move(c)](const error_code& ec) {
+        if (ec || c->state_ != connection_base::state::connecting) return;
+        c->timed_out_ = true;
+        c->close_transport();
+    }));
+}
+
+}  // namespace wsload::net::detail
