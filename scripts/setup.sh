@@ -6,7 +6,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 packages=(build-essential cmake pkg-config openssl libssl-dev
   libboost1.81-dev libboost-json1.81-dev libboost-program-options1.81-dev libboost-test1.81-dev
-  libboost-url1.81-dev chromium prometheus python3-websockets node-ws libwebsockets-test-server valgrind clang-14 libclang-rt-14-dev llvm-14)
+  libboost-url1.81-dev chromium prometheus python3-websockets node-ws libwebsockets-test-server socat valgrind clang-14 libclang-rt-14-dev llvm-14)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -10,4 +10,5 @@
 
 #include <wsload/dsl/impl/scenario.ipp>
 #include <wsload/net/impl/websocket.ipp>
+#include <wsload/net/tcp/impl/connection.ipp>
 #include <wsload/runtime/impl/user.ipp>

@@ -3,6 +3,7 @@
 // shape, the run's clock, the stop sequence (arrivals stop, connections close with 1000
 // within the grace period, stragglers are aborted and counted) and SIGINT/SIGTERM.
 
+#include <wsload/core/error.hpp>
 #include <wsload/detail/frame_cache.hpp>
 #include <wsload/runtime/behavior.hpp>
 #include <wsload/runtime/user.hpp>
@@ -128,6 +129,8 @@ private:
             w.stats()[stats::counter_id::behaviour_errors].add();
             try {
                 std::rethrow_exception(e);
+            } catch (const usage_error& x) {
+                w.run().report_misuse(x.what());  // not the user's failure: the run's setup is wrong
             } catch (const std::exception& x) {
                 log(log_level::debug, "user " + u->id() + ": behaviour failed: " + x.what());
             } catch (...) {
@@ -156,6 +159,9 @@ public:
         return clock::now() - clock::time_point(clock::duration(started));
     }
     const run_config& config() const noexcept { return state_.config; }
+    /// The usage error a behaviour ran into (a URL its transport cannot take), if any: the run
+    /// ended at once and exits with status 2.
+    std::string misuse() const { return state_.misuse(); }
 
 private:
     template <class Totals = stats::counter_totals>
@@ -294,7 +300,8 @@ private:
             poll.async_wait([&](boost::system::error_code ec) {
                 if (ec) return;
                 const auto now = clock::now();
-                if (phase == phase::running && stop_requested_.load(std::memory_order_acquire)) {
+                if (phase == phase::running && (stop_requested_.load(std::memory_order_acquire) ||
+                                                state_.misused.load(std::memory_order_acquire))) {
                     result_.ended_early = true;
                     begin_stop(false);
                 }

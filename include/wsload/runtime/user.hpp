@@ -6,6 +6,7 @@
 #include <wsload/core/random.hpp>
 #include <wsload/core/task.hpp>
 #include <wsload/detail/config.hpp>
+#include <wsload/net/connection_owner.hpp>
 #include <wsload/net/url.hpp>
 #include <wsload/net/websocket.hpp>
 #include <wsload/net/closable.hpp>
@@ -57,7 +58,7 @@ private:
 
 /// One simulated user. It lives, on its worker's thread, for as long as its behaviour
 /// coroutine runs: the reference a behaviour receives stays valid across every co_await.
-class user final : public net::closable {
+class user final : public net::closable, public net::connection_owner {
 public:
     WSLOAD_DECL user(runtime::worker& w, std::uint64_t index);
     WSLOAD_DECL ~user();
@@ -70,7 +71,7 @@ public:
     runtime::worker& worker() noexcept { return worker_; }
 
     /// The run's --target. Throws usage_error when the run has none.
-    WSLOAD_DECL const net::url& target() const;
+    WSLOAD_DECL const net::url& target() const override;
 
     /// False once the run is ending: loops should end and the behaviour return.
     WSLOAD_DECL bool running() const noexcept;
@@ -79,7 +80,9 @@ public:
     task<> think(std::chrono::nanoseconds d) { return sleep_until(clock::now() + d); }
     WSLOAD_DECL task<> sleep_until(clock::time_point t);
 
-    random_generator& random() noexcept { return random_; }
+    random_generator& random() noexcept override { return random_; }
+    /// The thread this user and its connections live on (what a transport is built on).
+    WSLOAD_DECL net::io_thread& thread() noexcept override;
 
     /// Connects to the run's target (or `url`). Check the result: false when it failed.
     task<wsload::websocket> websocket() { return connect(target(), websocket_options{}); }

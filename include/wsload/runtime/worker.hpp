@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -27,10 +28,29 @@ struct run_state {
     std::atomic<std::uint64_t> live_users{0};  ///< started and not yet finished
     net::tls_client_context tls;  ///< built at the first wss:// connect (a --ca-file at start)
 
+    /// A behaviour misused the run (a URL its transport cannot take): the run ends, and exits
+    /// with this one line as a usage error. The first one reported wins.
+    void report_misuse(std::string what)
+    {
+        std::lock_guard lock(misuse_mutex_);
+        if (misuse_.empty()) misuse_ = std::move(what);
+        misused.store(true, std::memory_order_release);
+    }
+    std::string misuse() const
+    {
+        std::lock_guard lock(misuse_mutex_);
+        return misuse_;
+    }
+    std::atomic<bool> misused{false};
+
     net::connection_settings connection_settings() const noexcept
     {
         return {.connect_timeout = config.connect_timeout, .close_timeout = config.close_timeout};
     }
+
+private:
+    mutable std::mutex misuse_mutex_;
+    std::string misuse_;
 };
 
 /// One thread of the engine: the connections' io_thread, plus the users it starts and the

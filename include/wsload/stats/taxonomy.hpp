@@ -34,6 +34,7 @@ enum class disconnect_reason : std::size_t {
     ping_timeout,    ///< the heartbeat saw too many missed pongs
     client_close,    ///< the behaviour closed the connection itself
     client_stop,     ///< closed because the run ended
+    peer_close,      ///< the peer closed in order (FIN) on a transport without a close handshake (raw TCP)
     count_
 };
 
@@ -45,7 +46,7 @@ inline constexpr std::array<std::string_view, connect_failure_count> connect_fai
 
 inline constexpr std::array<std::string_view, disconnect_reason_count> disconnect_reason_names{
     "normal",  "going_away",   "protocol_error", "message_too_big", "server_close",
-    "network", "ping_timeout", "client_close",   "client_stop"};
+    "network", "ping_timeout", "client_close",   "client_stop",     "peer_close"};
 
 inline constexpr std::string_view name(connect_failure f) noexcept
 {

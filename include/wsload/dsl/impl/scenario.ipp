@@ -46,6 +46,7 @@ WSLOAD_DECL int scenario::run(int argc, char** argv)
              .metrics_listen = config_.metrics_listen});
         for (auto& s : sinks) s->start(engine, info);
         auto result = engine.run();
+        if (const auto misuse = engine.misuse(); !misuse.empty()) throw usage_error(misuse);
         const auto verdict = report::judge(result, rules);
         report::print_report(stdout, info, result, verdict);
         int status = verdict.exit_status();

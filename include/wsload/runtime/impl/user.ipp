@@ -21,6 +21,8 @@ WSLOAD_DECL user::user(runtime::worker& w, std::uint64_t index)
 
 WSLOAD_DECL user::~user() { worker_.untrack(*this); }
 
+WSLOAD_DECL net::io_thread& user::thread() noexcept { return worker_; }
+
 WSLOAD_DECL const run_config& user::config() const noexcept { return worker_.config(); }
 
 WSLOAD_DECL const net::url& user::target() const
@@ -52,8 +54,7 @@ WSLOAD_DECL void user::on_stop()
 
 WSLOAD_DECL task<wsload::websocket> user::connect(net::url u, websocket_options o)
 {
-    if (u.scheme != "ws" && u.scheme != "wss")
-        throw usage_error("\"" + u.to_string() + "\" is not a WebSocket URL (use ws:// or wss://)");
+    if (u.scheme != "ws" && u.scheme != "wss") net::throw_wrong_scheme(u, "WebSocket", "ws:// and wss://");
     net::detail::ws_connect_options c;
     c.heartbeat = o.heartbeat_.value_or(config().ping_interval);
     c.heartbeat_phase = random_.phase(c.heartbeat);  // spread pings: no thundering herd

@@ -1,0 +1,34 @@
+#pragma once
+// Who opens connections: what a transport needs of a simulated user, owned by net/ so that a
+// transport constructs itself from the user (`co_await wsload::tcp::connect(u, url)`) and adding
+// a transport does not touch the user. runtime's user implements it.
+
+#include <wsload/core/random.hpp>
+#include <wsload/net/url.hpp>
+
+namespace wsload::net {
+
+class io_thread;
+
+class connection_owner {
+public:
+    /// The thread the owner and its connections live on.
+    virtual io_thread& thread() noexcept = 0;
+    /// The run's --target; throws usage_error when the run has none.
+    virtual const url& target() const = 0;
+    /// The owner's generator (seeded from --seed): phases, jitter, choices.
+    virtual random_generator& random() noexcept = 0;
+
+protected:
+    ~connection_owner() = default;
+};
+
+/// A URL a transport cannot use: one line naming it and the schemes the transport takes. The
+/// engine ends the run on it with exit status 2 (a usage error, not a failure of each user).
+[[noreturn]] inline void throw_wrong_scheme(const url& u, std::string_view transport, std::string_view schemes)
+{
+    throw usage_error(wsload::detail::quoted(u.to_string()) + " is not a " + std::string(transport) + " URL (" +
+                      std::string(transport) + " takes " + std::string(schemes) + ")");
+}
+
+}  // namespace wsload::net

@@ -1,0 +1,255 @@
+#pragma once
+// A raw TCP connection (tcp:// or, over TLS, tls://) on the shared connection base: the connect
+// path, the accounting and the request correlation are the base's; this file adds the framing of
+// the byte stream, the reader and the writer.
+//
+// Plain TCP reads as the lean WebSocket layer does: an idle connection holds one pending
+// readiness wait (from a per-thread pool) and no buffer; bytes are read into a per-thread buffer
+// and framed in place, and only a message cut across reads is kept, in a string that exists
+// until it is complete. Over TLS the reader is a coroutine reading through the TLS stream.
+
+#include <wsload/core/log.hpp>
+#include <wsload/net/detail/connection_base.hpp>
+#include <wsload/net/detail/handler_memory.hpp>
+#include <wsload/net/tcp/connection.hpp>
+#include <wsload/net/tcp/framing.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/write.hpp>
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+namespace wsload::net::detail {
+
+/// What raw TCP keeps once per thread (io_thread::local): the buffer reads land in and frames
+/// are encoded in, and the pool of the pending readiness waits.
+struct tcp_thread_state {
+    static constexpr std::size_t buffer_size = 64 * 1024;
+    explicit tcp_thread_state(io_thread&) {}
+    char* read_buffer()
+    {
+        if (!read) read = std::make_unique<char[]>(buffer_size);
+        return read.get();
+    }
+    std::unique_ptr<char[]> read;
+    std::string encoded;  ///< a frame being written; its capacity is kept for the next
+    same_size_pool read_waits;
+};
+
+template <class Stream>
+class tcp_session final : public connection_base {
+public:
+    static constexpr bool is_tls = is_tls_stream<Stream>;
+
+    explicit tcp_session(io_thread& t) requires(!is_tls)
+        : connection_base(t), local_(t.local<tcp_thread_state>()), stream_(t.get_executor())
+    {}
+    explicit tcp_session(io_thread& t) requires(is_tls)
+        : connection_base(t), local_(t.local<tcp_thread_state>()), stream_(t.get_executor(), t.tls())
+    {}
+
+    std::string_view request_type() const noexcept override { return "TCP"; }
+
+    /// Connects to `u`; true when the connection is open. The attempt is counted once, as a
+    /// success or in its failure class.
+    task<bool> connect(url u, const tcp::options& o)
+    {
+        auto self = std::static_pointer_cast<tcp_session>(shared_from_this());
+        framing_ = o.framing();
+        max_message_ = o.max_message_bytes();
+        set_inbox_limit(o.inbox_limit());
+        connect_deadline deadline(get_executor());
+        connect_times times;
+        if (!co_await connect_transport(stream_, u, deadline, times)) co_return false;
+        deadline.cancel();
+        record_connect(times.start, times.tcp, times.tls, times.tls, is_tls, false);
+        opened();
+        if (state_ != state::open) co_return true;  // stopped while opening
+        if constexpr (is_tls) {
+            boost::asio::co_spawn(get_executor(), read_loop(self), boost::asio::detached);
+        } else {
+            error_code ec;
+            socket().non_blocking(true, ec);  // reads and writes are tried at once, then waited for
+            socket().async_wait(tcp_socket::wait_read, read_ready{std::move(self)});
+        }
+        co_return true;
+    }
+
+    task<error_code> write(std::string_view data, bool) override
+    {
+        auto self = shared_from_this();
+        if (state_ != state::open) {
+            co_await yield();
+            co_return boost::asio::error::not_connected;
+        }
+        begin_write();
+        error_code ec;
+        auto& out = local_.encoded;
+        out.clear();
+        try {
+            framing_.encode(data, out);
+        } catch (...) {
+            end_write(boost::asio::error::message_size, 0);
+            throw;  // a payload the framing cannot carry is the behaviour's error
+        }
+        std::size_t taken = 0;
+        if constexpr (!is_tls) {
+            taken = socket().write_some(boost::asio::buffer(out), ec);
+            if (ec == boost::asio::error::would_block) ec = {}, taken = 0;
+        }
+        if (!ec && taken < out.size()) {
+            // The rest waits in a string of its own: the thread's buffer serves the next sender.
+            std::string rest(out, taken);
+            auto [wec, n] = co_await boost::asio::async_write(stream_, boost::asio::buffer(rest), use_task);
+            ec = wec;
+        } else if (!ec) {
+            co_await yield();  // a send suspends once, as an asio write does
+        }
+        end_write(ec, data.size());
+        co_return ec;
+    }
+
+    /// Closes now (raw TCP has no closing handshake): counted as `why` when the reader ends.
+    void close_as(stats::disconnect_reason why) override
+    {
+        if (state_ != state::open) return;
+        close_started_ = true;
+        end_reason_ = thread_.stopping() ? stats::disconnect_reason::client_stop : why;
+        state_ = state::closing;
+        // No close_notify exchange over TLS: the peer learns of the end from the FIN, as with
+        // plain TCP. The reader, woken by the close, counts the end.
+        close_socket();
+    }
+
+    void on_stop() override { close_as(stats::disconnect_reason::client_stop); }
+    void on_abort() override
+    {
+        if (state_ == state::connecting) aborted_ = true;
+        finish(close_started_ ? end_reason_ : stats::disconnect_reason::client_stop);
+        close_socket();
+    }
+    void close_transport() noexcept override { close_socket(); }
+
+private:
+    tcp_socket& socket() noexcept { return boost::beast::get_lowest_layer(stream_); }
+
+    void close_socket() noexcept
+    {
+        error_code ignored;
+        socket().close(ignored);
+    }
+
+    /// The handler of the one pending operation of an idle plain connection.
+    struct read_ready {
+        std::shared_ptr<tcp_session> self;
+        void operator()(const error_code& ec) { on_readable(std::move(self), ec); }
+        using allocator_type = pooled_allocator<void>;
+        allocator_type get_allocator() const noexcept { return allocator_type(self->local_.read_waits); }
+    };
+
+    static void on_readable(std::shared_ptr<tcp_session> self, error_code ec)
+    {
+        auto& c = *self;
+        if (ec) return c.reader_ended(ec);
+        char* const buffer = c.local_.read_buffer();
+        for (;;) {
+            const auto n = c.socket().read_some(boost::asio::buffer(buffer, tcp_thread_state::buffer_size), ec);
+            if (ec == boost::asio::error::would_block) break;
+            if (ec) return c.reader_ended(ec);
+            if (!c.consume_guarded(buffer, n)) return;
+            if (n < tcp_thread_state::buffer_size) break;  // drained: no read just to see EAGAIN
+        }
+        c.socket().async_wait(tcp_socket::wait_read, read_ready{std::move(self)});
+    }
+
+    static task<> read_loop(std::shared_ptr<tcp_session> self)
+    {
+        char buffer[4096];
+        for (;;) {
+            auto [ec, n] = co_await self->stream_.async_read_some(boost::asio::buffer(buffer), use_task);
+            if (ec) co_return self->reader_ended(ec);
+            if (!self->consume_guarded(buffer, n)) co_return;
+        }
+    }
+
+    /// consume(), for a plain handler: a request's match function that throws must not reach
+    /// the thread's io_context. The behaviour's error is counted and the connection closed
+    /// (client_close). False then.
+    bool consume_guarded(const char* data, std::size_t n)
+    {
+        try {
+            return consume(data, n);
+        } catch (const std::exception& e) {
+            stats_[stats::counter_id::behaviour_errors].add();
+            log(log_level::warn, std::string("a request's match function threw: ") + e.what() + "; its connection is closed");
+            end_now(stats::disconnect_reason::client_close);
+            return false;
+        }
+    }
+
+    /// Frames what arrived and hands each message on. Only a message cut across reads is kept
+    /// (in pending_). False when the connection ended (a frame over the limit or invalid).
+    bool consume(const char* data, std::size_t n)
+    {
+        if (state_ != state::open) return state_ != state::closed;  // closing: the rest is not read
+        std::string_view rest(data, n);
+        if (!pending_.empty()) {
+            pending_.append(data, n);
+            rest = pending_;
+        }
+        std::size_t used = 0;
+        for (;;) {
+            const auto d = framing_.decode(rest.substr(used), max_message_);
+            if (d.what == tcp::decoded::status::complete && d.consumed > 0) {
+                used += d.consumed;
+                deliver(d.payload, false);
+                if (state_ != state::open) return false;
+                continue;
+            }
+            if (d.what == tcp::decoded::status::incomplete) break;
+            end_now(d.what == tcp::decoded::status::too_big ? stats::disconnect_reason::message_too_big
+                                                            : stats::disconnect_reason::protocol_error);
+            return false;
+        }
+        if (pending_.empty()) {
+            if (used < rest.size()) pending_.assign(rest.substr(used));
+        } else {
+            pending_.erase(0, used);
+            if (pending_.empty()) pending_ = std::string();  // a large message's memory goes with it
+        }
+        return true;
+    }
+
+    /// The connection ends now for `why` (a violation, a throwing matcher): counted once.
+    void end_now(stats::disconnect_reason why)
+    {
+        close_started_ = true;
+        close_socket();
+        finish(why);
+    }
+
+    /// The reader is over: EOF from the peer (its orderly close), a reset, or our own close.
+    void reader_ended(const error_code& ec)
+    {
+        close_socket();
+        if (close_started_ || aborted_) return finish(end_reason_);
+        const bool orderly = ec == boost::asio::error::eof || ec == boost::asio::ssl::error::stream_truncated;
+        finish(orderly ? stats::disconnect_reason::peer_close : stats::disconnect_reason::network);
+    }
+
+    tcp_thread_state& local_;
+    Stream stream_;
+    tcp::framing framing_;
+    std::size_t max_message_ = 0;
+    std::string pending_;  ///< the start of a message cut across reads
+};
+
+using plain_tcp_session = tcp_session<tcp_socket>;
+using tls_tcp_session = tcp_session<boost::asio::ssl::stream<tcp_socket>>;
+
+}  // namespace wsload::net::detail

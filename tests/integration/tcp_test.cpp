@@ -1,0 +1,218 @@
+// Raw TCP (tcp://) on the shared connection core, against real servers on loopback: Debian's
+// socat as a third-party echo, and a byte-scripted server for the bad input of issue 15 (a
+// length over the limit, a frame cut by a close, bytes that stall one at a time). Every attempt,
+// message and request is counted exactly once, and the classes sum to the totals.
+
+#include <support/child_process.hpp>
+#include <wsload/net/tcp/connection.hpp>
+#include <wsload/runtime/engine.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace std::chrono_literals;
+namespace stats = wsload::stats;
+
+namespace {
+
+/// Writes `chunks` to every connection, `gap` apart, then ends it with a FIN (or keeps it open
+/// until the client goes when `hold` is set). Runs on its own thread.
+class tcp_script_server {
+public:
+    tcp_script_server(std::vector<std::string> chunks, std::chrono::milliseconds gap, bool hold)
+        : chunks_(std::move(chunks)), gap_(gap), hold_(hold)
+    {
+        acceptor_.open(boost::asio::ip::tcp::v4());
+        acceptor_.set_option(boost::asio::socket_base::reuse_address(true));
+        acceptor_.bind({boost::asio::ip::make_address("127.0.0.1"), 0});
+        acceptor_.listen();
+        port_ = acceptor_.local_endpoint().port();
+        boost::asio::co_spawn(io_, accept(), boost::asio::detached);
+        thread_ = std::thread([this] { io_.run(); });
+    }
+    ~tcp_script_server()
+    {
+        io_.stop();
+        thread_.join();
+    }
+    std::string url() const { return "tcp://127.0.0.1:" + std::to_string(port_); }
+
+private:
+    boost::asio::awaitable<void> accept()
+    {
+        for (;;) {
+            auto socket = co_await acceptor_.async_accept(boost::asio::use_awaitable);
+            boost::asio::co_spawn(io_, serve(std::move(socket)), boost::asio::detached);
+        }
+    }
+    boost::asio::awaitable<void> serve(boost::asio::ip::tcp::socket socket)
+    {
+        boost::asio::steady_timer wait(io_);
+        for (const auto& chunk : chunks_) {
+            co_await boost::asio::async_write(socket, boost::asio::buffer(chunk), boost::asio::use_awaitable);
+            wait.expires_after(gap_);
+            co_await wait.async_wait(boost::asio::use_awaitable);
+        }
+        if (!hold_) {
+            socket.shutdown(boost::asio::ip::tcp::socket::shutdown_send);
+        }
+        char sink[256];
+        for (;;) {  // until the client goes
+            auto [ec, n] = co_await socket.async_read_some(boost::asio::buffer(sink),
+                                                           boost::asio::as_tuple(boost::asio::use_awaitable));
+            if (ec) break;
+        }
+    }
+
+    std::vector<std::string> chunks_;
+    std::chrono::milliseconds gap_;
+    bool hold_;
+    boost::asio::io_context io_{1};
+    boost::asio::ip::tcp::acceptor acceptor_{io_};
+    std::uint16_t port_ = 0;
+    std::thread thread_;
+};
+
+wsload::run_config tcp_config(const std::string& url, std::uint64_t users)
+{
+    wsload::run_config c;
+    c.name = "tcp";
+    c.target = wsload::net::parse_url(url);
+    c.users = users;
+    c.duration = 20s;  // a bound: the run ends when every user has
+    c.threads = 2;
+    c.quiet = true;
+    return c;
+}
+
+void check_accounting(const stats::totals& t, std::uint64_t users)
+{
+    BOOST_TEST(t[stats::counter_id::connect_attempts] == users);
+    BOOST_TEST(t[stats::counter_id::connect_successes] + t.failures() == users);
+    BOOST_TEST(t.disconnect_total() == t[stats::counter_id::connect_successes]);
+    BOOST_TEST(t[stats::counter_id::active_connections] == 0u);
+    BOOST_TEST(t[stats::counter_id::requests_sent] ==
+               t[stats::counter_id::requests_answered] + t[stats::counter_id::requests_timed_out] +
+                   t[stats::counter_id::requests_failed]);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(raw_tcp)
+
+// socat (Debian's) echoes every line back: each request is answered once, nothing else arrives.
+BOOST_AUTO_TEST_CASE(line_requests_against_socat_echo_are_counted_exactly, *boost::unit_test::timeout(60))
+{
+    const auto port = wsload::test::free_tcp_port();
+    wsload::test::child_process socat({"/usr/bin/socat", "-d", "-d",
+                                       "TCP-LISTEN:" + std::to_string(port) + ",bind=127.0.0.1,reuseaddr,fork",
+                                       "EXEC:/bin/cat"});
+    // socat -d -d says "listening on ..." once its socket is bound: readiness, not a sleep.
+    bool listening = false;
+    while (!listening)
+        if (auto line = socat.read_stderr_line(10'000ms); !line) break;
+        else listening = line->find("listening on") != std::string::npos;
+    BOOST_REQUIRE_MESSAGE(listening, "socat did not start listening: " + socat.stderr_text());
+    constexpr std::uint64_t users = 20, per_user = 10;
+    wsload::runtime::engine engine(tcp_config("tcp://127.0.0.1:" + std::to_string(port), users),
+                                   [](wsload::user& u) -> wsload::task<> {
+                                       auto c = co_await wsload::tcp::connect(u);
+                                       if (!c) co_return;
+                                       for (std::uint64_t i = 0; i < per_user; ++i) {
+                                           const auto text = u.id() + " says " + std::to_string(i);
+                                           co_await c.request(text, [&](std::string_view r) { return r == text; },
+                                                              {.timeout = 5s, .intended_at = {}, .name = "echo"});
+                                       }
+                                       co_await c.close();
+                                   });
+    const auto r = engine.run();
+    const auto& t = *r.totals;
+    check_accounting(t, users);
+    BOOST_TEST(t[stats::counter_id::connect_successes] == users);
+    BOOST_TEST(t[stats::counter_id::requests_answered] == users * per_user);
+    BOOST_TEST(t[stats::counter_id::messages_sent] == users * per_user);
+    BOOST_TEST(t[stats::counter_id::messages_received] == users * per_user);
+    BOOST_TEST(t.ended(stats::disconnect_reason::client_close) == users);
+    BOOST_TEST(t[stats::histogram_id::round_trip].count() == users * per_user);
+    BOOST_TEST(t[stats::histogram_id::connect_upgrade].count() == 0u);  // raw TCP has no handshake
+    const auto named = t.requests.find({"TCP", "echo"});
+    BOOST_REQUIRE(named != t.requests.end());
+    BOOST_TEST(named->second.answered == users * per_user);
+}
+
+// A 4-byte length header announcing 10 MB against a 1 MiB limit: message_too_big at once, before
+// any of it is buffered, counted once per connection.
+BOOST_AUTO_TEST_CASE(a_length_over_the_limit_ends_as_message_too_big, *boost::unit_test::timeout(60))
+{
+    tcp_script_server server({std::string("\x00\x98\x96\x80", 4) + "abc"}, 10ms, true);
+    constexpr std::uint64_t users = 10;
+    wsload::runtime::engine engine(tcp_config(server.url(), users), [](wsload::user& u) -> wsload::task<> {
+        auto c = co_await wsload::tcp::connect(
+            u, wsload::tcp::options().framing(wsload::tcp::framing::length_prefixed(4)).max_message_bytes(1 << 20));
+        if (c) co_await c.wait_closed();
+    });
+    const auto r = engine.run();
+    check_accounting(*r.totals, users);
+    BOOST_TEST(r.totals->ended(stats::disconnect_reason::message_too_big) == users);
+    BOOST_TEST((*r.totals)[stats::counter_id::messages_received] == 0u);
+}
+
+// "one\ntw" then FIN: one message, the cut frame is not a message, the end is the peer's orderly close.
+BOOST_AUTO_TEST_CASE(a_frame_cut_by_a_close_is_dropped_and_the_end_is_peer_close, *boost::unit_test::timeout(60))
+{
+    tcp_script_server server({"one\ntw"}, 10ms, false);
+    constexpr std::uint64_t users = 10;
+    wsload::runtime::engine engine(tcp_config(server.url(), users), [](wsload::user& u) -> wsload::task<> {
+        auto c = co_await wsload::tcp::connect(u);
+        if (c) co_await c.wait_closed();
+    });
+    const auto r = engine.run();
+    check_accounting(*r.totals, users);
+    BOOST_TEST(r.totals->ended(stats::disconnect_reason::peer_close) == users);
+    BOOST_TEST((*r.totals)[stats::counter_id::messages_received] == users);
+}
+
+// A reply that trickles in one byte every 20 ms still arrives whole, once.
+BOOST_AUTO_TEST_CASE(bytes_that_stall_one_at_a_time_make_one_message, *boost::unit_test::timeout(60))
+{
+    std::vector<std::string> bytes;
+    for (char ch : std::string("slow reply\n")) bytes.emplace_back(1, ch);
+    tcp_script_server server(bytes, 20ms, true);
+    constexpr std::uint64_t users = 4;
+    std::atomic<int> whole{0};
+    wsload::runtime::engine engine(tcp_config(server.url(), users), [&](wsload::user& u) -> wsload::task<> {
+        auto c = co_await wsload::tcp::connect(u);
+        if (!c) co_return;
+        if (auto m = co_await c.receive(5s); m && m->text() == "slow reply") ++whole;
+        co_await c.close();
+    });
+    const auto r = engine.run();
+    check_accounting(*r.totals, users);
+    BOOST_TEST(whole.load() == static_cast<int>(users));
+    BOOST_TEST((*r.totals)[stats::counter_id::messages_received] == users);
+    BOOST_TEST(r.totals->ended(stats::disconnect_reason::client_close) == users);
+}
+
+// u.websocket() on a tcp:// target is the run's usage error, named once; not a failure per user.
+BOOST_AUTO_TEST_CASE(a_transport_given_a_url_it_cannot_use_ends_the_run_with_one_line, *boost::unit_test::timeout(60))
+{
+    wsload::runtime::engine engine(tcp_config("tcp://127.0.0.1:9", 50), [](wsload::user& u) -> wsload::task<> {
+        auto ws = co_await u.websocket();
+        if (ws) co_await ws.wait_closed();
+    });
+    const auto r = engine.run();
+    BOOST_TEST(engine.misuse() == "\"tcp://127.0.0.1:9/\" is not a WebSocket URL (WebSocket takes ws:// and wss://)");
+    BOOST_TEST((*r.totals)[stats::counter_id::connect_attempts] == 0u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
