@@ -211,7 +211,7 @@ BOOST_AUTO_TEST_CASE(a_transport_given_a_url_it_cannot_use_ends_the_run_with_one
         if (ws) co_await ws.wait_closed();
     });
     const auto r = engine.run();
-    BOOST_TEST(engine.misuse() == "\"tcp://127.0.0.1:9/\" is not a WebSocket URL (WebSocket takes ws:// and wss://)");
+    BOOST_TEST(engine.misuse() == "\"tcp://127.0.0.1:9\" is not a WebSocket URL (WebSocket takes ws:// and wss://)");
     BOOST_TEST((*r.totals)[stats::counter_id::connect_attempts] == 0u);
 }
 

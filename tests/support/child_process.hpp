@@ -402,17 +402,18 @@ private:
     detail::captured_output err_;
 };
 
-/// The bundled im_server started with `--port 0` plus `extra_args` (do not pass --port), its
-/// readiness line read back. Stopped with SIGTERM by the destructor, SIGKILL after 3 s.
-struct im_server_process {
+/// A bundled server (im_server, chat_server) started with `--port 0` plus `extra_args` (do not
+/// pass --port), its readiness line (`<name> listening on HOST:PORT`) read back. Stopped with
+/// SIGTERM by the destructor, SIGKILL after 3 s.
+struct server_process {
 public:
     /// Throws std::runtime_error, with what the server wrote on stderr, when it does not report
-    /// `im_server listening on HOST:PORT` within `ready_timeout`.
-    explicit im_server_process(std::filesystem::path const& binary, std::vector<std::string> extra_args = {},
+    /// `<binary's name> listening on HOST:PORT` within `ready_timeout`.
+    explicit server_process(std::filesystem::path const& binary, std::vector<std::string> extra_args = {},
                                std::chrono::milliseconds ready_timeout = std::chrono::seconds(10))
         : process_(arguments(binary, std::move(extra_args)))
     {
-        constexpr std::string_view ready = "im_server listening on ";
+        const std::string ready = binary.filename().string() + " listening on ";
         auto const deadline = std::chrono::steady_clock::now() + ready_timeout;
         for (;;) {
             auto const rest = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
@@ -435,12 +436,12 @@ public:
         fail("did not report readiness within " + std::to_string(ready_timeout.count()) + " ms");
     }
 
-    im_server_process(im_server_process&&) noexcept = default;
-    im_server_process& operator=(im_server_process&&) = delete;
-    im_server_process(im_server_process const&) = delete;
-    im_server_process& operator=(im_server_process const&) = delete;
+    server_process(server_process&&) noexcept = default;
+    server_process& operator=(server_process&&) = delete;
+    server_process(server_process const&) = delete;
+    server_process& operator=(server_process const&) = delete;
 
-    ~im_server_process()
+    ~server_process()
     {
         try {
             stop();
@@ -477,7 +478,7 @@ private:
     {
         process_.send_signal(SIGKILL);
         auto const status = process_.wait_for_exit(std::chrono::seconds(5));
-        throw std::runtime_error("im_server " + what +
+        throw std::runtime_error("the server " + what +
                                  (status ? " (exit status " + std::to_string(*status) + ")" : std::string()) +
                                  "; its stderr: " + process_.stderr_text());
     }
@@ -486,6 +487,8 @@ private:
     std::string host_;
     std::uint16_t port_ = 0;
 };
+
+using im_server_process = server_process;
 
 /// A fresh directory /tmp/<prefix>-XXXXXX, removed with its contents by the destructor.
 struct temp_dir {

@@ -195,6 +195,7 @@ wsload_disconnects_total{reason="network"} 1
 wsload_disconnects_total{reason="ping_timeout"} 0
 wsload_disconnects_total{reason="client_close"} 0
 wsload_disconnects_total{reason="client_stop"} 0
+wsload_disconnects_total{reason="peer_close"} 0
 # HELP wsload_close_codes_total server_close disconnects by WebSocket close code (non-zero only).
 # TYPE wsload_close_codes_total counter
 wsload_close_codes_total{code="4000"} 1
@@ -228,6 +229,9 @@ wsload_requests_answered_total 97
 # HELP wsload_requests_timed_out_total Requests with no reply within their timeout.
 # TYPE wsload_requests_timed_out_total counter
 wsload_requests_timed_out_total 2
+# HELP wsload_requests_rejected_total Requests answered with a reply that said they failed.
+# TYPE wsload_requests_rejected_total counter
+wsload_requests_rejected_total 0
 # HELP wsload_requests_failed_total Requests whose connection ended before the reply.
 # TYPE wsload_requests_failed_total counter
 wsload_requests_failed_total 1
@@ -312,6 +316,7 @@ BOOST_AUTO_TEST_CASE(every_family_declared_once_in_order_and_every_sample_in_its
         "wsload_pings_sent_total counter",         "wsload_pongs_received_total counter",
         "wsload_pongs_missed_total counter",       "wsload_requests_sent_total counter",
         "wsload_requests_answered_total counter",  "wsload_requests_timed_out_total counter",
+        "wsload_requests_rejected_total counter",
         "wsload_requests_failed_total counter",    "wsload_behaviour_errors_total counter",
         "wsload_inbox_dropped_total counter",
         "wsload_connect_seconds histogram",        "wsload_connect_tcp_seconds histogram",
@@ -344,9 +349,9 @@ BOOST_AUTO_TEST_CASE(named_requests_get_a_counter_and_a_histogram_family_with_ty
 
     std::vector<std::string> families;
     const auto samples = parse_samples(text, families);  // well formed, each sample in its family
-    BOOST_TEST(families.size() == 31u);
-    BOOST_TEST(families[29] == "wsload_named_requests_total counter");
-    BOOST_TEST(families[30] == "wsload_named_round_trip_seconds histogram");
+    BOOST_TEST(families.size() == 32u);
+    BOOST_TEST(families[30] == "wsload_named_requests_total counter");
+    BOOST_TEST(families[31] == "wsload_named_round_trip_seconds histogram");
     const auto block = family_block(text, "wsload_named_requests_total");
     BOOST_TEST(block.find("wsload_named_requests_total{type=\"WS\",name=\"log\\\"in\",outcome=\"sent\"} 3\n") !=
                std::string::npos);

@@ -65,9 +65,9 @@ const std::vector<good_url> good_urls = {
      "ws://[1:2:3:4:5:6:7:8]:1/"},
     {"ws://[::]/", "ws", "::", 80, "/", false, "[::]", "ws://[::]/"},
     {"tcp://10.0.0.1:9000", "tcp", "10.0.0.1", 9000, "/", false, "10.0.0.1:9000",
-     "tcp://10.0.0.1:9000/"},
-    {"tls://broker:8883", "tls", "broker", 8883, "/", true, "broker:8883", "tls://broker:8883/"},
-    {"tls://broker", "tls", "broker", 443, "/", true, "broker", "tls://broker/"},
+     "tcp://10.0.0.1:9000"},
+    {"tls://broker:8883", "tls", "broker", 8883, "/", true, "broker:8883", "tls://broker:8883"},
+    {"tls://broker", "tls", "broker", 443, "/", true, "broker", "tls://broker"},
     {"ws://my_host-1.local./", "ws", "my_host-1.local.", 80, "/", false, "my_host-1.local.",
      "ws://my_host-1.local./"},
 };

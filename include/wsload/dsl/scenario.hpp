@@ -16,9 +16,13 @@
 #include <wsload/dsl/flags.hpp>
 #include <wsload/runtime/behavior.hpp>
 #include <wsload/runtime/run_config.hpp>
+#include <wsload/stats/run_info.hpp>
+#include <wsload/stats/run_result.hpp>
 
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -109,6 +113,14 @@ public:
         return flag<std::string>(std::move(name), variable, std::move(help), std::move(choices));
     }
 
+    /// A section of the scenario's own, printed after the report (e.g. the figures a tool it
+    /// replaces printed, in that tool's layout): `f(out, info, result)`.
+    scenario& summary(std::function<void(std::FILE*, const stats::run_info&, const stats::run_result&)> f)
+    {
+        summary_ = std::move(f);
+        return *this;
+    }
+
     /// Parses the command line, runs, prints the report. Returns the exit status:
     /// 0 ran, 2 usage error, 3 the run failed (see README).
     WSLOAD_DECL int run(int argc, char** argv);
@@ -121,6 +133,7 @@ private:
     std::optional<std::chrono::nanoseconds> hold_;
     runtime::behavior behavior_;
     std::vector<dsl::custom_flag> flags_;
+    std::function<void(std::FILE*, const stats::run_info&, const stats::run_result&)> summary_;
 };
 
 }  // namespace wsload

@@ -13,6 +13,12 @@
 
 namespace wsload {
 
+/// What a reply matcher may return instead of true/false, when a message is the request's
+/// reply but says the request failed (an error status, `"errno": 1`): `reject` ends the request
+/// with that message, counted as rejected (a failure, as Locust's response.failure()), not as
+/// answered; `accept` is true and `ignore` is false.
+enum class reply { ignore, accept, reject };
+
 /// Options of one request: how long to wait for the reply, the time the send was meant to
 /// happen (a behaviour on a fixed schedule passes it so that a late send is not hidden), and
 /// the request's name: its row in the report's table, its entry in the result file and its
@@ -53,7 +59,7 @@ public:
     reply_matcher& operator=(reply_matcher&&) = delete;
     ~reply_matcher() { ops_->destroy(storage_); }
 
-    bool operator()(std::string_view data, bool binary) const { return ops_->call(storage_, data, binary); }
+    reply operator()(std::string_view data, bool binary) const { return ops_->call(storage_, data, binary); }
 
 private:
     static constexpr std::size_t capacity = 4 * sizeof(void*);
@@ -62,28 +68,34 @@ private:
                                         std::is_nothrow_move_constructible_v<Match>;
 
     struct operations {
-        bool (*call)(const void* storage, std::string_view data, bool binary);
+        reply (*call)(const void* storage, std::string_view data, bool binary);
         void (*move)(void* to, void* from) noexcept;  // leaves `from` destructible
         void (*destroy)(void* storage) noexcept;
     };
 
     template <class Match>
-    static bool invoke(const Match& f, std::string_view data, bool binary)
+    static reply invoke(const Match& f, std::string_view data, bool binary)
     {
         if constexpr (std::is_invocable_v<const Match&, std::string_view, bool>)
-            return static_cast<bool>(f(data, binary));
+            return verdict(f(data, binary));
         else
-            return static_cast<bool>(f(data));
+            return verdict(f(data));
+    }
+    static reply verdict(reply r) noexcept { return r; }
+    template <class Result>
+    static reply verdict(const Result& r)
+    {
+        return static_cast<bool>(r) ? reply::accept : reply::ignore;
     }
 
     template <class Match>
     static constexpr operations inline_ops{
-        [](const void* p, std::string_view d, bool b) { return invoke(*static_cast<const Match*>(p), d, b); },
+        [](const void* p, std::string_view d, bool b) -> reply { return invoke(*static_cast<const Match*>(p), d, b); },
         [](void* to, void* from) noexcept { ::new (to) Match(std::move(*static_cast<Match*>(from))); },
         [](void* p) noexcept { static_cast<Match*>(p)->~Match(); }};
     template <class Match>
     static constexpr operations heap_ops{
-        [](const void* p, std::string_view d, bool b) { return invoke(**static_cast<Match* const*>(p), d, b); },
+        [](const void* p, std::string_view d, bool b) -> reply { return invoke(**static_cast<Match* const*>(p), d, b); },
         [](void* to, void* from) noexcept { ::new (to) Match*(std::exchange(*static_cast<Match**>(from), nullptr)); },
         [](void* p) noexcept { delete *static_cast<Match**>(p); }};
 

@@ -205,6 +205,11 @@ inline std::string url::host_header() const
     return out;
 }
 
-inline std::string url::to_string() const { return scheme + "://" + host_header() + target; }
+inline std::string url::to_string() const
+{
+    // Raw TCP has no path: tcp://host:9000 reads back as itself.
+    const bool stream_only = (scheme == "tcp" || scheme == "tls") && target == "/";
+    return scheme + "://" + host_header() + (stream_only ? std::string() : target);
+}
 
 } // namespace wsload::net

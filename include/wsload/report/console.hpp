@@ -121,7 +121,8 @@ inline void print_report(std::FILE* out, const stats::run_info& config, const st
     detail::latency_row(out, "total", t[histogram_id::connect]);
     detail::latency_row(out, "tcp", t[histogram_id::connect_tcp]);
     if (!t[histogram_id::connect_tls].empty()) detail::latency_row(out, "tls", t[histogram_id::connect_tls]);
-    detail::latency_row(out, "upgrade", t[histogram_id::connect_upgrade]);
+    // The transport's own handshake (a WebSocket upgrade); raw TCP has none.
+    if (!t[histogram_id::connect_upgrade].empty()) detail::latency_row(out, "upgrade", t[histogram_id::connect_upgrade]);
 
     const auto pings = t[counter_id::pings_sent];
     if (pings) {
@@ -143,9 +144,10 @@ inline void print_report(std::FILE* out, const stats::run_info& config, const st
         std::fprintf(out, "%-22s %.1f/s sent, %.1f/s received\n", "rate:", per_second(sent, r.elapsed),
                      per_second(received, r.elapsed));
         if (t[counter_id::requests_sent]) {
-            std::fprintf(out, "%-22s %llu sent, %llu answered, %llu timed out, %llu failed\n", "requests:",
+            std::fprintf(out, "%-22s %llu sent, %llu answered, %llu rejected, %llu timed out, %llu failed\n", "requests:",
                          static_cast<unsigned long long>(t[counter_id::requests_sent]),
                          static_cast<unsigned long long>(t[counter_id::requests_answered]),
+                         static_cast<unsigned long long>(t[counter_id::requests_rejected]),
                          static_cast<unsigned long long>(t[counter_id::requests_timed_out]),
                          static_cast<unsigned long long>(t[counter_id::requests_failed]));
             std::fprintf(out, "round trip (ms), measured from the intended send time:\n");

@@ -276,7 +276,8 @@ inline std::string latency_tables(const stats::run_result& r)
     s += tr({"rate", fixed(per_second(sent, r.elapsed), 1) + "/s sent, " + fixed(per_second(received, r.elapsed), 1) +
                          "/s received"});
     s += tr({"requests", n(t[counter_id::requests_sent]) + " sent, " + n(t[counter_id::requests_answered]) +
-                             " answered, " + n(t[counter_id::requests_timed_out]) + " timed out, " +
+                             " answered, " + n(t[counter_id::requests_rejected]) + " rejected, " +
+                             n(t[counter_id::requests_timed_out]) + " timed out, " +
                              n(t[counter_id::requests_failed]) + " failed"}) +
          "</table>";
     if (t[counter_id::requests_sent])

@@ -166,6 +166,7 @@ inline boost::json::object result_document(const stats::run_info& config, const 
         o["answered"] = named.answered;
         o["timed_out"] = named.timed_out;
         o["failed"] = named.failed;
+        o["rejected"] = named.rejected;
         o["latency_ms"] = to_json(latency_ms(named.round_trip));
         o["round_trip"] = to_json(named.round_trip.export_state());
         requests.push_back(std::move(o));

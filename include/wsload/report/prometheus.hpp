@@ -197,11 +197,12 @@ inline void append_named_requests(std::string& out, const stats::named_map& requ
 {
     if (requests.empty()) return;
     append_family(out, "wsload_named_requests_total", "counter",
-                  "Requests by type and name, per outcome (sent = answered + timed_out + failed + in flight).");
+                  "Requests by type and name, per outcome (sent = answered + rejected + timed_out + failed + in flight).");
     for (const auto& [key, named] : requests) {
         const auto labels = request_labels(key);
         const std::pair<std::string_view, std::uint64_t> outcomes[] = {
-            {"sent", named.sent}, {"answered", named.answered}, {"timed_out", named.timed_out}, {"failed", named.failed}};
+            {"sent", named.sent},          {"answered", named.answered}, {"rejected", named.rejected},
+            {"timed_out", named.timed_out}, {"failed", named.failed}};
         for (const auto& [outcome, n] : outcomes) {
             out += "wsload_named_requests_total{";
             out += labels;
@@ -291,6 +292,8 @@ inline std::string prometheus_text(const stats::totals& t, std::chrono::nanoseco
     counter("wsload_requests_answered_total", "Requests whose reply came back.", counter_id::requests_answered);
     counter("wsload_requests_timed_out_total", "Requests with no reply within their timeout.",
             counter_id::requests_timed_out);
+    counter("wsload_requests_rejected_total", "Requests answered with a reply that said they failed.",
+            counter_id::requests_rejected);
     counter("wsload_requests_failed_total", "Requests whose connection ended before the reply.",
             counter_id::requests_failed);
     counter("wsload_behaviour_errors_total", "Behaviours that threw (the user ended, the run went on).",

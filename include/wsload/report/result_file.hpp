@@ -178,6 +178,7 @@ inline loaded_result load_result(const boost::json::object& doc, const std::stri
                 named.answered += number(o, "answered", file);
                 named.timed_out += number(o, "timed_out", file);
                 named.failed += number(o, "failed", file);
+                if (o.contains("rejected")) named.rejected += number(o, "rejected", file);  // since issue 15
                 named.round_trip.merge(detail::histogram_state(child(o, "round_trip", file), file));
             }
         }

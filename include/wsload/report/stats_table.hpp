@@ -47,7 +47,8 @@ inline std::uint64_t failures_of(stats::histogram_id id, const stats::totals& t)
     using stats::counter_id;
     switch (id) {
     case stats::histogram_id::connect: return t.failures();
-    case stats::histogram_id::round_trip: return t[counter_id::requests_timed_out] + t[counter_id::requests_failed];
+    case stats::histogram_id::round_trip:
+        return t[counter_id::requests_timed_out] + t[counter_id::requests_failed] + t[counter_id::requests_rejected];
     case stats::histogram_id::ping_round_trip: return t[counter_id::pongs_missed];
     default: return 0;
     }

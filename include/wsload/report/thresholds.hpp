@@ -40,11 +40,14 @@ struct threshold {
     {
         using K = threshold_metric::kind;
         const auto& m = metric;
+        // A name covers its requests over every transport (a "login" over HTTP and over TCP
+        // are one step); a name the run never used has nothing timed and nothing sent.
         const stats::named_totals* named = nullptr;
-        static const stats::named_totals none;  // a name the run never used: nothing timed, nothing sent
+        stats::named_totals of_name;
         if (!m.request_name.empty()) {
-            const auto it = t.requests.find(stats::request_key{"WS", m.request_name});
-            named = it == t.requests.end() ? &none : &it->second;
+            for (const auto& [key, figures] : t.requests)
+                if (key.name == m.request_name) of_name.add(figures);
+            named = &of_name;
         }
         if (m.what == K::latency) {
             const auto& h = named ? named->round_trip : t.histograms[m.histogram];

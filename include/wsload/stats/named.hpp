@@ -38,7 +38,7 @@ inline constexpr std::string_view overflow_request = "(other names)";
 struct named_request {
     request_key key;
     histogram round_trip;  ///< answered requests, from the intended send time
-    counter sent, answered, timed_out, failed;
+    counter sent, answered, timed_out, failed, rejected;
 };
 
 /// A shard's named requests. find() is owner-only and costs one hash lookup; readers see
@@ -103,9 +103,9 @@ private:
 /// A name's merged figures.
 struct named_totals {
     histogram round_trip;
-    std::uint64_t sent = 0, answered = 0, timed_out = 0, failed = 0;
+    std::uint64_t sent = 0, answered = 0, timed_out = 0, failed = 0, rejected = 0;
 
-    std::uint64_t failures() const noexcept { return timed_out + failed; }
+    std::uint64_t failures() const noexcept { return timed_out + failed + rejected; }
     void add(const named_request& r)
     {
         round_trip.merge(r.round_trip);
@@ -113,6 +113,7 @@ struct named_totals {
         answered += r.answered.get();
         timed_out += r.timed_out.get();
         failed += r.failed.get();
+        rejected += r.rejected.get();
     }
     void add(const named_totals& t)
     {
@@ -121,6 +122,7 @@ struct named_totals {
         answered += t.answered;
         timed_out += t.timed_out;
         failed += t.failed;
+        rejected += t.rejected;
     }
 };
 

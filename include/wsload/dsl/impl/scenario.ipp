@@ -49,6 +49,7 @@ WSLOAD_DECL int scenario::run(int argc, char** argv)
         if (const auto misuse = engine.misuse(); !misuse.empty()) throw usage_error(misuse);
         const auto verdict = report::judge(result, rules);
         report::print_report(stdout, info, result, verdict);
+        if (summary_ && result.totals) summary_(stdout, info, result);
         int status = verdict.exit_status();
         for (auto& s : sinks)
             if (!s->finish(info, result, verdict)) status = report::exit_run_failed;

@@ -312,7 +312,16 @@ protected:
         stats_[stats::counter_id::messages_received].add();
         stats_[stats::counter_id::bytes_received].add(data.size());
         for (auto* r = requests_; r; r = r->next) {
-            if (!(*r->match)(data, binary)) continue;
+            const auto verdict = (*r->match)(data, binary);
+            if (verdict == reply::ignore) continue;
+            if (verdict == reply::reject) {  // its reply, saying it failed: a failure, not timed
+                stats_[stats::counter_id::requests_rejected].add();
+                r->named->rejected.add();
+                r->reply.emplace(std::string(data), binary);
+                unlink(*r);
+                r->resume();
+                return;
+            }
             const auto rtt = elapsed_ns(r->sent_at);
             stats_[stats::histogram_id::round_trip].record(rtt);
             stats_.round_trip_this_second.record(rtt);

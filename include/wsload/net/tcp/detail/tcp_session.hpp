@@ -18,7 +18,11 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/json/monotonic_resource.hpp>
+#include <boost/json/parse.hpp>
 
+#include <algorithm>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -39,6 +43,7 @@ struct tcp_thread_state {
     std::unique_ptr<char[]> read;
     std::string encoded;  ///< a frame being written; its capacity is kept for the next
     same_size_pool read_waits;
+    unsigned char json_arena[4096];  ///< where expect_json's validation parses a small message
 };
 
 template <class Stream>
@@ -62,6 +67,7 @@ public:
         auto self = std::static_pointer_cast<tcp_session>(shared_from_this());
         framing_ = o.framing();
         max_message_ = o.max_message_bytes();
+        expect_json_ = o.expects_json();
         set_inbox_limit(o.inbox_limit());
         connect_deadline deadline(get_executor());
         connect_times times;
@@ -126,7 +132,15 @@ public:
         close_socket();
     }
 
-    void on_stop() override { close_as(stats::disconnect_reason::client_stop); }
+    /// The run is ending. Requests in flight were sent before it did: their replies are awaited
+    /// (at most a second, and within the close timeout) and counted, then the socket closes.
+    void on_stop() override
+    {
+        if (state_ != state::open) return;
+        if (!requests_) return close_as(stats::disconnect_reason::client_stop);
+        boost::asio::co_spawn(get_executor(), close_after_replies(std::static_pointer_cast<tcp_session>(shared_from_this())),
+                              boost::asio::detached);
+    }
     void on_abort() override
     {
         if (state_ == state::connecting) aborted_ = true;
@@ -165,6 +179,18 @@ private:
             if (n < tcp_thread_state::buffer_size) break;  // drained: no read just to see EAGAIN
         }
         c.socket().async_wait(tcp_socket::wait_read, read_ready{std::move(self)});
+    }
+
+    static task<> close_after_replies(std::shared_ptr<tcp_session> self)
+    {
+        const auto until = clock::now() + std::min<std::chrono::nanoseconds>(self->thread_.settings().close_timeout,
+                                                                          std::chrono::seconds(1));
+        timer wait(self->get_executor());
+        while (self->requests_ && self->state_ == state::open && clock::now() < until) {
+            wait.expires_after(std::chrono::milliseconds(1));
+            co_await wait.async_wait(use_task);
+        }
+        self->close_as(stats::disconnect_reason::client_stop);
     }
 
     static task<> read_loop(std::shared_ptr<tcp_session> self)
@@ -207,6 +233,10 @@ private:
             const auto d = framing_.decode(rest.substr(used), max_message_);
             if (d.what == tcp::decoded::status::complete && d.consumed > 0) {
                 used += d.consumed;
+                if (expect_json_ && !is_json(d.payload)) {
+                    end_now(stats::disconnect_reason::protocol_error);
+                    return false;
+                }
                 deliver(d.payload, false);
                 if (state_ != state::open) return false;
                 continue;
@@ -223,6 +253,15 @@ private:
             if (pending_.empty()) pending_ = std::string();  // a large message's memory goes with it
         }
         return true;
+    }
+
+    /// Validates without keeping the value: parsed into a per-thread arena that is reused.
+    bool is_json(std::string_view text)
+    {
+        boost::json::monotonic_resource arena(local_.json_arena, sizeof local_.json_arena);
+        error_code ec;
+        boost::json::parse(text, ec, &arena);
+        return !ec;
     }
 
     /// The connection ends now for `why` (a violation, a throwing matcher): counted once.
@@ -246,6 +285,7 @@ private:
     Stream stream_;
     tcp::framing framing_;
     std::size_t max_message_ = 0;
+    bool expect_json_ = false;
     std::string pending_;  ///< the start of a message cut across reads
 };
 
