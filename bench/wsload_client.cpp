@@ -29,6 +29,7 @@ using namespace std::chrono_literals;
 namespace {
 
 std::string workload = "hold";
+std::string transport = "ws";  // ws: a WebSocket per user; tcp: a raw TCP connection, lines
 std::chrono::nanoseconds message_interval = 100ms;
 std::chrono::nanoseconds reply_timeout = 5s;
 std::size_t message_bytes = 64;
@@ -63,11 +64,11 @@ wsload::task<> idle_user(wsload::user& u)
     while (u.running()) co_await u.think(u.config().duration);
 }
 
-wsload::task<> messaging_user(wsload::user& u, bool fixed_rate)
+/// The messaging loop over either transport: `Connection` is wsload::websocket or
+/// wsload::tcp::connection (the same request, the same recording).
+template <class Connection>
+wsload::task<> messaging_loop(wsload::user& u, Connection& ws, wsload::clock::time_point epoch, bool fixed_rate)
 {
-    const auto epoch = epoch_of(u);
-    auto ws = co_await u.websocket();
-    if (!ws) co_return;
     const auto& c = u.config();
     const auto end = epoch + c.duration;
     const std::string payload(message_bytes, 'x');
@@ -93,6 +94,18 @@ wsload::task<> messaging_user(wsload::user& u, bool fixed_rate)
         }
         co_await ws.request(payload, any_reply, o);
     }
+}
+
+wsload::task<> messaging_user(wsload::user& u, bool fixed_rate)
+{
+    const auto epoch = epoch_of(u);
+    if (transport == "tcp") {
+        auto c = co_await wsload::tcp::connect(u);
+        if (c) co_await messaging_loop(u, c, epoch, fixed_rate);
+        co_return;
+    }
+    auto ws = co_await u.websocket();
+    if (ws) co_await messaging_loop(u, ws, epoch, fixed_rate);
 }
 
 wsload::task<> fixed_rate_user(wsload::user& u) { return messaging_user(u, true); }
@@ -127,6 +140,8 @@ int main(int argc, char** argv)
         .threads(1)
         .flag("workload", workload, "what each user does",
               {"hold", "idle", "fixed-rate", "closed-loop", "connect-rate"})
+        .flag("transport", transport, "fixed-rate, closed-loop: ws (--target ws://...) or tcp (--target tcp://..., lines)",
+              {"ws", "tcp"})
         .flag("message-interval", message_interval, "fixed-rate: each user sends one message per interval")
         .flag("message-bytes", message_bytes, "fixed-rate, closed-loop: size of each message")
         .flag("reply-timeout", reply_timeout, "fixed-rate, closed-loop: how long to wait for each echo")

@@ -1,5 +1,5 @@
 // libFuzzer target: the WebSocket frame parser wsload's client uses today (Beast's
-// websocket::stream read path, set up as net/detail/ws_connection.hpp does).
+// websocket::stream read path, set up as net/websocket/detail/beast_connection.hpp does).
 // Input: one options byte (fuzz_websocket.hpp: bytes per socket read; bit 6: synchronous reads,
 // Beast's other read path, instead of async_read as wsload uses; bit 7: a 125-byte message
 // limit instead of 64 KiB), then what the server sends after a valid 101 response, then end

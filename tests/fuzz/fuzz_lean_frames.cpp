@@ -1,5 +1,5 @@
 // libFuzzer target: wsload's own WebSocket frame parser, the lean layer's read path
-// (net/detail/ws_frame.hpp: frame_parser) and its UTF-8 validator (net/detail/utf8_validator.hpp).
+// (net/websocket/detail/frame.hpp: frame_parser) and its UTF-8 validator (net/websocket/detail/utf8_validator.hpp).
 // Input: two option bytes, then what the server sends after the upgrade.
 //   byte 0: low 6 bits, the bytes per feed call (0: varied sizes, empty feeds included, drawn
 //           from byte 1); bits 6-7, the message limit: 64 KiB, none (SIZE_MAX), 125 or 0 (bit 7
@@ -21,8 +21,8 @@
 
 #include "fuzz_check.hpp"
 
-#include <wsload/net/detail/utf8_validator.hpp>
-#include <wsload/net/detail/ws_frame.hpp>
+#include <wsload/net/websocket/detail/utf8_validator.hpp>
+#include <wsload/net/websocket/detail/frame.hpp>
 
 #include <boost/beast/websocket/detail/utf8_checker.hpp>
 

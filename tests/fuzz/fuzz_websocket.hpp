@@ -1,5 +1,5 @@
 #pragma once
-// A WebSocket client as wsload sets one up (net/detail/ws_connection.hpp: Beast's
+// A WebSocket client as wsload sets one up (net/websocket/detail/beast_connection.hpp: Beast's
 // websocket::stream, small write buffer, no auto-fragment, a control callback, a message
 // limit), over Beast's in-memory test::stream instead of a socket, for the fuzz targets that
 // play the server. Everything runs on one thread; nothing waits on a clock.

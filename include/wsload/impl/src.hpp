@@ -9,6 +9,6 @@
 #endif
 
 #include <wsload/dsl/impl/scenario.ipp>
-#include <wsload/net/impl/websocket.ipp>
+#include <wsload/net/websocket/impl/websocket.ipp>
 #include <wsload/net/tcp/impl/connection.ipp>
 #include <wsload/runtime/impl/user.ipp>

@@ -1,6 +1,6 @@
 #pragma once
 // The WebSocket a behaviour holds: `auto ws = co_await u.websocket();`. This header only
-// declares what the connection layers do (see detail/config.hpp); net/impl/websocket.ipp
+// declares what the connection layers do (see detail/config.hpp); net/websocket/impl/websocket.ipp
 // defines it.
 
 #include <wsload/core/task.hpp>
@@ -92,5 +92,5 @@ private:
 }  // namespace wsload
 
 #if !defined(WSLOAD_SEPARATE_COMPILATION)
-#include <wsload/net/impl/websocket.ipp>
+#include <wsload/net/websocket/impl/websocket.ipp>
 #endif

@@ -4,6 +4,7 @@
 // and the environment. Other tools (and wsload-report) read this file.
 
 #include <wsload/core/duration.hpp>
+#include <wsload/core/log.hpp>
 #include <wsload/report/outcome.hpp>
 #include <wsload/report/sink.hpp>
 #include <wsload/report/summary.hpp>

@@ -5,6 +5,7 @@
 
 #include <wsload/core/error.hpp>
 #include <wsload/report/thresholds.hpp>
+#include <wsload/stats/run_info.hpp>
 #include <wsload/stats/run_result.hpp>
 
 #include <boost/json.hpp>

@@ -2,9 +2,9 @@
 // Definitions of runtime/user.hpp: inline in a header-only build, compiled once (impl/src.hpp)
 // with WSLOAD_SEPARATE_COMPILATION. Here the user meets its worker and the connection layers.
 
-#include <wsload/net/detail/lean_connection.hpp>
-#include <wsload/net/detail/ws_connection.hpp>
-#include <wsload/net/impl/websocket.ipp>
+#include <wsload/net/websocket/detail/lean_connection.hpp>
+#include <wsload/net/websocket/detail/beast_connection.hpp>
+#include <wsload/net/websocket/impl/websocket.ipp>
 #include <wsload/runtime/user.hpp>
 #include <wsload/runtime/worker.hpp>
 

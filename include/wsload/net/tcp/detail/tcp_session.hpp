@@ -11,8 +11,8 @@
 #include <wsload/core/log.hpp>
 #include <wsload/net/detail/connection_base.hpp>
 #include <wsload/net/detail/handler_memory.hpp>
-#include <wsload/net/tcp/connection.hpp>
 #include <wsload/net/tcp/framing.hpp>
+#include <wsload/net/tcp/options.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>

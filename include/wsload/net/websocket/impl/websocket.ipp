@@ -3,9 +3,9 @@
 // with WSLOAD_SEPARATE_COMPILATION.
 
 #include <wsload/detail/frame_cache.hpp>
-#include <wsload/net/detail/utf8_validator.hpp>
-#include <wsload/net/detail/ws_frame.hpp>
-#include <wsload/net/detail/ws_session.hpp>
+#include <wsload/net/websocket/detail/utf8_validator.hpp>
+#include <wsload/net/websocket/detail/frame.hpp>
+#include <wsload/net/websocket/detail/session.hpp>
 #include <wsload/net/websocket.hpp>
 
 #include <boost/json/serialize.hpp>

@@ -14,12 +14,12 @@
 // written at once, what the socket does not take waiting in a backlog that exists only then).
 
 #include <wsload/net/connect.hpp>
-#include <wsload/net/detail/heartbeat_wheel.hpp>
-#include <wsload/net/detail/lean_thread.hpp>
-#include <wsload/net/detail/ws_connection.hpp>  // ws_connect_options, subprotocol_agreed
-#include <wsload/net/detail/ws_frame.hpp>
-#include <wsload/net/detail/ws_session.hpp>
-#include <wsload/net/detail/ws_upgrade.hpp>
+#include <wsload/net/websocket/detail/connect_options.hpp>
+#include <wsload/net/websocket/detail/frame.hpp>
+#include <wsload/net/websocket/detail/heartbeat_wheel.hpp>
+#include <wsload/net/websocket/detail/lean_thread.hpp>
+#include <wsload/net/websocket/detail/session.hpp>
+#include <wsload/net/websocket/detail/upgrade.hpp>
 
 #include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/write.hpp>
@@ -27,6 +27,7 @@
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
+#include <boost/beast/websocket/error.hpp>
 
 #include <algorithm>
 #include <charconv>
@@ -38,6 +39,9 @@
 #include <vector>
 
 namespace wsload::net::detail {
+
+namespace beast = boost::beast;
+namespace websocket = boost::beast::websocket;  // its error codes name the handshake's failures
 
 class lean_ws_connection final : public ws_session_base, public heartbeat_hook {
 public:

@@ -5,7 +5,7 @@
 // read returned (a frame can be cut anywhere, several can come at once) and keeps only the
 // state a frame cut in two needs, so an idle connection holds a few dozen bytes of it.
 
-#include <wsload/net/detail/utf8_validator.hpp>
+#include <wsload/net/websocket/detail/utf8_validator.hpp>
 
 #include <algorithm>
 #include <cstddef>

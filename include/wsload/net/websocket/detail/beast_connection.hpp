@@ -7,7 +7,8 @@
 // the performance issue replaces this file with a leaner layer behind the same base class.
 
 #include <wsload/net/connect.hpp>
-#include <wsload/net/detail/ws_session.hpp>
+#include <wsload/net/websocket/detail/connect_options.hpp>
+#include <wsload/net/websocket/detail/session.hpp>
 #include <wsload/net/tls.hpp>
 
 #include <boost/asio/ssl/stream.hpp>
@@ -26,34 +27,6 @@ namespace wsload::net::detail {
 
 namespace beast = boost::beast;
 namespace websocket = boost::beast::websocket;
-
-/// Per-connection options a behaviour may set.
-struct ws_connect_options {
-    std::chrono::nanoseconds heartbeat{0};   ///< ping interval; 0 = none
-    std::chrono::nanoseconds heartbeat_phase{0};
-    unsigned max_missed_pongs = 0;           ///< end as ping_timeout after this many; 0 = never
-    std::size_t max_message_bytes = 16 * 1024 * 1024;
-    std::size_t inbox_limit = 64;
-    std::string subprotocol;
-    std::size_t fragment_size = 0;  ///< outgoing frames carry at most this much; 0 = whole message
-};
-
-/// RFC 6455 section 4.1: the subprotocol a 101 names must be one the client offered (`offered`
-/// may be a comma-separated list). A 101 naming none when one was asked for is refused too: the
-/// behaviour would go on talking a protocol the server did not agree to.
-inline bool subprotocol_agreed(std::string_view offered, std::string_view chosen)
-{
-    if (chosen.empty()) return offered.empty();
-    while (!offered.empty()) {
-        const auto comma = offered.find(',');
-        auto token = offered.substr(0, comma);
-        offered = comma == std::string_view::npos ? std::string_view{} : offered.substr(comma + 1);
-        while (!token.empty() && (token.front() == ' ' || token.front() == '\t')) token.remove_prefix(1);
-        while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
-        if (token == chosen) return true;
-    }
-    return false;
-}
 
 /// Beast 1.81's secure generator (ChaCha20, which Beast always uses for Sec-WebSocket-Key)
 /// divides its block counter by 16, so each 16-word block comes out 16 times and keys repeat

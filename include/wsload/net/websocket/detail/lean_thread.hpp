@@ -8,7 +8,7 @@
 #include <wsload/core/random.hpp>
 #include <wsload/core/task.hpp>
 #include <wsload/net/detail/handler_memory.hpp>
-#include <wsload/net/detail/heartbeat_wheel.hpp>
+#include <wsload/net/websocket/detail/heartbeat_wheel.hpp>
 #include <wsload/net/io_thread.hpp>
 
 #include <boost/asio/as_tuple.hpp>
