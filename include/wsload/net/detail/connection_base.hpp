@@ -30,6 +30,7 @@
 #include <cstdint>
 #include <utility>
 #include <vector>
+#include <algorithm>
 #include <exception>
 #include <memory>
 #include <optional>
@@ -304,6 +305,21 @@ protected:
     /// Operations on an ended connection still suspend once, so that a behaviour looping on
     /// them without checking is_open() cannot spin its thread and block the end of the run.
     task<> yield() { return boost::asio::post(get_executor(), wsload::use_awaitable); }
+
+    /// Waits while `pending()` holds, polling each millisecond, for at most a second and within
+    /// the close timeout: a close the behaviour or the run started lets the replies to requests
+    /// (and pings) already sent arrive and be counted, since they were sent before the end.
+    template <class Pending>
+    task<> let_replies_arrive(Pending pending)
+    {
+        const auto until = clock::now() + std::min<std::chrono::nanoseconds>(thread_.settings().close_timeout,
+                                                                          std::chrono::seconds(1));
+        timer wait(get_executor());
+        while (pending() && clock::now() < until) {
+            wait.expires_after(std::chrono::milliseconds(1));
+            co_await wait.async_wait(use_task);
+        }
+    }
 
     /// A data message arrived: a waiting request claims it first, then a receiver, then
     /// the inbox. Counted exactly once whoever takes it.

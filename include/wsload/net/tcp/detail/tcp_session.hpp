@@ -183,14 +183,9 @@ private:
 
     static task<> close_after_replies(std::shared_ptr<tcp_session> self)
     {
-        const auto until = clock::now() + std::min<std::chrono::nanoseconds>(self->thread_.settings().close_timeout,
-                                                                          std::chrono::seconds(1));
-        timer wait(self->get_executor());
-        while (self->requests_ && self->state_ == state::open && clock::now() < until) {
-            wait.expires_after(std::chrono::milliseconds(1));
-            co_await wait.async_wait(use_task);
-        }
-        self->close_as(stats::disconnect_reason::client_stop);
+        auto& c = *self;
+        co_await c.let_replies_arrive([&c] { return c.requests_ && c.state_ == state::open; });
+        c.close_as(stats::disconnect_reason::client_stop);
     }
 
     static task<> read_loop(std::shared_ptr<tcp_session> self)

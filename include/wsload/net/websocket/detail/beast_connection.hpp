@@ -186,12 +186,7 @@ private:
     /// counted. So the close waits (bounded) until pending pings and requests are answered.
     task<> let_in_flight_replies_arrive()
     {
-        const auto until = clock::now() + std::min<std::chrono::nanoseconds>(thread_.settings().close_timeout,
-                                                                          std::chrono::seconds(1));
-        while ((ping_outstanding_ || requests_) && state_ == state::closing && clock::now() < until) {
-            deadline_.expires_after(std::chrono::milliseconds(1));
-            co_await deadline_.async_wait(use_task);
-        }
+        return let_replies_arrive([this] { return (ping_outstanding_ || requests_) && state_ == state::closing; });
     }
 
     void close_socket()

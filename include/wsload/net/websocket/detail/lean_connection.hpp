@@ -316,15 +316,10 @@ private:
     /// answers were sent before the server saw our close, and are counted as they come.
     static task<> close_after_replies(std::shared_ptr<lean_ws_connection> self, std::uint16_t code, std::string reason)
     {
-        const auto until = clock::now() + std::min<std::chrono::nanoseconds>(self->thread_.settings().close_timeout,
-                                                                          std::chrono::seconds(1));
-        timer wait(self->get_executor());
-        while ((self->ping_outstanding_ || self->requests_) && self->state_ == state::closing && !self->close_sent_ &&
-               clock::now() < until) {
-            wait.expires_after(std::chrono::milliseconds(1));
-            co_await wait.async_wait(use_task);
-        }
-        self->send_close(code, reason);
+        auto& c = *self;
+        co_await c.let_replies_arrive(
+            [&c] { return (c.ping_outstanding_ || c.requests_) && c.state_ == state::closing && !c.close_sent_; });
+        c.send_close(code, reason);
     }
 
     void close_socket()
