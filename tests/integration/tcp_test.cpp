@@ -16,6 +16,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -201,6 +202,76 @@ BOOST_AUTO_TEST_CASE(bytes_that_stall_one_at_a_time_make_one_message, *boost::un
     BOOST_TEST(whole.load() == static_cast<int>(users));
     BOOST_TEST((*r.totals)[stats::counter_id::messages_received] == users);
     BOOST_TEST(r.totals->ended(stats::disconnect_reason::client_close) == users);
+}
+
+/// socat (Debian's) as a TLS echo on 127.0.0.1 with a fresh self-signed certificate.
+struct tls_echo {
+    wsload::test::temp_dir dir;
+    std::uint16_t port = wsload::test::free_tcp_port();
+    std::optional<wsload::test::child_process> socat;
+
+    tls_echo()
+    {
+        wsload::test::make_self_signed_certificate(dir.path());
+        socat.emplace(std::vector<std::string>{
+            "/usr/bin/socat", "-d", "-d",
+            "OPENSSL-LISTEN:" + std::to_string(port) + ",bind=127.0.0.1,reuseaddr,fork,verify=0,cert=" +
+                (dir.path() / "cert.pem").string() + ",key=" + (dir.path() / "key.pem").string(),
+            "EXEC:/bin/cat"});
+        bool listening = false;
+        while (!listening)
+            if (auto line = socat->read_stderr_line(10'000ms); !line) break;
+            else listening = line->find("listening on") != std::string::npos;
+        BOOST_REQUIRE_MESSAGE(listening, "socat did not start listening: " + socat->stderr_text());
+    }
+    std::string url() const { return "tls://127.0.0.1:" + std::to_string(port); }
+    std::string ca_file() const { return (dir.path() / "cert.pem").string(); }
+};
+
+wsload::runtime::behavior tls_echo_user(std::uint64_t per_user)
+{
+    return [per_user](wsload::user& u) -> wsload::task<> {
+        auto c = co_await wsload::tcp::connect(u);
+        if (!c) co_return;
+        for (std::uint64_t i = 0; i < per_user; ++i) {
+            const auto text = u.id() + " over TLS " + std::to_string(i);
+            co_await c.request(text, [&](std::string_view r) { return r == text; });
+        }
+        co_await c.close();
+    };
+}
+
+// tls:// verifies the server against --ca-file, times the TLS phase, and counts as plain TCP does.
+BOOST_AUTO_TEST_CASE(tls_line_requests_against_socat_are_verified_and_counted_exactly, *boost::unit_test::timeout(90))
+{
+    tls_echo server;
+    constexpr std::uint64_t users = 10, per_user = 5;
+    auto c = tcp_config(server.url(), users);
+    c.ca_file = server.ca_file();
+    wsload::runtime::engine engine(c, tls_echo_user(per_user));
+    const auto r = engine.run();
+    const auto& t = *r.totals;
+    check_accounting(t, users);
+    BOOST_TEST(t[stats::counter_id::connect_successes] == users);
+    BOOST_TEST(t[stats::histogram_id::connect_tls].count() == users);
+    BOOST_TEST(t[stats::counter_id::requests_answered] == users * per_user);
+    BOOST_TEST(t[stats::counter_id::messages_received] == users * per_user);
+    BOOST_TEST(t.ended(stats::disconnect_reason::client_close) == users);
+}
+
+// Without the CA the certificate cannot be verified: every attempt is a tls failure, once.
+BOOST_AUTO_TEST_CASE(tls_with_an_unknown_certificate_fails_each_attempt_as_tls, *boost::unit_test::timeout(90))
+{
+    tls_echo server;
+    constexpr std::uint64_t users = 10;
+    wsload::test::temp_dir other;
+    wsload::test::make_self_signed_certificate(other.path());  // a CA that did not sign the server's
+    auto c = tcp_config(server.url(), users);
+    c.ca_file = (other.path() / "cert.pem").string();
+    wsload::runtime::engine engine(c, tls_echo_user(1));
+    const auto r = engine.run();
+    check_accounting(*r.totals, users);
+    BOOST_TEST(r.totals->failed(stats::connect_failure::tls) == users);
 }
 
 // u.websocket() on a tcp:// target is the run's usage error, named once; not a failure per user.
