@@ -372,6 +372,11 @@ const usage_case usage_cases[] = {
     {{"--log-level", "loud"}, "wsload: --log-level: \"loud\" is not a log level"},
     {{"--threads"}, "wsload: the required argument for option '--threads' is missing"},
     {{"--threshold", "connect.p99 < soon"}, "wsload: --threshold: \"connect.p99 < soon\": \"soon\" is not a duration"},
+    // A target the behaviour's transport cannot use ends the run with one line, not an error per user.
+    {{"--target", "tcp://127.0.0.1:9", "--users", "20", "--ramp", "0s", "--duration", "5s", "--quiet"},
+     "wsload: \"tcp://127.0.0.1:9\" is not a WebSocket URL (WebSocket takes ws:// and wss://)"},
+    {{"--target", "http://127.0.0.1:9/x", "--users", "20", "--ramp", "0s", "--duration", "5s", "--quiet"},
+     "wsload: \"http://127.0.0.1:9/x\" is not a WebSocket URL (WebSocket takes ws:// and wss://)"},
 };
 
 BOOST_DATA_TEST_CASE(bad_input_is_one_line_and_status_2, boost::unit_test::data::make(usage_cases), c)

@@ -204,6 +204,46 @@ BOOST_AUTO_TEST_CASE(bytes_that_stall_one_at_a_time_make_one_message, *boost::un
     BOOST_TEST(r.totals->ended(stats::disconnect_reason::client_close) == users);
 }
 
+// expect_json: a line that is not JSON ends the connection as protocol_error, counted once;
+// the JSON line before it is delivered.
+BOOST_AUTO_TEST_CASE(invalid_json_where_json_is_expected_is_a_protocol_error, *boost::unit_test::timeout(60))
+{
+    tcp_script_server server({"{\"ok\":1}\n", "not json\n", "{\"never\":2}\n"}, 10ms, true);
+    constexpr std::uint64_t users = 6;
+    std::atomic<int> first{0};
+    wsload::runtime::engine engine(tcp_config(server.url(), users), [&](wsload::user& u) -> wsload::task<> {
+        auto c = co_await wsload::tcp::connect(u, wsload::tcp::options().expect_json());
+        if (!c) co_return;
+        if (auto m = co_await c.receive(5s); m && m->text() == "{\"ok\":1}") ++first;
+        co_await c.wait_closed();
+    });
+    const auto r = engine.run();
+    check_accounting(*r.totals, users);
+    BOOST_TEST(first.load() == static_cast<int>(users));
+    BOOST_TEST(r.totals->ended(stats::disconnect_reason::protocol_error) == users);
+    BOOST_TEST((*r.totals)[stats::counter_id::messages_received] == users);
+}
+
+// A payload the framing cannot carry (a line holding the delimiter) is the behaviour's error:
+// the request counts as failed, the behaviour as thrown, nothing is sent.
+BOOST_AUTO_TEST_CASE(a_payload_the_framing_cannot_carry_is_a_behaviour_error, *boost::unit_test::timeout(60))
+{
+    tcp_script_server server({}, 10ms, true);
+    constexpr std::uint64_t users = 4;
+    wsload::runtime::engine engine(tcp_config(server.url(), users), [](wsload::user& u) -> wsload::task<> {
+        auto c = co_await wsload::tcp::connect(u);
+        if (!c) co_return;
+        co_await c.request("two\nlines", [](std::string_view) { return true; });
+    });
+    const auto r = engine.run();
+    const auto& t = *r.totals;
+    check_accounting(t, users);
+    BOOST_TEST(t[stats::counter_id::behaviour_errors] == users);
+    BOOST_TEST(t[stats::counter_id::requests_failed] == users);
+    BOOST_TEST(t[stats::counter_id::messages_sent] == 0u);
+    BOOST_TEST(t.ended(stats::disconnect_reason::client_close) == users);  // the handle closed it
+}
+
 /// socat (Debian's) as a TLS echo on 127.0.0.1 with a fresh self-signed certificate.
 struct tls_echo {
     wsload::test::temp_dir dir;
