@@ -247,7 +247,7 @@ wsload_inbox_dropped_total 0
 BOOST_AUTO_TEST_CASE(histograms_exactly_with_cumulative_buckets_in_seconds)
 {
     const auto text = known_text();
-    BOOST_TEST(family_block(text, "wsload_connect_seconds") == R"(# HELP wsload_connect_seconds Whole connect: DNS, TCP, TLS and upgrade.
+    BOOST_TEST(family_block(text, "wsload_connect_seconds") == R"(# HELP wsload_connect_seconds Whole connect: DNS, TCP, TLS and the transport's handshake.
 # TYPE wsload_connect_seconds histogram
 wsload_connect_seconds_bucket{le="0.0001"} 2
 wsload_connect_seconds_bucket{le="0.00025"} 3

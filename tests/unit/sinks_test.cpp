@@ -156,11 +156,11 @@ BOOST_AUTO_TEST_CASE(stats_file_has_a_row_per_histogram_and_the_aggregate)
     BOOST_TEST(read_file(prefix + "_stats.csv") ==
                "Type,Name,Request Count,Failure Count,Median (ms),90% (ms),99% (ms),Average (ms),Min (ms),Max (ms),"
                "Requests/s\r\n"
-               "WS,connect,6,5,1.000,3.000,3.000,2.000,1.000,3.000,1.50\r\n"
-               "WS,connect tcp,6,0,0.500,0.500,0.500,0.500,0.500,0.500,1.50\r\n"
-               "WS,connect upgrade,6,0,0.250,0.250,0.250,0.250,0.250,0.250,1.50\r\n"
+               "CONNECT,connect,6,5,1.000,3.000,3.000,2.000,1.000,3.000,1.50\r\n"
+               "CONNECT,connect tcp,6,0,0.500,0.500,0.500,0.500,0.500,0.500,1.50\r\n"
+               "CONNECT,connect upgrade,6,0,0.250,0.250,0.250,0.250,0.250,0.250,1.50\r\n"
                "WS,round trip,100,3,2.001,2.001,20.000,3.800,2.000,20.000,25.00\r\n"
-               "WS,ping,4,1,1.000,1.000,1.000,1.000,1.000,1.000,1.00\r\n"
+               "PING,ping,4,1,1.000,1.000,1.000,1.000,1.000,1.000,1.00\r\n"
                ",Aggregated,110,9,2.001,3.000,20.000,3.600,1.000,20.000,27.50\r\n");
 }
 

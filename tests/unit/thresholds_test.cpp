@@ -24,6 +24,11 @@ std::unique_ptr<stats::totals> known_totals()
     (*s)[stats::counter_id::connect_successes].add(990);
     for (int i = 0; i < 10; ++i) s->count_failure(stats::connect_failure::refused);
     for (std::uint64_t us = 1; us <= 1000; ++us) (*s)[stats::histogram_id::connect].record(us * 1000);
+    for (std::uint64_t us = 1; us <= 4; ++us) (*s)[stats::histogram_id::connect_upgrade].record(us * 1000);
+    // The same name over TCP: thresholds on a name cover every transport.
+    auto& tcp_login = s->requests.find("TCP", "log.in");
+    tcp_login.sent.add(10);
+    tcp_login.rejected.add(10);
     (*s)[stats::counter_id::pings_sent].add(200);
     (*s)[stats::counter_id::pongs_received].add(198);
     // 110 requests named "log.in" (a dot in the name): 100 answered in 1..100 us, 10 timed out.
@@ -62,7 +67,9 @@ const case_ cases[] = {
     {"round_trip{log.in}.max == 100us", 0.1, true},
     {"rtt{log.in}.count == 100", 100, true},
     {"round_trip{log.in}.p50 < 50us", 0.05, false},
-    {"requests{log.in}.success >= 90%", 100.0 * 100 / 110, true},
+    {"requests{log.in}.success >= 90%", 100.0 * 100 / 120, false},  // 110 over WS + 10 rejected over TCP
+    {"connect_upgrade.count == 4", 4, true},
+    {"connect_handshake.max == 4us", 0.004, true},  // the catalogue's general name of the same histogram
     {"round_trip{nobody}.count == 0", 0, true},  // a name the run never used: nothing timed
 };
 

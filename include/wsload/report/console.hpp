@@ -5,6 +5,7 @@
 #include <wsload/core/duration.hpp>
 #include <wsload/report/outcome.hpp>
 #include <wsload/report/summary.hpp>
+#include <wsload/stats/catalogue.hpp>
 #include <wsload/stats/run_info.hpp>
 
 #include <algorithm>
@@ -118,11 +119,9 @@ inline void print_report(std::FILE* out, const stats::run_info& config, const st
 
     std::fprintf(out, "\n--- Connect latency (ms) ---\n");
     detail::latency_header(out);
-    detail::latency_row(out, "total", t[histogram_id::connect]);
-    detail::latency_row(out, "tcp", t[histogram_id::connect_tcp]);
-    if (!t[histogram_id::connect_tls].empty()) detail::latency_row(out, "tls", t[histogram_id::connect_tls]);
-    // The transport's own handshake (a WebSocket upgrade); raw TCP has none.
-    if (!t[histogram_id::connect_upgrade].empty()) detail::latency_row(out, "upgrade", t[histogram_id::connect_upgrade]);
+    for (const auto& h : stats::histogram_catalogue)
+        if (h.group == stats::histogram_group::connect && (h.always_shown || !t[h.id].empty()))
+            detail::latency_row(out, std::string(h.label).c_str(), t[h.id]);
 
     const auto pings = t[counter_id::pings_sent];
     if (pings) {

@@ -11,6 +11,7 @@
 #include <wsload/report/sink.hpp>
 #include <wsload/report/stats_table.hpp>
 #include <wsload/report/summary.hpp>
+#include <wsload/stats/catalogue.hpp>
 #include <wsload/stats/run_info.hpp>
 
 #include <wsload/version.hpp>
@@ -257,9 +258,10 @@ inline std::string latency_tables(const stats::run_result& r)
     const auto& t = *r.totals;
     const auto n = [](std::uint64_t v) { return std::to_string(v); };
     std::string s = "<h3>Connect latency (ms)</h3><table id=\"table-connect-latency\">" + latency_header();
-    s += latency_tr("total", t[histogram_id::connect]) + latency_tr("tcp", t[histogram_id::connect_tcp]);
-    if (!t[histogram_id::connect_tls].empty()) s += latency_tr("tls", t[histogram_id::connect_tls]);
-    s += latency_tr("upgrade", t[histogram_id::connect_upgrade]) + "</table>";
+    for (const auto& h : stats::histogram_catalogue)
+        if (h.group == stats::histogram_group::connect && (h.always_shown || !t[h.id].empty()))
+            s += latency_tr(std::string(h.label), t[h.id]);
+    s += "</table>";
 
     s += "<h3>Heartbeat</h3><table id=\"table-heartbeat\">";
     const auto pings = t[counter_id::pings_sent];

@@ -3,6 +3,7 @@
 // gauges, the latency histograms in seconds, and per request name a counter per outcome and a
 // round-trip histogram. Pure rendering of stats::totals: the endpoint and the sink are apart.
 
+#include <wsload/stats/catalogue.hpp>
 #include <wsload/stats/metrics.hpp>
 #include <wsload/stats/run_info.hpp>
 
@@ -276,17 +277,8 @@ inline std::string prometheus_text(const stats::totals& t, std::chrono::nanoseco
     counter("wsload_inbox_dropped_total", "Received messages nobody took, dropped beyond the inbox limit.",
             counter_id::inbox_dropped);
 
-    detail::append_histogram(out, "wsload_connect_seconds", "Whole connect: DNS, TCP, TLS and upgrade.",
-                             t[histogram_id::connect]);
-    detail::append_histogram(out, "wsload_connect_tcp_seconds", "TCP handshake.", t[histogram_id::connect_tcp]);
-    detail::append_histogram(out, "wsload_connect_tls_seconds", "TLS handshake (wss only).",
-                             t[histogram_id::connect_tls]);
-    detail::append_histogram(out, "wsload_connect_upgrade_seconds", "HTTP upgrade request to 101 response.",
-                             t[histogram_id::connect_upgrade]);
-    detail::append_histogram(out, "wsload_round_trip_seconds",
-                             "Request to matched reply, from the intended send time.", t[histogram_id::round_trip]);
-    detail::append_histogram(out, "wsload_ping_round_trip_seconds", "Heartbeat ping to its pong.",
-                             t[histogram_id::ping_round_trip]);
+    for (const auto& h : stats::histogram_catalogue)
+        detail::append_histogram(out, "wsload_" + std::string(h.name) + "_seconds", h.help, t[h.id]);
     detail::append_named_requests(out, t.requests);
     return out;
 }

@@ -3,8 +3,9 @@
 // max, requests/s), computed once so that the CSV file and the HTML report show the same rows.
 
 #include <wsload/report/summary.hpp>
-#include <wsload/stats/run_result.hpp>
+#include <wsload/stats/catalogue.hpp>
 #include <wsload/stats/metrics.hpp>
+#include <wsload/stats/run_result.hpp>
 
 #include <array>
 #include <cstdint>
@@ -15,7 +16,7 @@ namespace wsload::report {
 
 /// One row of the table; latencies in milliseconds (0 when nothing was timed).
 struct stats_row {
-    std::string_view type;  ///< "WS", or empty for the aggregate (as Locust writes it)
+    std::string_view type;  ///< a request's transport (WS, TCP), CONNECT, PING, or empty for the aggregate
     std::string_view name;
     std::uint64_t requests = 0;  ///< timed events: the histogram's count
     std::uint64_t failures = 0;  ///< events of the same kind that failed (never timed)
@@ -24,35 +25,6 @@ struct stats_row {
 };
 
 namespace detail {
-
-struct table_entry {
-    stats::histogram_id histogram;
-    std::string_view name;
-};
-
-/// Rows in this order; names as people say them (the JSON keeps the identifiers).
-inline constexpr std::array<table_entry, 6> table_entries{{
-    {stats::histogram_id::connect, "connect"},
-    {stats::histogram_id::connect_tcp, "connect tcp"},
-    {stats::histogram_id::connect_tls, "connect tls"},
-    {stats::histogram_id::connect_upgrade, "connect upgrade"},
-    {stats::histogram_id::round_trip, "round trip"},
-    {stats::histogram_id::ping_round_trip, "ping"},
-}};
-
-/// The failures that belong to a histogram's kind of event. The parts of a connect have none of
-/// their own: a failed attempt is one failure, counted once, on `connect`.
-inline std::uint64_t failures_of(stats::histogram_id id, const stats::totals& t) noexcept
-{
-    using stats::counter_id;
-    switch (id) {
-    case stats::histogram_id::connect: return t.failures();
-    case stats::histogram_id::round_trip:
-        return t[counter_id::requests_timed_out] + t[counter_id::requests_failed] + t[counter_id::requests_rejected];
-    case stats::histogram_id::ping_round_trip: return t[counter_id::pongs_missed];
-    default: return 0;
-    }
-}
 
 inline stats_row make_row(std::string_view type, std::string_view name, const stats::histogram& h,
                           std::uint64_t failures, std::chrono::nanoseconds elapsed)
@@ -87,18 +59,19 @@ inline std::vector<stats_row> stats_table(const stats::run_result& r)
     std::vector<stats_row> rows;
     stats::histogram all;
     std::uint64_t all_failures = 0;
-    for (const auto& e : detail::table_entries) {
-        const auto& h = t[e.histogram];
-        const auto failures = detail::failures_of(e.histogram, t);
-        if (e.histogram == stats::histogram_id::round_trip && !t.requests.empty()) {
+    for (const auto& e : stats::histogram_catalogue) {
+        const auto& h = t[e.id];
+        const auto failures = stats::failures_of(e.id, t);
+        if (e.group == stats::histogram_group::request && !t.requests.empty()) {
             for (const auto& [key, named] : t.requests)
                 if (named.round_trip.count() != 0 || named.failures() != 0)
                     rows.push_back(detail::make_row(key.type, key.name, named.round_trip, named.failures(), r.elapsed));
         } else if (h.count() != 0 || failures != 0) {
-            rows.push_back(detail::make_row("WS", e.name, h, failures, r.elapsed));
+            // Round trips without names come from result files written before names, all WebSocket.
+            const auto type = e.group == stats::histogram_group::request ? std::string_view("WS") : stats::row_type(e.group);
+            rows.push_back(detail::make_row(type, e.row, h, failures, r.elapsed));
         }
-        if (e.histogram == stats::histogram_id::connect || e.histogram == stats::histogram_id::round_trip ||
-            e.histogram == stats::histogram_id::ping_round_trip) {
+        if (e.id == stats::histogram_id::connect || e.group != stats::histogram_group::connect) {
             all.merge(h);  // exact: the aggregate's percentiles are those of every sample together
             all_failures += failures;
         }

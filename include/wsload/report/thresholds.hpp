@@ -6,6 +6,7 @@
 #include <wsload/core/duration.hpp>
 #include <wsload/core/error.hpp>
 #include <wsload/report/summary.hpp>
+#include <wsload/stats/catalogue.hpp>
 #include <wsload/stats/metrics.hpp>
 
 #include <charconv>
@@ -147,12 +148,12 @@ std::optional<std::size_t> find_name(const std::array<std::string_view, N>& name
     return std::nullopt;
 }
 
-/// Short names people type for the built-in histograms.
+/// A histogram by its name or one of its aliases (the catalogue's: rtt, ping, connect_handshake).
 inline std::optional<std::size_t> find_histogram(std::string_view name)
 {
-    if (name == "rtt") name = "round_trip";
-    if (name == "ping") name = "ping_round_trip";
-    return find_name(stats::histogram_names, name);
+    const auto id = stats::find_histogram(name);
+    if (!id) return std::nullopt;
+    return static_cast<std::size_t>(*id);
 }
 
 inline threshold_metric parse_metric(std::string_view text, std::string_view whole)

@@ -1,0 +1,100 @@
+#pragma once
+// The metric catalogue: one list of the latency histograms and counters, with what every
+// output needs of each (its identifier, the words people read, the other names they may type,
+// the Prometheus docstring). The console, CSV, HTML, JSON and Prometheus outputs and the
+// thresholds iterate it instead of naming each histogram, so a histogram added here shows up
+// everywhere at once, and a name given once is the same everywhere.
+
+#include <wsload/stats/metrics.hpp>
+
+#include <array>
+#include <optional>
+#include <string_view>
+
+namespace wsload::stats {
+
+/// What a histogram's timed events belong to: a connect (its whole and its phases), a request,
+/// or the transport's keep-alive. The stats table's Type column, and the report's grouping.
+enum class histogram_group { connect, request, heartbeat };
+
+struct histogram_info {
+    histogram_id id;
+    std::string_view name;     ///< the identifier: JSON keys, thresholds, `wsload_<name>_seconds`
+    std::string_view label;    ///< in the console and HTML latency tables ("tls", "ping rtt")
+    std::string_view row;      ///< its row in the Locust-style stats table ("connect tls")
+    histogram_group group;
+    std::array<std::string_view, 2> aliases;  ///< other names a threshold may use
+    std::string_view help;     ///< the Prometheus docstring
+    bool always_shown;         ///< listed even when nothing was timed (else only when it was)
+};
+
+/// Every histogram, in report order (the order of histogram_id).
+inline constexpr std::array<histogram_info, histogram_count> histogram_catalogue{{
+    {histogram_id::connect, "connect", "total", "connect", histogram_group::connect, {},
+     "Whole connect: DNS, TCP, TLS and the transport's handshake.", true},
+    {histogram_id::connect_tcp, "connect_tcp", "tcp", "connect tcp", histogram_group::connect, {},
+     "TCP handshake.", true},
+    {histogram_id::connect_tls, "connect_tls", "tls", "connect tls", histogram_group::connect, {},
+     "TLS handshake (wss://, tls://).", false},
+    // The transport's own handshake after TCP and TLS: a WebSocket upgrade (raw TCP has none).
+    {histogram_id::connect_upgrade, "connect_upgrade", "upgrade", "connect upgrade", histogram_group::connect,
+     {"connect_handshake", {}}, "The transport's handshake after TCP and TLS (a WebSocket upgrade to its 101).",
+     false},
+    {histogram_id::round_trip, "round_trip", "rtt", "round trip", histogram_group::request, {"rtt", {}},
+     "Request to matched reply, from the intended send time.", true},
+    {histogram_id::ping_round_trip, "ping_round_trip", "ping rtt", "ping", histogram_group::heartbeat,
+     {"ping", {}}, "Heartbeat ping to its pong.", false},
+}};
+
+/// The catalogue is in histogram_id order, under the names metrics.hpp gives the identifiers.
+inline constexpr bool catalogue_in_order() noexcept
+{
+    for (std::size_t i = 0; i < histogram_count; ++i)
+        if (histogram_catalogue[i].id != static_cast<histogram_id>(i) || histogram_catalogue[i].name != histogram_names[i])
+            return false;
+    return true;
+}
+static_assert(catalogue_in_order(), "histogram_catalogue must list every histogram_id in order, under its name");
+
+inline constexpr const histogram_info& info(histogram_id id) noexcept
+{
+    return histogram_catalogue[static_cast<std::size_t>(id)];
+}
+
+/// The histogram a name (or an alias) denotes.
+inline std::optional<histogram_id> find_histogram(std::string_view name) noexcept
+{
+    for (const auto& h : histogram_catalogue) {
+        if (h.name == name) return h.id;
+        for (auto alias : h.aliases)
+            if (!alias.empty() && alias == name) return h.id;
+    }
+    return std::nullopt;
+}
+
+/// The stats table's Type column of a histogram that is no request (request rows carry their
+/// transport's type: WS, TCP, GET...).
+inline constexpr std::string_view row_type(histogram_group g) noexcept
+{
+    switch (g) {
+    case histogram_group::connect: return "CONNECT";
+    case histogram_group::heartbeat: return "PING";
+    case histogram_group::request: return "REQUEST";
+    }
+    return "";
+}
+
+/// The failures that belong to a histogram's kind of event (the stats table's failures). The
+/// parts of a connect have none of their own: a failed attempt is one failure, on `connect`.
+inline std::uint64_t failures_of(histogram_id id, const counter_totals& t) noexcept
+{
+    switch (id) {
+    case histogram_id::connect: return t.failures();
+    case histogram_id::round_trip:
+        return t[counter_id::requests_timed_out] + t[counter_id::requests_failed] + t[counter_id::requests_rejected];
+    case histogram_id::ping_round_trip: return t[counter_id::pongs_missed];
+    default: return 0;
+    }
+}
+
+}  // namespace wsload::stats
