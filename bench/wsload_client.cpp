@@ -54,6 +54,11 @@ wsload::clock::time_point epoch_of(wsload::user& u)
 
 wsload::task<> hold_user(wsload::user& u)
 {
+    if (transport == "tcp") {
+        auto c = co_await wsload::tcp::connect(u, wsload::tcp::options().inbox_limit(0));
+        if (c) co_await c.wait_closed();
+        co_return;
+    }
     auto ws = co_await u.websocket();
     if (!ws) co_return;
     co_await ws.wait_closed();  // pings go out meanwhile, per --ping-interval
@@ -140,7 +145,7 @@ int main(int argc, char** argv)
         .threads(1)
         .flag("workload", workload, "what each user does",
               {"hold", "idle", "fixed-rate", "closed-loop", "connect-rate"})
-        .flag("transport", transport, "fixed-rate, closed-loop: ws (--target ws://...) or tcp (--target tcp://..., lines)",
+        .flag("transport", transport, "hold, fixed-rate, closed-loop: ws (--target ws://...) or tcp (--target tcp://..., lines)",
               {"ws", "tcp"})
         .flag("message-interval", message_interval, "fixed-rate: each user sends one message per interval")
         .flag("message-bytes", message_bytes, "fixed-rate, closed-loop: size of each message")

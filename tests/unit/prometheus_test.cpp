@@ -150,7 +150,7 @@ BOOST_AUTO_TEST_CASE(counters_gauges_and_labels_exactly)
 {
     const auto text = known_text();
     const auto head = text.substr(0, text.find("# HELP wsload_connect_seconds "));
-    BOOST_TEST(head == R"(# HELP wsload_active_connections WebSocket connections open now.
+    BOOST_TEST(head == R"(# HELP wsload_active_connections Connections open now (every transport).
 # TYPE wsload_active_connections gauge
 wsload_active_connections 5
 # HELP wsload_users_target Simulated users the run starts in all.
@@ -165,7 +165,7 @@ wsload_run_info{scenario="a\\b \"c\"\nd",target="ws://127.0.0.1:9000/ws"} 1
 # HELP wsload_connect_attempts_total Connection attempts started.
 # TYPE wsload_connect_attempts_total counter
 wsload_connect_attempts_total 13
-# HELP wsload_connect_successes_total Connection attempts that opened a WebSocket.
+# HELP wsload_connect_successes_total Connection attempts that opened a connection (its handshake included).
 # TYPE wsload_connect_successes_total counter
 wsload_connect_successes_total 8
 # HELP wsload_connect_failures_total Failed connection attempts by class; the classes sum to the failures.
@@ -199,10 +199,10 @@ wsload_disconnects_total{reason="peer_close"} 0
 # HELP wsload_close_codes_total server_close disconnects by WebSocket close code (non-zero only).
 # TYPE wsload_close_codes_total counter
 wsload_close_codes_total{code="4000"} 1
-# HELP wsload_messages_sent_total WebSocket messages sent.
+# HELP wsload_messages_sent_total Messages sent (every transport).
 # TYPE wsload_messages_sent_total counter
 wsload_messages_sent_total 100
-# HELP wsload_messages_received_total WebSocket messages received.
+# HELP wsload_messages_received_total Messages received (every transport).
 # TYPE wsload_messages_received_total counter
 wsload_messages_received_total 98
 # HELP wsload_bytes_sent_total Payload bytes sent.

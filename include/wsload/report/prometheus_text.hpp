@@ -216,7 +216,7 @@ inline std::string prometheus_text(const stats::totals& t, std::chrono::nanoseco
         detail::append_sample(out, name, value);
     };
 
-    gauge("wsload_active_connections", "WebSocket connections open now.", t[counter_id::active_connections]);
+    gauge("wsload_active_connections", "Connections open now (every transport).", t[counter_id::active_connections]);
     gauge("wsload_users_target", "Simulated users the run starts in all.", config.users);
     gauge("wsload_elapsed_seconds", "Seconds since the run started.",
           std::chrono::duration<double>(elapsed).count());
@@ -231,7 +231,7 @@ inline std::string prometheus_text(const stats::totals& t, std::chrono::nanoseco
     }
 
     counter("wsload_connect_attempts_total", "Connection attempts started.", counter_id::connect_attempts);
-    counter("wsload_connect_successes_total", "Connection attempts that opened a WebSocket.",
+    counter("wsload_connect_successes_total", "Connection attempts that opened a connection (its handshake included).",
             counter_id::connect_successes);
     detail::append_family(out, "wsload_connect_failures_total", "counter",
                           "Failed connection attempts by class; the classes sum to the failures.");
@@ -255,8 +255,8 @@ inline std::string prometheus_text(const stats::totals& t, std::chrono::nanoseco
         if (t.close_codes[code] != 0)
             detail::append_sample(out, "wsload_close_codes_total", t.close_codes[code], "code", std::to_string(code));
 
-    counter("wsload_messages_sent_total", "WebSocket messages sent.", counter_id::messages_sent);
-    counter("wsload_messages_received_total", "WebSocket messages received.", counter_id::messages_received);
+    counter("wsload_messages_sent_total", "Messages sent (every transport).", counter_id::messages_sent);
+    counter("wsload_messages_received_total", "Messages received (every transport).", counter_id::messages_received);
     counter("wsload_bytes_sent_total", "Payload bytes sent.", counter_id::bytes_sent);
     counter("wsload_bytes_received_total", "Payload bytes received.", counter_id::bytes_received);
     counter("wsload_pings_sent_total", "Heartbeat pings sent.", counter_id::pings_sent);

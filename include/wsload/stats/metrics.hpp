@@ -40,10 +40,10 @@ enum class counter_id : std::size_t {
 };
 
 enum class histogram_id : std::size_t {
-    connect,          ///< attempt start to open WebSocket (DNS, TCP, TLS and upgrade)
+    connect,          ///< attempt start to open connection (DNS, TCP, TLS and the transport's handshake)
     connect_tcp,      ///< TCP three-way handshake
     connect_tls,      ///< TLS handshake (wss only)
-    connect_upgrade,  ///< HTTP upgrade request to 101 response
+    connect_upgrade,  ///< the transport's handshake (a WebSocket upgrade to its 101); none for raw TCP
     round_trip,       ///< request to matched reply, from the intended send time
     ping_round_trip,  ///< heartbeat ping to its pong
     count_

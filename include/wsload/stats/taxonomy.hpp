@@ -15,7 +15,7 @@ enum class connect_failure : std::size_t {
     timeout,      ///< no connection, TLS session or upgrade within the connect timeout
     tls,          ///< TLS handshake failed (certificate verification included)
     http_status,  ///< the upgrade was answered with a status other than 101 (code counted too)
-    handshake,    ///< a 101 or a reply that is not a valid WebSocket upgrade
+    handshake,    ///< the transport's handshake failed: a 101 or a reply that is not a valid WebSocket upgrade
     reset,        ///< the peer reset or closed the connection during the attempt
     aborted,      ///< the run ended before the attempt completed
     local_limit,  ///< the client ran out of something: file descriptors, ports, memory
