@@ -204,6 +204,23 @@ BOOST_AUTO_TEST_CASE(bytes_that_stall_one_at_a_time_make_one_message, *boost::un
     BOOST_TEST(r.totals->ended(stats::disconnect_reason::client_close) == users);
 }
 
+// A custom framing that never finds a frame: what is buffered for it stays bounded (the limit
+// plus room for a header), and the connection ends as message_too_big, counted once.
+BOOST_AUTO_TEST_CASE(a_custom_framing_that_never_decides_is_bounded, *boost::unit_test::timeout(60))
+{
+    std::vector<std::string> chunks(20, std::string(16 * 1024, 'z'));  // 320 KiB, no frame in it
+    tcp_script_server server(chunks, 1ms, true);
+    constexpr std::uint64_t users = 4;
+    const auto never = wsload::tcp::framing::custom([](std::string_view) { return wsload::tcp::decoded{}; });
+    wsload::runtime::engine engine(tcp_config(server.url(), users), [&](wsload::user& u) -> wsload::task<> {
+        auto c = co_await wsload::tcp::connect(u, wsload::tcp::options().framing(never).max_message_bytes(128 * 1024));
+        if (c) co_await c.wait_closed();
+    });
+    const auto r = engine.run();
+    check_accounting(*r.totals, users);
+    BOOST_TEST(r.totals->ended(stats::disconnect_reason::message_too_big) == users);
+}
+
 // expect_json: a line that is not JSON ends the connection as protocol_error, counted once;
 // the JSON line before it is delivered.
 BOOST_AUTO_TEST_CASE(invalid_json_where_json_is_expected_is_a_protocol_error, *boost::unit_test::timeout(60))

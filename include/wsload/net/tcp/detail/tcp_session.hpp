@@ -225,7 +225,7 @@ private:
         }
         std::size_t used = 0;
         for (;;) {
-            const auto d = framing_.decode(rest.substr(used), max_message_);
+            auto d = framing_.decode(rest.substr(used), max_message_);
             if (d.what == tcp::decoded::status::complete && d.consumed > 0) {
                 used += d.consumed;
                 if (expect_json_ && !is_json(d.payload)) {
@@ -236,7 +236,13 @@ private:
                 if (state_ != state::open) return false;
                 continue;
             }
-            if (d.what == tcp::decoded::status::incomplete) break;
+            if (d.what == tcp::decoded::status::incomplete) {
+                // The built-in framings say too_big themselves; a custom one may never decide:
+                // what waits for the rest of a message is bounded all the same (the limit plus
+                // room for a header), so memory cannot grow without bound.
+                if (rest.size() - used <= max_message_ + max_header_room) break;
+                d.what = tcp::decoded::status::too_big;
+            }
             end_now(d.what == tcp::decoded::status::too_big ? stats::disconnect_reason::message_too_big
                                                             : stats::disconnect_reason::protocol_error);
             return false;
@@ -275,6 +281,8 @@ private:
         const bool orderly = ec == boost::asio::error::eof || ec == boost::asio::ssl::error::stream_truncated;
         finish(orderly ? stats::disconnect_reason::peer_close : stats::disconnect_reason::network);
     }
+
+    static constexpr std::size_t max_header_room = 64 * 1024;
 
     tcp_thread_state& local_;
     Stream stream_;
