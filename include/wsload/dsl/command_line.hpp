@@ -48,7 +48,7 @@ public:
             ("connect-timeout", text(format_duration(config_.connect_timeout))->value_name("D"), "bound on TCP + TLS + upgrade")
             ("grace", text(format_duration(config_.grace))->value_name("D"), "at the end, time users get to close (code 1000)")
             ("ws-layer", text(layer_name(config_.ws_layer))->value_name("L"),
-             "WebSocket client layer for ws://: lean (wsload's own) or beast (Boost.Beast's stream); wss:// always uses beast")
+             "WebSocket client layer for ws:// and wss://: lean (wsload's own) or beast (Boost.Beast's stream)")
             ("insecure", po::bool_switch(), "wss: do not verify the server's certificate")
             ("ca-file", text(config_.ca_file)->value_name("FILE"), "wss: trust the CA certificates in this PEM file")
             ("seed", po::value<std::string>()->value_name("N"), "seed of the per-user random generators (default: random)")

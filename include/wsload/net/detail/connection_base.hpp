@@ -9,6 +9,7 @@
 #include <wsload/core/task.hpp>
 #include <wsload/net/connect.hpp>
 #include <wsload/net/detail/handler_memory.hpp>
+#include <wsload/net/detail/lean_stream.hpp>
 #include <wsload/net/io_thread.hpp>
 #include <wsload/net/message.hpp>
 #include <wsload/net/request_options.hpp>
@@ -394,6 +395,13 @@ protected:
             auto [tec] = co_await stream.async_handshake(boost::asio::ssl::stream_base::client, exact_task());
             if (tec) co_return fail_attempt(connect_phase::tls, tec);
             t.tls = clock::now();
+        } else if constexpr (std::is_same_v<Stream, lean_stream>) {
+            socket.non_blocking(true, cec);  // the lean layers try, then wait for readiness
+            if (u.tls) {
+                const auto tec = co_await stream.tls_handshake(thread_.tls().native_handle(), u.host, thread_.verifies_peers());
+                if (tec) co_return fail_attempt(connect_phase::tls, tec);
+                t.tls = clock::now();
+            }
         }
         co_return true;
     }

@@ -63,9 +63,9 @@ WSLOAD_DECL task<wsload::websocket> user::connect(net::url u, websocket_options 
     c.inbox_limit = o.inbox_limit_;
     c.subprotocol = std::move(o.subprotocol_);
     c.fragment_size = o.fragment_size_;
-    if (u.tls) co_return co_await open<net::detail::tls_ws_connection>(std::move(u), std::move(c));
     if (config().ws_layer == websocket_layer::lean)
         co_return co_await open<net::detail::lean_ws_connection>(std::move(u), std::move(c));
+    if (u.tls) co_return co_await open<net::detail::tls_ws_connection>(std::move(u), std::move(c));
     co_return co_await open<net::detail::plain_ws_connection>(std::move(u), std::move(c));
 }
 

@@ -3,21 +3,21 @@
 // path, the accounting and the request correlation are the base's; this file adds the framing of
 // the byte stream, the reader and the writer.
 //
-// Plain TCP reads as the lean WebSocket layer does: an idle connection holds one pending
-// readiness wait (from a per-thread pool) and no buffer; bytes are read into a per-thread buffer
-// and framed in place, and only a message cut across reads is kept, in a string that exists
-// until it is complete. Over TLS the reader is a coroutine reading through the TLS stream.
+// It reads as the lean WebSocket layer does, over TLS too (lean_stream): an idle connection
+// holds one pending readiness wait (from a per-thread pool) and no buffer; bytes are read into a
+// per-thread buffer and framed in place, and only a message cut across reads is kept, in a
+// string that exists until it is complete.
 
 #include <wsload/core/log.hpp>
 #include <wsload/net/detail/connection_base.hpp>
 #include <wsload/net/detail/handler_memory.hpp>
+#include <wsload/net/detail/lean_stream.hpp>
 #include <wsload/net/tcp/framing.hpp>
 #include <wsload/net/tcp/options.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/ssl/stream.hpp>
-#include <boost/asio/write.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 
@@ -26,7 +26,6 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <type_traits>
 
 namespace wsload::net::detail {
 
@@ -46,16 +45,9 @@ struct tcp_thread_state {
     unsigned char json_arena[4096];  ///< where expect_json's validation parses a small message
 };
 
-template <class Stream>
 class tcp_session final : public connection_base {
 public:
-    static constexpr bool is_tls = is_tls_stream<Stream>;
-
-    explicit tcp_session(io_thread& t) requires(!is_tls)
-        : connection_base(t), local_(t.local<tcp_thread_state>()), stream_(t.get_executor())
-    {}
-    explicit tcp_session(io_thread& t) requires(is_tls)
-        : connection_base(t), local_(t.local<tcp_thread_state>()), stream_(t.get_executor(), t.tls())
+    explicit tcp_session(io_thread& t) : connection_base(t), local_(t.local<tcp_thread_state>()), stream_(t.get_executor())
     {}
 
     std::string_view request_type() const noexcept override { return "TCP"; }
@@ -73,16 +65,12 @@ public:
         connect_times times;
         if (!co_await connect_transport(stream_, u, deadline, times)) co_return false;
         deadline.cancel();
-        record_connect(times.start, times.tcp, times.tls, times.tls, is_tls, false);
+        record_connect(times.start, times.tcp, times.tls, times.tls, stream_.is_tls(), false);
         opened();
         if (state_ != state::open) co_return true;  // stopped while opening
-        if constexpr (is_tls) {
-            boost::asio::co_spawn(get_executor(), read_loop(self), boost::asio::detached);
-        } else {
-            error_code ec;
-            socket().non_blocking(true, ec);  // reads and writes are tried at once, then waited for
-            socket().async_wait(tcp_socket::wait_read, read_ready{std::move(self)});
-        }
+        error_code ec;
+        socket().non_blocking(true, ec);  // reads and writes are tried at once, then waited for
+        socket().async_wait(stream_.read_wait(), read_ready{std::move(self)});
         co_return true;
     }
 
@@ -103,16 +91,11 @@ public:
             end_write(boost::asio::error::message_size, 0);
             throw;  // a payload the framing cannot carry is the behaviour's error
         }
-        std::size_t taken = 0;
-        if constexpr (!is_tls) {
-            taken = socket().write_some(boost::asio::buffer(out), ec);
-            if (ec == boost::asio::error::would_block) ec = {}, taken = 0;
-        }
+        std::size_t taken = stream_.write_some(out.data(), out.size(), ec);
+        if (ec == boost::asio::error::would_block) ec = {}, taken = 0;
         if (!ec && taken < out.size()) {
             // The rest waits in a string of its own: the thread's buffer serves the next sender.
-            std::string rest(out, taken);
-            auto [wec, n] = co_await boost::asio::async_write(stream_, boost::asio::buffer(rest), use_task);
-            ec = wec;
+            ec = co_await write_rest(std::string(out, taken));
         } else if (!ec) {
             co_await yield();  // a send suspends once, as an asio write does
         }
@@ -150,15 +133,25 @@ public:
     void close_transport() noexcept override { close_socket(); }
 
 private:
-    tcp_socket& socket() noexcept { return boost::beast::get_lowest_layer(stream_); }
+    tcp_socket& socket() noexcept { return stream_.socket(); }
 
-    void close_socket() noexcept
+    void close_socket() noexcept { stream_.close(); }
+
+    /// What the socket did not take at once, written as it becomes writable.
+    task<error_code> write_rest(std::string rest)
     {
-        error_code ignored;
-        socket().close(ignored);
+        std::size_t done = 0;
+        while (done < rest.size()) {
+            auto [wec] = co_await socket().async_wait(stream_.write_wait(), use_task);
+            if (wec) co_return wec;
+            error_code ec;
+            done += stream_.write_some(rest.data() + done, rest.size() - done, ec);
+            if (ec && ec != boost::asio::error::would_block) co_return ec;
+        }
+        co_return error_code{};
     }
 
-    /// The handler of the one pending operation of an idle plain connection.
+    /// The handler of the one pending operation of an idle connection.
     struct read_ready {
         std::shared_ptr<tcp_session> self;
         void operator()(const error_code& ec) { on_readable(std::move(self), ec); }
@@ -172,13 +165,13 @@ private:
         if (ec) return c.reader_ended(ec);
         char* const buffer = c.local_.read_buffer();
         for (;;) {
-            const auto n = c.socket().read_some(boost::asio::buffer(buffer, tcp_thread_state::buffer_size), ec);
+            const auto n = c.stream_.read_some(buffer, tcp_thread_state::buffer_size, ec);
             if (ec == boost::asio::error::would_block) break;
             if (ec) return c.reader_ended(ec);
             if (!c.consume_guarded(buffer, n)) return;
-            if (n < tcp_thread_state::buffer_size) break;  // drained: no read just to see EAGAIN
+            if (c.stream_.drained(n, tcp_thread_state::buffer_size)) break;  // no read just to see EAGAIN
         }
-        c.socket().async_wait(tcp_socket::wait_read, read_ready{std::move(self)});
+        c.socket().async_wait(c.stream_.read_wait(), read_ready{std::move(self)});
     }
 
     static task<> close_after_replies(std::shared_ptr<tcp_session> self)
@@ -186,16 +179,6 @@ private:
         auto& c = *self;
         co_await c.let_replies_arrive([&c] { return c.requests_ && c.state_ == state::open; });
         c.close_as(stats::disconnect_reason::client_stop);
-    }
-
-    static task<> read_loop(std::shared_ptr<tcp_session> self)
-    {
-        char buffer[4096];
-        for (;;) {
-            auto [ec, n] = co_await self->stream_.async_read_some(boost::asio::buffer(buffer), use_task);
-            if (ec) co_return self->reader_ended(ec);
-            if (!self->consume_guarded(buffer, n)) co_return;
-        }
     }
 
     /// consume(), for a plain handler: a request's match function that throws must not reach
@@ -285,14 +268,12 @@ private:
     static constexpr std::size_t max_header_room = 64 * 1024;
 
     tcp_thread_state& local_;
-    Stream stream_;
+    lean_stream stream_;
     tcp::framing framing_;
     std::size_t max_message_ = 0;
     bool expect_json_ = false;
     std::string pending_;  ///< the start of a message cut across reads
 };
 
-using plain_tcp_session = tcp_session<tcp_socket>;
-using tls_tcp_session = tcp_session<boost::asio::ssl::stream<tcp_socket>>;
 
 }  // namespace wsload::net::detail

@@ -36,8 +36,7 @@ WSLOAD_DECL task<connection> connect(net::connection_owner& owner, std::string_v
 {
     auto u = net::parse_url(url);
     if (u.scheme != "tcp" && u.scheme != "tls") net::throw_wrong_scheme(u, "raw TCP", "tcp:// and tls://");
-    if (u.tls) return detail::open<net::detail::tls_tcp_session>(owner, std::move(u), std::move(o));
-    return detail::open<net::detail::plain_tcp_session>(owner, std::move(u), std::move(o));
+    return detail::open<net::detail::tcp_session>(owner, std::move(u), std::move(o));
 }
 
 WSLOAD_DECL connection& connection::operator=(connection&& other) noexcept

@@ -1,12 +1,13 @@
 #pragma once
-// lean_ws_connection: the ws:// client connection written on a plain socket instead of Beast's
-// websocket::stream, for memory and instructions (PERF-FACTS.md: Beast's stream cannot hold an
-// idle connection in under ~5 KB; this one is a small object with one pending readiness wait).
-// Same interface, phases, timings, counters and disconnect taxonomy as ws_connection; selected
-// with run_config::ws_layer (--ws-layer lean).
+// lean_ws_connection: the ws:// and wss:// client connection written on a socket (lean_stream:
+// plain, or OpenSSL on the descriptor) instead of Beast's websocket::stream, for memory and
+// instructions (PERF-FACTS.md: Beast's stream cannot hold an idle connection in under ~5 KB;
+// this one is a small object with one pending readiness wait). Same interface, phases, timings,
+// counters and disconnect taxonomy as ws_connection; selected with run_config::ws_layer
+// (--ws-layer lean, the default).
 //
-// What an idle connection holds: this object (its socket, the frame parser's few dozen bytes of
-// state) and one `async_wait` for readability whose handler is a shared pointer to it. Nothing
+// What an idle connection holds: this object (its socket and, over TLS, its SSL object whose
+// record buffers are released while idle; the frame parser's few dozen bytes of state) and one `async_wait` for readability whose handler is a shared pointer to it. Nothing
 // else: no timer (the connect deadline lives in the connecting coroutine; heartbeats and the
 // closing handshake's bound are entries in one wheel per thread), no buffer (payloads are read into a
 // per-thread buffer and handed on in place; a message cut across reads or frames is gathered in
@@ -22,7 +23,6 @@
 #include <wsload/net/websocket/detail/upgrade.hpp>
 
 #include <boost/asio/bind_allocator.hpp>
-#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/parser.hpp>
@@ -46,27 +46,27 @@ namespace websocket = boost::beast::websocket;  // its error codes name the hand
 class lean_ws_connection final : public ws_session_base, public heartbeat_hook {
 public:
     explicit lean_ws_connection(io_thread& w)
-        : ws_session_base(w), lean_(w.local<lean_thread_state>()), socket_(w.get_executor())
+        : ws_session_base(w), lean_(w.local<lean_thread_state>()), stream_(w.get_executor())
     {}
     ~lean_ws_connection() { lean_.wheel.remove(*this); }
 
-    /// Connects to `u` (ws:// only); true when the connection is open. The attempt is counted
+    /// Connects to `u` (ws:// or wss://); true when the connection is open. The attempt is counted
     /// once, as a success or in its failure class.
     task<bool> connect(url u, ws_connect_options o)
     {
         auto self = std::static_pointer_cast<lean_ws_connection>(shared_from_this());
         connect_deadline deadline(get_executor());
         connect_times times;
-        if (!co_await connect_transport(socket_, u, deadline, times)) co_return false;
+        if (!co_await connect_transport(stream_, u, deadline, times)) co_return false;
 
         // The handshake's temporaries (request, reply parser, buffer) die with this frame.
         const auto key = make_websocket_key(lean_.random);
         const auto request = make_upgrade_request(u, key, o.subprotocol);
-        auto [wec, written] = co_await boost::asio::async_write(socket_, boost::asio::buffer(request), exact_task());
-        if (wec) co_return fail_attempt(connect_phase::handshake, wec);
+        if (const auto wec = co_await stream_.write_all(request.data(), request.size()))
+            co_return fail_attempt(connect_phase::handshake, wec);
         beast::flat_buffer buffer;
         beast::http::response_parser<beast::http::empty_body> parser;
-        auto [hec, read] = co_await beast::http::async_read_header(socket_, buffer, parser, exact_task());
+        auto [hec, read] = co_await beast::http::async_read_header(stream_, buffer, parser, exact_task());
         if (!hec && (timed_out_ || aborted_)) hec = boost::asio::error::operation_aborted;  // it raced our close
         if (hec) co_return fail_attempt(connect_phase::handshake, hec);
         const auto& response = parser.get();
@@ -84,12 +84,10 @@ public:
         deadline.cancel();
         const auto t_open = clock::now();
 
-        error_code nec;
-        socket_.non_blocking(true, nec);  // reads and writes are tried at once, then waited for
         max_message_ = o.max_message_bytes;
         fragment_size_ = o.fragment_size;
         set_inbox_limit(o.inbox_limit);
-        record_connect(times.start, times.tcp, times.tls, t_open, false);
+        record_connect(times.start, times.tcp, times.tls, t_open, stream_.is_tls());
         opened();
         // Frames the server sent right behind its 101 came with the reply's bytes.
         if (buffer.size() > 0) {
@@ -98,8 +96,14 @@ public:
         }
         // Straight to the wait, not a read first: right after the 101 the socket is nearly
         // always empty, and that read would be one EAGAIN system call per connection. A wait
-        // completes for data that is already there (asio re-arms the descriptor for it).
-        socket_.async_wait(tcp_socket::wait_read, read_ready{self});
+        // completes for data that is already there (asio re-arms the descriptor for it), but
+        // not for the rest of a TLS record that the reply's read left in OpenSSL.
+        if (stream_.has_buffered()) {
+            on_readable(self, {});
+        } else {
+            stream_.release_buffers();
+            stream_.socket().async_wait(stream_.read_wait(), read_ready{self});
+        }
         if (o.heartbeat.count() > 0 && state_ == state::open)
             start_heartbeat(o.heartbeat, o.heartbeat_phase, o.max_missed_pongs);
         co_return true;
@@ -174,7 +178,7 @@ private:
     };
 
     /// Reads what the socket holds into the thread's buffer, parses it, and waits for more. A
-    /// read shorter than the buffer found the socket drained: no second read just to see
+    /// plain read shorter than the buffer found the socket drained: no second read just to see
     /// EAGAIN (asio re-arms the descriptor for the wait instead, so data that came meanwhile
     /// is not missed). Handed on in place, the buffer is free again for the thread's next reader.
     static void on_readable(std::shared_ptr<lean_ws_connection> self, error_code ec)
@@ -183,13 +187,13 @@ private:
         if (ec) return c.reader_ended();
         char* const buffer = c.lean_.read_buffer();
         for (;;) {
-            const auto n = c.socket_.read_some(boost::asio::buffer(buffer, lean_thread_state::buffer_size), ec);
+            const auto n = c.stream_.read_some(buffer, lean_thread_state::buffer_size, ec);
             if (ec == boost::asio::error::would_block) break;
             if (ec) return c.reader_ended();  // EOF, reset, or our own close
             if (!c.consume_guarded(buffer, n)) return;
-            if (n < lean_thread_state::buffer_size) break;
+            if (c.stream_.drained(n, lean_thread_state::buffer_size)) break;
         }
-        c.socket_.async_wait(tcp_socket::wait_read, read_ready{std::move(self)});
+        c.stream_.socket().async_wait(c.stream_.read_wait(), read_ready{std::move(self)});
     }
 
     /// What the parser found, applied to the connection.
@@ -322,21 +326,18 @@ private:
         c.send_close(code, reason);
     }
 
-    void close_socket()
-    {
-        error_code ignored;
-        socket_.close(ignored);
-    }
+    void close_socket() { stream_.close(); }
     void close_transport() noexcept override { close_socket(); }
 
     // ---- writing ---------------------------------------------------------------------------
 
     /// Bytes the socket did not take at once (back-pressure only) and what waits behind them.
     struct output_backlog {
-        std::string in_flight;  ///< being written by one async_write
+        std::string in_flight;  ///< being written as the socket becomes writable
+        std::size_t written = 0;  ///< of in_flight
         std::string held;       ///< control frames waiting for in_flight or for a data frame's end
         timer* writer = nullptr;  ///< write() waiting for in_flight to be written
-        error_code error;       ///< how the last async_write failed
+        error_code error;       ///< how writing in_flight failed
         bool shutdown = false;  ///< shut our sending side once everything is out
     };
 
@@ -348,29 +349,47 @@ private:
     }
 
     /// Hands `n` bytes to the socket (nothing may be in flight): what it does not take now is
-    /// copied to the backlog and written by one async_write (its handler allocates exactly, as
-    /// read_ready's does).
+    /// copied to the backlog and written as the socket becomes writable.
     error_code emit(const char* p, std::size_t n)
     {
         error_code ec;
-        const auto taken = socket_.write_some(boost::asio::buffer(p, n), ec);
+        const auto taken = stream_.write_some(p, n, ec);
         if (ec == boost::asio::error::would_block) ec = {};
         if (ec) return ec;
         if (taken == n) return {};
         auto& b = backlog();
         b.in_flight.assign(p + taken, n - taken);
-        boost::asio::async_write(socket_, boost::asio::buffer(b.in_flight),
-                                 boost::asio::bind_allocator(exact_allocator<void>(),
-                                                             [self = shared_from_this()](const error_code& wec, std::size_t) {
-                                                                 static_cast<lean_ws_connection&>(*self).flushed(wec);
-                                                             }));
+        b.written = 0;
+        wait_writable();
         return {};
+    }
+
+    /// The wait's handler allocates exactly, as read_ready's does.
+    void wait_writable()
+    {
+        stream_.socket().async_wait(stream_.write_wait(),
+                                    boost::asio::bind_allocator(exact_allocator<void>(),
+                                                                [self = shared_from_this()](const error_code& ec) {
+                                                                    static_cast<lean_ws_connection&>(*self).on_writable(ec);
+                                                                }));
+    }
+
+    void on_writable(error_code ec)
+    {
+        auto& b = *backlog_;
+        while (!ec && b.written < b.in_flight.size()) {
+            const auto put = stream_.write_some(b.in_flight.data() + b.written, b.in_flight.size() - b.written, ec);
+            if (ec == boost::asio::error::would_block) return wait_writable();
+            b.written += put;
+        }
+        flushed(ec);
     }
 
     void flushed(const error_code& ec)
     {
         auto& b = *backlog_;
         b.in_flight = std::string();
+        b.written = 0;
         if (ec) b.error = ec;  // the reader sees the failure too and ends the connection
         if (b.writer) b.writer->cancel();
         pump_output();
@@ -391,8 +410,7 @@ private:
         }
         if (b.shutdown) {
             b.shutdown = false;
-            error_code ignored;
-            socket_.shutdown(tcp_socket::shutdown_send, ignored);
+            stream_.shutdown_send();
         }
         if (!b.writer) backlog_.reset();
     }
@@ -402,7 +420,7 @@ private:
     /// inside one). False when the socket refused it.
     bool send_control(std::uint8_t opcode, std::string_view payload)
     {
-        if (!socket_.is_open()) return false;
+        if (!stream_.is_open()) return false;
         char frame[max_client_header + 125];
         const auto key = static_cast<std::uint32_t>(lean_.random());
         const auto header = encode_client_header(frame, opcode, true, payload.size(), key);
@@ -420,8 +438,7 @@ private:
             backlog().shutdown = true;
             return;
         }
-        error_code ignored;
-        socket_.shutdown(tcp_socket::shutdown_send, ignored);
+        stream_.shutdown_send();
     }
 
     /// Waits until nothing is in flight; the error of a failed flush if one failed.
@@ -476,7 +493,7 @@ private:
             }
             if (backlog_ && backlog_->error) co_return backlog_->error;
             // No data after a close frame, which may have gone out between two frames.
-            if (close_sent_ || !socket_.is_open()) co_return boost::asio::error::not_connected;
+            if (close_sent_ || !stream_.is_open()) co_return boost::asio::error::not_connected;
             const auto length = std::min(frame_max, data.size() - pos);
             const bool fin = pos + length == data.size();
             const auto opcode = pos > 0 ? ws_opcode::continuation : binary ? ws_opcode::binary : ws_opcode::text;
@@ -550,7 +567,7 @@ private:
     // ---- connecting --------------------------------------------------------------------------
 
     lean_thread_state& lean_;
-    tcp_socket socket_;
+    lean_stream stream_;
     frame_parser parser_;
     std::unique_ptr<output_backlog> backlog_;
     std::size_t max_message_ = 0;
