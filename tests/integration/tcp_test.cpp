@@ -7,6 +7,9 @@
 #include <wsload/net/tcp/connection.hpp>
 #include <wsload/runtime/engine.hpp>
 
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/read_until.hpp>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -17,6 +20,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <optional>
+#include <atomic>
 #include <string>
 #include <thread>
 #include <vector>
@@ -26,27 +30,38 @@ namespace stats = wsload::stats;
 
 namespace {
 
-/// Writes `chunks` to every connection, `gap` apart, then ends it with a FIN (or keeps it open
-/// until the client goes when `hold` is set). Runs on its own thread.
-class tcp_script_server {
+/// A TCP server on 127.0.0.1 (port 0) with its own thread and io_context: serve() runs as a
+/// coroutine per accepted connection.
+class threaded_tcp_server {
 public:
-    tcp_script_server(std::vector<std::string> chunks, std::chrono::milliseconds gap, bool hold)
-        : chunks_(std::move(chunks)), gap_(gap), hold_(hold)
+    threaded_tcp_server(const threaded_tcp_server&) = delete;
+    threaded_tcp_server& operator=(const threaded_tcp_server&) = delete;
+    virtual ~threaded_tcp_server() { stop(); }
+    std::string url() const { return "tcp://127.0.0.1:" + std::to_string(port_); }
+
+protected:
+    threaded_tcp_server()
     {
         acceptor_.open(boost::asio::ip::tcp::v4());
         acceptor_.set_option(boost::asio::socket_base::reuse_address(true));
         acceptor_.bind({boost::asio::ip::make_address("127.0.0.1"), 0});
         acceptor_.listen();
         port_ = acceptor_.local_endpoint().port();
+    }
+    /// Called by the derived constructor, once it can serve.
+    void start()
+    {
         boost::asio::co_spawn(io_, accept(), boost::asio::detached);
         thread_ = std::thread([this] { io_.run(); });
     }
-    ~tcp_script_server()
+    /// Called by the derived destructor, before its members go.
+    void stop()
     {
         io_.stop();
-        thread_.join();
+        if (thread_.joinable()) thread_.join();
     }
-    std::string url() const { return "tcp://127.0.0.1:" + std::to_string(port_); }
+    virtual boost::asio::awaitable<void> serve(boost::asio::ip::tcp::socket socket) = 0;
+    boost::asio::io_context io_{1};
 
 private:
     boost::asio::awaitable<void> accept()
@@ -56,7 +71,25 @@ private:
             boost::asio::co_spawn(io_, serve(std::move(socket)), boost::asio::detached);
         }
     }
-    boost::asio::awaitable<void> serve(boost::asio::ip::tcp::socket socket)
+
+    boost::asio::ip::tcp::acceptor acceptor_{io_};
+    std::uint16_t port_ = 0;
+    std::thread thread_;
+};
+
+/// Writes `chunks` to every connection, `gap` apart, then ends it with a FIN (or keeps it open
+/// until the client goes when `hold` is set). Runs on its own thread.
+class tcp_script_server final : public threaded_tcp_server {
+public:
+    tcp_script_server(std::vector<std::string> chunks, std::chrono::milliseconds gap, bool hold)
+        : chunks_(std::move(chunks)), gap_(gap), hold_(hold)
+    {
+        start();
+    }
+    ~tcp_script_server() override { stop(); }
+
+private:
+    boost::asio::awaitable<void> serve(boost::asio::ip::tcp::socket socket) override
     {
         boost::asio::steady_timer wait(io_);
         for (const auto& chunk : chunks_) {
@@ -78,10 +111,38 @@ private:
     std::vector<std::string> chunks_;
     std::chrono::milliseconds gap_;
     bool hold_;
-    boost::asio::io_context io_{1};
-    boost::asio::ip::tcp::acceptor acceptor_{io_};
-    std::uint16_t port_ = 0;
-    std::thread thread_;
+};
+
+/// Reads lines and, every `batch` of them, first pushes one line no request asked for
+/// (`{"id":"push"}`) and then sends the batch back in reverse order: replies that arrive out of
+/// order, as keyed protocols allow. Runs on its own thread.
+class tcp_reversing_server final : public threaded_tcp_server {
+public:
+    explicit tcp_reversing_server(std::size_t batch) : batch_(batch) { start(); }
+    ~tcp_reversing_server() override { stop(); }
+
+private:
+    boost::asio::awaitable<void> serve(boost::asio::ip::tcp::socket socket) override
+    {
+        std::string buffer;
+        std::vector<std::string> lines;
+        for (;;) {
+            auto [ec, n] = co_await boost::asio::async_read_until(socket, boost::asio::dynamic_buffer(buffer), '\n',
+                                                                   boost::asio::as_tuple(boost::asio::use_awaitable));
+            if (ec) co_return;
+            lines.push_back(buffer.substr(0, n));
+            buffer.erase(0, n);
+            if (lines.size() < batch_) continue;
+            std::string out = "{\"id\":\"push\"}\n";
+            for (auto line = lines.rbegin(); line != lines.rend(); ++line) out += *line;
+            lines.clear();
+            auto [wec, written] = co_await boost::asio::async_write(socket, boost::asio::buffer(out),
+                                                                     boost::asio::as_tuple(boost::asio::use_awaitable));
+            if (wec) co_return;
+        }
+    }
+
+    std::size_t batch_;
 };
 
 wsload::run_config tcp_config(const std::string& url, std::uint64_t users)
@@ -149,6 +210,80 @@ BOOST_AUTO_TEST_CASE(line_requests_against_socat_echo_are_counted_exactly, *boos
     const auto named = t.requests.find({"TCP", "echo"});
     BOOST_REQUIRE(named != t.requests.end());
     BOOST_TEST(named->second.answered == users * per_user);
+}
+
+// Five requests in flight at once on one connection (five coroutines: their sends queue, none is
+// refused), answered in reverse order with a push first: each found by its key, the push counted
+// as a message no request claimed.
+BOOST_AUTO_TEST_CASE(keyed_requests_in_flight_together_are_matched_by_key_in_any_order, *boost::unit_test::timeout(60))
+{
+    using namespace boost::asio::experimental::awaitable_operators;
+    tcp_reversing_server server(5);
+    constexpr std::uint64_t users = 20, rounds = 4;
+    std::atomic<std::uint64_t> right{0}, pushes{0};
+    wsload::runtime::engine engine(tcp_config(server.url(), users), [&](wsload::user& u) -> wsload::task<> {
+        auto o = wsload::tcp::options().reply_key(wsload::reply_key::json_field("id"));
+        auto c = co_await wsload::tcp::connect(u, std::move(o));
+        if (!c) co_return;
+        for (std::uint64_t round = 0; round < rounds; ++round) {
+            auto one = [&](int i) -> wsload::task<> {
+                const auto key = std::to_string(round * 10 + static_cast<std::uint64_t>(i));
+                const auto line = "{\"id\":" + key + ",\"user\":\"" + u.id() + "\"}";
+                auto reply = co_await c.request(line, {.timeout = 5s, .intended_at = {}, .name = "keyed", .key = key});
+                if (reply && reply->text() == line) ++right;
+            };
+            co_await (one(0) && one(1) && one(2) && one(3) && one(4));
+            if (auto push = co_await c.receive(1s); push && push->text() == "{\"id\":\"push\"}") ++pushes;
+        }
+        co_await c.close();
+    });
+    const auto r = engine.run();
+    const auto& t = *r.totals;
+    check_accounting(t, users);
+    BOOST_TEST(right.load() == users * rounds * 5);
+    BOOST_TEST(pushes.load() == users * rounds);
+    BOOST_TEST(t[stats::counter_id::requests_answered] == users * rounds * 5);
+    BOOST_TEST(t[stats::counter_id::messages_sent] == users * rounds * 5);
+    BOOST_TEST(t[stats::counter_id::messages_received] == users * rounds * 6);
+    BOOST_TEST(t[stats::histogram_id::round_trip].count() == users * rounds * 5);
+    BOOST_TEST(t[stats::counter_id::behaviour_errors] == 0u);
+    BOOST_TEST(t.ended(stats::disconnect_reason::client_close) == users);
+}
+
+// Two requests in flight with one key could not be told apart: the second is the behaviour's
+// error (counted, never sent) and the first, cancelled with it by `&&` before any reply (the
+// server answers pairs), ends as timed out. A key on a connection without reply_key is the
+// behaviour's error too, before anything is sent.
+BOOST_AUTO_TEST_CASE(a_duplicate_key_or_a_key_without_reply_key_is_a_behaviour_error, *boost::unit_test::timeout(60))
+{
+    using namespace boost::asio::experimental::awaitable_operators;
+    tcp_reversing_server server(2);
+    constexpr std::uint64_t users = 4;
+    std::atomic<std::uint64_t> answered{0};
+    wsload::runtime::engine engine(tcp_config(server.url(), users), [&](wsload::user& u) -> wsload::task<> {
+        if (u.index() % 2 == 0) {
+            auto c = co_await wsload::tcp::connect(u);  // no reply_key
+            if (!c) co_return;
+            co_await c.request("{\"id\":1}", {.timeout = 2s, .intended_at = {}, .name = {}, .key = "1"});
+            co_return;
+        }
+        auto c = co_await wsload::tcp::connect(u, wsload::tcp::options().reply_key(wsload::reply_key::json_field("id")));
+        if (!c) co_return;
+        auto first = [&]() -> wsload::task<> {
+            if (co_await c.request("{\"id\":7}", {.timeout = 2s, .intended_at = {}, .name = {}, .key = "7"})) ++answered;
+        };
+        auto second = [&]() -> wsload::task<> {
+            co_await c.request("{\"id\":7}", {.timeout = 2s, .intended_at = {}, .name = {}, .key = "7"});
+        };
+        co_await (first() && second());
+    });
+    const auto r = engine.run();
+    const auto& t = *r.totals;
+    check_accounting(t, users);
+    BOOST_TEST(t[stats::counter_id::behaviour_errors] == users);
+    BOOST_TEST(t[stats::counter_id::requests_sent] == users / 2);
+    BOOST_TEST(t[stats::counter_id::requests_timed_out] == users / 2);
+    BOOST_TEST(answered.load() == 0u);
 }
 
 // A 4-byte length header announcing 10 MB against a 1 MiB limit: message_too_big at once, before

@@ -239,4 +239,45 @@ BOOST_AUTO_TEST_CASE(server_close_code_is_classified_and_counted_per_code, *boos
     BOOST_TEST(r.elapsed < 10s);
 }
 
+// Sends from several coroutines of one user take turns: four 1 MiB messages (more than the
+// socket takes at once, so each write waits for room) and keyed JSON requests, all started
+// together, reach the echo server whole and in one piece each. Each keyed echo is found by its
+// respId, each large echo by its matcher.
+BOOST_AUTO_TEST_CASE(concurrent_sends_take_turns_and_keyed_replies_find_their_request, *boost::unit_test::timeout(60))
+{
+    using namespace boost::asio::experimental::awaitable_operators;
+    wsload::test::im_server_process server(WSLOAD_IM_SERVER);
+    const std::uint64_t n = 4;
+    std::atomic<std::uint64_t> whole{0}, keyed{0};
+    wsload::runtime::engine engine(config_for(server, n), [&](wsload::user& u) -> wsload::task<> {
+        auto ws = co_await u.websocket(wsload::websocket_options().reply_key(wsload::reply_key::json_field("respId")));
+        if (!ws) co_return;
+        auto big = [&](char fill) -> wsload::task<> {
+            const std::string payload(1 << 20, fill);
+            wsload::request_options o;
+            o.name = "big";
+            if (co_await ws.request(payload, [&](std::string_view m) { return m == payload; }, o)) ++whole;
+        };
+        auto ask = [&](int i) -> wsload::task<> {
+            const auto key = u.id() + "-" + std::to_string(i);
+            const auto text = "{\"respId\":\"" + key + "\"}";
+            wsload::request_options o;
+            o.name = "keyed";
+            o.key = key;
+            if (auto m = co_await ws.request(text, o); m && m->text() == text) ++keyed;
+        };
+        co_await (big('a') && ask(0) && big('b') && ask(1) && big('c') && ask(2) && big('d'));
+        co_await ws.close(1000);
+    });
+    const auto r = engine.run();
+    const auto& t = *r.totals;
+    BOOST_TEST(whole.load() == 4 * n);
+    BOOST_TEST(keyed.load() == 3 * n);
+    BOOST_TEST(t[stats::counter_id::requests_answered] == 7 * n);
+    BOOST_TEST(t[stats::counter_id::messages_sent] == 7 * n);
+    BOOST_TEST(t[stats::counter_id::messages_received] == 7 * n);
+    BOOST_TEST(t[stats::counter_id::behaviour_errors] == 0u);
+    BOOST_TEST(t.ended(stats::disconnect_reason::client_close) == n);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -20,10 +20,12 @@ namespace wsload {
 enum class reply { ignore, accept, reject };
 
 /// Options of one request: how long to wait for the reply, the time the send was meant to
-/// happen (a behaviour on a fixed schedule passes it so that a late send is not hidden), and
-/// the request's name: its row in the report's table, its entry in the result file and its
-/// `round_trip{name}` thresholds (unnamed requests share the row "round trip"). The name is
-/// only read when the request starts, so a string_view of a temporary is fine.
+/// happen (a behaviour on a fixed schedule passes it so that a late send is not hidden), the
+/// request's name: its row in the report's table, its entry in the result file and its
+/// `round_trip{name}` thresholds (unnamed requests share the row "round trip"), and its key:
+/// on a connection opened with a reply_key, the reply is the message carrying that key, found
+/// by a hash lookup. Name and key are only read when the request starts, so string_views of
+/// temporaries are fine.
 /// An aggregate for designated initializers; keep its members trivially destructible (g++ 12
 /// destroys aggregate temporaries in co_await expressions twice: see websocket_options).
 struct request_options {
@@ -31,6 +33,7 @@ struct request_options {
     std::optional<clock::time_point> intended_at;
     bool binary = false;
     std::string_view name = {};  // an initializer: no -Wmissing-field-initializers for {.timeout = ...}
+    std::string_view key = {};
 };
 
 namespace net::detail {

@@ -59,6 +59,13 @@ public:
         return request_matching(payload, net::detail::reply_matcher(std::move(match)), o);
     }
 
+    /// Sends `payload` and waits for the message whose reply_key is `o.key` (the connection was
+    /// opened with websocket_options::reply_key); records its round trip as request() does.
+    task<std::optional<message>> request(std::string_view payload, request_options o)
+    {
+        return request_matching(payload, net::detail::reply_matcher([](std::string_view) { return true; }), o);
+    }
+
     /// WebSocket pings every `interval` (0 stops nothing; a running heartbeat takes the new
     /// interval). Pings sent, pongs received and missed are counted; after `max_missed` in a
     /// row (0 = never) the connection ends as ping_timeout.

@@ -10,6 +10,7 @@
 #include <wsload/net/url.hpp>
 #include <wsload/net/websocket.hpp>
 #include <wsload/net/closable.hpp>
+#include <wsload/net/reply_key.hpp>
 #include <wsload/runtime/run_config.hpp>
 
 #include <memory>
@@ -45,6 +46,13 @@ public:
     websocket_options& subprotocol(std::string p) { subprotocol_ = std::move(p); return *this; }
     /// Send each message as frames of at most `bytes` payload (continuation frames); 0 = one frame.
     websocket_options& fragment_size(std::size_t bytes) { fragment_size_ = bytes; return *this; }
+    /// How replies name their requests: `reply_key::json_field("respId")` lets requests made
+    /// with `{.key = ...}` be answered by key (a hash lookup) in any order.
+    websocket_options& reply_key(wsload::reply_key k)
+    {
+        reply_key_ = std::make_shared<const wsload::reply_key>(std::move(k));
+        return *this;
+    }
 
 private:
     friend class user;
@@ -54,6 +62,7 @@ private:
     std::size_t inbox_limit_ = 64;
     std::string subprotocol_;
     std::size_t fragment_size_ = 0;
+    std::shared_ptr<const wsload::reply_key> reply_key_;
 };
 
 /// One simulated user. It lives, on its worker's thread, for as long as its behaviour

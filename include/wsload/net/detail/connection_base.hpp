@@ -12,6 +12,7 @@
 #include <wsload/net/detail/lean_stream.hpp>
 #include <wsload/net/io_thread.hpp>
 #include <wsload/net/message.hpp>
+#include <wsload/net/reply_key.hpp>
 #include <wsload/net/request_options.hpp>
 #include <wsload/net/tls.hpp>
 #include <wsload/stats/metrics.hpp>
@@ -36,6 +37,7 @@
 #include <memory>
 #include <optional>
 #include <type_traits>
+#include <unordered_map>
 #include <string>
 #include <string_view>
 
@@ -78,6 +80,14 @@ struct pending_request : parked_wait {
     stats::named_request* named;  ///< its name's figures, in the same shard
     std::optional<message> reply;
     pending_request* next = nullptr;
+    const std::string* key = nullptr;  ///< a keyed request's key (in the lookup's node); null: matched by scan
+};
+
+/// A connection's requests by key (reply_key): allocated when the connection is given a key.
+struct keyed_requests {
+    explicit keyed_requests(std::shared_ptr<const reply_key> k) : key_of(std::move(k)) {}
+    std::shared_ptr<const reply_key> key_of;
+    std::unordered_map<std::string, pending_request*> waiting;
 };
 
 /// A receive() waiting for a message.
@@ -89,18 +99,19 @@ struct parked_receive : parked_wait {
     std::optional<message>* slot;  ///< where the message goes
 };
 
-/// A coroutine parked in wait_closed(): its completion handler, resumed when the connection ends.
-struct closed_waiter {
-    explicit closed_waiter(closed_waiter* n) noexcept : next(n) {}
-    virtual ~closed_waiter() = default;
+/// A coroutine parked as its bare completion handler, in a list: in wait_closed() until the
+/// connection ends, or waiting for its turn to write.
+struct parked_handler {
+    explicit parked_handler(parked_handler* n) noexcept : next(n) {}
+    virtual ~parked_handler() = default;
     /// Posts the handler to its executor; the waiter is deleted by the caller.
     virtual void resume() = 0;
-    closed_waiter* next;
+    parked_handler* next;
 };
 
 template <class Handler>
-struct closed_waiter_of final : closed_waiter {
-    closed_waiter_of(Handler&& h, closed_waiter* n) : closed_waiter(n), handler(std::move(h)) {}
+struct parked_handler_of final : parked_handler {
+    parked_handler_of(Handler&& h, parked_handler* n) : parked_handler(n), handler(std::move(h)) {}
     void resume() override
     {
         const auto ex = boost::asio::get_associated_executor(handler);
@@ -149,6 +160,7 @@ public:
         // Only reached with waiters when the io_context is torn down unfinished: their
         // coroutines are destroyed, not resumed.
         while (closed_waiters_) delete std::exchange(closed_waiters_, closed_waiters_->next);
+        while (write_waiters_) delete std::exchange(write_waiters_, write_waiters_->next);
     }
 
     state current_state() const noexcept { return state_; }
@@ -193,8 +205,12 @@ public:
     /// Sends `payload` and waits for the first message `match(data, binary)` accepts, recording
     /// the round trip from `sent_at` (the intended send time: see coordinated omission in the
     /// README).
+    ///
+    /// With a `key`, the reply is the message whose reply_key() is `key`, found by a hash lookup
+    /// (`match` then only says accept or reject). Throws std::logic_error when the connection has
+    /// no reply_key or another request in flight has the same key: the behaviour's error.
     task<std::optional<message>> request(std::string_view payload, reply_matcher match, bool binary, std::chrono::nanoseconds timeout, clock::time_point sent_at,
-                                         std::string_view name)
+                                         std::string_view name, std::string_view key = {})
     {
         auto self = shared_from_this();
         if (state_ != state::open) {
@@ -202,6 +218,8 @@ public:
             co_return std::nullopt;
         }
         pending_request r{&request_expired, this, &match, sent_at, &named_figures(name), requests_};
+        if (!key.empty()) r.key = &add_keyed(key, r);
+        else ++scanned_requests_;
         requests_ = &r;
         stats_[stats::counter_id::requests_sent].add();
         r.named->sent.add();
@@ -279,10 +297,16 @@ public:
                     boost::asio::post(self->get_executor(), std::move(handler));  // still a suspension point
                     return;
                 }
-                using waiter = closed_waiter_of<decltype(handler)>;
+                using waiter = parked_handler_of<decltype(handler)>;
                 self->closed_waiters_ = new waiter(std::move(handler), self->closed_waiters_);
             },
             wsload::use_awaitable, this);
+    }
+
+    /// How this connection's replies name their requests (set once, before its requests).
+    void set_reply_key(std::shared_ptr<const wsload::reply_key> k)
+    {
+        if (k) keyed_ = std::make_unique<keyed_requests>(std::move(k));
     }
 
     /// The figures of requests named `name` (unnamed ones share one row) in this thread's shard.
@@ -328,28 +352,17 @@ protected:
     {
         stats_[stats::counter_id::messages_received].add();
         stats_[stats::counter_id::bytes_received].add(data.size());
-        for (auto* r = requests_; r; r = r->next) {
-            const auto verdict = (*r->match)(data, binary);
-            if (verdict == reply::ignore) continue;
-            if (verdict == reply::reject) {  // its reply, saying it failed: a failure, not timed
-                stats_[stats::counter_id::requests_rejected].add();
-                r->named->rejected.add();
-                r->reply.emplace(std::string(data), binary);
-                unlink(*r);
-                r->resume();
-                return;
+        if (keyed_ && !keyed_->waiting.empty()) {
+            if (const auto k = (*keyed_->key_of)(data)) {
+                if (const auto found = keyed_->waiting.find(*k); found != keyed_->waiting.end()) {
+                    auto& r = *found->second;
+                    if (claim(r, (*r.match)(data, binary), data, binary)) return;
+                }
             }
-            const auto rtt = elapsed_ns(r->sent_at);
-            stats_[stats::histogram_id::round_trip].record(rtt);
-            stats_.round_trip_this_second.record(rtt);
-            stats_[stats::counter_id::requests_answered].add();
-            r->named->round_trip.record(rtt);
-            r->named->answered.add();
-            r->reply.emplace(std::string(data), binary);
-            unlink(*r);
-            r->resume();
-            return;
         }
+        if (scanned_requests_)
+            for (auto* r = requests_; r; r = r->next)
+                if (!r->key && claim(*r, (*r->match)(data, binary), data, binary)) return;
         if (receiver_) {
             receiver_->slot->emplace(std::string(data), binary);
             std::exchange(receiver_, nullptr)->resume();
@@ -361,6 +374,28 @@ protected:
             stats_[stats::counter_id::inbox_dropped].add();
         }
         inbox_.emplace_back(std::string(data), binary);
+    }
+
+    /// `r` takes the message `verdict` says is its reply (accept, or reject: its reply saying it
+    /// failed, a failure, not timed): counted, unlinked and resumed. False for `ignore`.
+    bool claim(pending_request& r, reply verdict, std::string_view data, bool binary)
+    {
+        if (verdict == reply::ignore) return false;
+        if (verdict == reply::reject) {
+            stats_[stats::counter_id::requests_rejected].add();
+            r.named->rejected.add();
+        } else {
+            const auto rtt = elapsed_ns(r.sent_at);
+            stats_[stats::histogram_id::round_trip].record(rtt);
+            stats_.round_trip_this_second.record(rtt);
+            stats_[stats::counter_id::requests_answered].add();
+            r.named->round_trip.record(rtt);
+            r.named->answered.add();
+        }
+        r.reply.emplace(std::string(data), binary);
+        unlink(r);
+        r.resume();
+        return true;
     }
 
     // ---- what every layer's connect and send share: one accounting path -------------------
@@ -448,14 +483,47 @@ protected:
 
     /// Around a layer's write(): one send at a time per connection, and a message counted once,
     /// when the socket has taken all of it.
-    void begin_write()
+    /// Sends from several coroutines of one user (a request and a heartbeat of the scenario's,
+    /// `a && b`) go out one at a time, in the order they came, so that a message's frames never
+    /// interleave with another's. A write starts with
+    ///     if (!claim_write())
+    ///         if (!co_await wait_write_turn()) co_return not_connected;
+    /// which neither suspends nor allocates when no other send is under way, and ends with
+    /// end_write(), which hands the turn to the next in line.
+    bool claim_write() noexcept
     {
-        if (writing_) throw std::logic_error("wsload: two sends at once on one websocket");
+        if (writing_) return false;
         writing_ = true;
+        return true;
+    }
+    /// The turn came; false when the connection ended meanwhile (the turn is passed on).
+    task<bool> wait_write_turn()
+    {
+        co_await write_turn();
+        if (state_ == state::open) co_return true;
+        end_write(boost::asio::error::not_connected, 0);
+        co_return false;
+    }
+    task<> write_turn()
+    {
+        return boost::asio::async_initiate<const boost::asio::use_awaitable_t<executor>&, void()>(
+            [](auto handler, connection_base* self) {
+                auto* w = new parked_handler_of<decltype(handler)>(std::move(handler), nullptr);
+                auto** tail = &self->write_waiters_;
+                while (*tail) tail = &(*tail)->next;
+                *tail = w;
+            },
+            wsload::use_awaitable, this);
     }
     void end_write(const error_code& ec, std::size_t bytes) noexcept
     {
-        writing_ = false;
+        if (write_waiters_) {
+            // The turn passes on (writing_ stays set): nobody who comes later can take it first.
+            const std::unique_ptr<parked_handler> next(std::exchange(write_waiters_, write_waiters_->next));
+            next->resume();
+        } else {
+            writing_ = false;
+        }
         if (ec) return;
         stats_[stats::counter_id::messages_sent].add();
         stats_[stats::counter_id::bytes_sent].add(bytes);
@@ -483,10 +551,12 @@ protected:
             stats_.count_disconnect(why, close_code);
         }
         thread_.untrack(*this);
+        if (keyed_) keyed_->waiting.clear();
+        scanned_requests_ = 0;
         for (auto* r = std::exchange(requests_, nullptr); r; r = r->next) r->resume();
         if (receiver_) std::exchange(receiver_, nullptr)->resume();
         for (auto* w = std::exchange(closed_waiters_, nullptr); w;) {
-            const std::unique_ptr<closed_waiter> done(std::exchange(w, w->next));
+            const std::unique_ptr<parked_handler> done(std::exchange(w, w->next));
             done->resume();
         }
         ended();
@@ -507,13 +577,29 @@ protected:
                              : 0;
     }
 
+    /// Out of the waiting requests (a no-op for one already out).
     void unlink(pending_request& r) noexcept
     {
         for (auto** p = &requests_; *p; p = &(*p)->next)
             if (*p == &r) {
                 *p = r.next;
+                if (r.key) keyed_->waiting.erase(*std::exchange(r.key, nullptr));
+                else --scanned_requests_;
                 return;
             }
+    }
+
+    /// Files `r` under `key`; the key's copy in the lookup, which lives as long as r waits.
+    const std::string& add_keyed(std::string_view key, pending_request& r)
+    {
+        if (!keyed_)
+            throw std::logic_error("wsload: a request with a key (\"" + std::string(key) +
+                                   "\") on a connection opened without reply_key(...): its replies name no request");
+        auto [at, added] = keyed_->waiting.try_emplace(std::string(key), &r);
+        if (!added)
+            throw std::logic_error("wsload: two requests in flight with the key \"" + std::string(key) +
+                                   "\" on one connection: a reply could not tell them apart");
+        return at->first;
     }
 
     io_thread& thread_;
@@ -526,8 +612,11 @@ protected:
     bool timed_out_ = false;  ///< connecting: our deadline closed the socket
     bool aborted_ = false;    ///< connecting: the run's abort closed it
     pending_request* requests_ = nullptr;
+    std::unique_ptr<keyed_requests> keyed_;  ///< null until the connection is given a reply_key
+    std::uint32_t scanned_requests_ = 0;     ///< waiting requests without a key: asked in turn
     parked_receive* receiver_ = nullptr;
-    closed_waiter* closed_waiters_ = nullptr;
+    parked_handler* closed_waiters_ = nullptr;
+    parked_handler* write_waiters_ = nullptr;  ///< sends waiting for their turn, oldest first
     std::size_t inbox_limit_ = 64;
     std::vector<message> inbox_;  // a vector: an empty std::deque allocates ~600 B
 };

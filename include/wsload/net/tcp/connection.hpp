@@ -61,6 +61,13 @@ public:
         return request_matching(payload, net::detail::reply_matcher(std::move(match)), o);
     }
 
+    /// Sends `payload` and waits for the message whose reply_key is `o.key` (the connection was
+    /// opened with options::reply_key); records its round trip as request() does.
+    task<std::optional<message>> request(std::string_view payload, request_options o)
+    {
+        return request_matching(payload, net::detail::reply_matcher([](std::string_view) { return true; }), o);
+    }
+
     /// Closes the connection (counted as client_close) and returns when it has ended.
     WSLOAD_DECL task<> close();
     /// Returns when the connection has ended: closed by the peer, the network or the run's end.

@@ -63,6 +63,7 @@ WSLOAD_DECL task<wsload::websocket> user::connect(net::url u, websocket_options 
     c.inbox_limit = o.inbox_limit_;
     c.subprotocol = std::move(o.subprotocol_);
     c.fragment_size = o.fragment_size_;
+    c.reply_key = std::move(o.reply_key_);
     if (config().ws_layer == websocket_layer::lean)
         co_return co_await open<net::detail::lean_ws_connection>(std::move(u), std::move(c));
     if (u.tls) co_return co_await open<net::detail::tls_ws_connection>(std::move(u), std::move(c));
@@ -73,6 +74,7 @@ template <class Connection>
 task<wsload::websocket> user::open(net::url u, net::detail::ws_connect_options c)
 {
     auto connection = std::make_shared<Connection>(worker_);
+    connection->set_reply_key(c.reply_key);
     if (!co_await connection->connect(std::move(u), std::move(c))) co_return wsload::websocket{};
     co_return wsload::websocket{std::move(connection)};
 }

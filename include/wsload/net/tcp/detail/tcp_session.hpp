@@ -81,7 +81,8 @@ public:
             co_await yield();
             co_return boost::asio::error::not_connected;
         }
-        begin_write();
+        if (!claim_write())
+            if (!co_await wait_write_turn()) co_return boost::asio::error::not_connected;
         error_code ec;
         auto& out = local_.encoded;
         out.clear();

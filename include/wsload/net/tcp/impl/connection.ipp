@@ -18,6 +18,7 @@ template <class Session>
 task<connection> open(net::connection_owner& owner, net::url u, options o)
 {
     auto session = std::make_shared<Session>(owner.thread());
+    session->set_reply_key(o.reply_key());
     if (!co_await session->connect(std::move(u), o)) co_return connection{};
     co_return connection{std::move(session)};
 }
@@ -72,7 +73,8 @@ WSLOAD_DECL task<std::optional<message>> connection::request_matching(std::strin
                                                                       net::detail::reply_matcher match, request_options o)
 {
     if (!session_) return detail::no_message();
-    return session_->request(payload, std::move(match), false, o.timeout, o.intended_at.value_or(clock::now()), o.name);
+    return session_->request(payload, std::move(match), false, o.timeout, o.intended_at.value_or(clock::now()), o.name,
+                             o.key);
 }
 
 WSLOAD_DECL task<> connection::close()

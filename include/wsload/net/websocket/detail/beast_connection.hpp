@@ -107,7 +107,8 @@ public:
             co_await yield();
             co_return boost::asio::error::not_connected;
         }
-        begin_write();
+        if (!claim_write())
+            if (!co_await wait_write_turn()) co_return boost::asio::error::not_connected;
         ws_.binary(binary);
         auto [ec, n] = co_await ws_.async_write(boost::asio::buffer(data.data(), data.size()), use_task);
         end_write(ec, n);

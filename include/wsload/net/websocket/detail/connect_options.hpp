@@ -3,7 +3,10 @@
 // it, and the subprotocol check of RFC 6455 both apply to the 101.
 
 #include <chrono>
+#include <wsload/net/reply_key.hpp>
+
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -18,6 +21,7 @@ struct ws_connect_options {
     std::size_t inbox_limit = 64;
     std::string subprotocol;
     std::size_t fragment_size = 0;  ///< outgoing frames carry at most this much; 0 = whole message
+    std::shared_ptr<const wsload::reply_key> reply_key;  ///< how replies name their requests; null: by matcher only
 };
 
 /// RFC 6455 section 4.1: the subprotocol a 101 names must be one the client offered (`offered`

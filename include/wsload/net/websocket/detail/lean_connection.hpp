@@ -116,7 +116,8 @@ public:
             co_await yield();
             co_return boost::asio::error::not_connected;
         }
-        begin_write();
+        if (!claim_write())
+            if (!co_await wait_write_turn()) co_return boost::asio::error::not_connected;
         error_code ec;
         if (fits_one_write(data.size())) {
             // The common case, without a coroutine of its own: one frame, masked and taken by

@@ -64,7 +64,7 @@ WSLOAD_DECL task<std::optional<message>> websocket::request_matching(std::string
 {
     if (!session_) return detail::no_message();
     return session_->request(payload, std::move(match), o.binary, o.timeout, o.intended_at.value_or(clock::now()),
-                             o.name);
+                             o.name, o.key);
 }
 
 WSLOAD_DECL void websocket::heartbeat(std::chrono::nanoseconds interval, unsigned max_missed)
