@@ -68,6 +68,8 @@ std::unique_ptr<stats::totals> scrape_totals()
     (*s)[counter_id::requests_timed_out].add(2);
     (*s)[counter_id::requests_failed].add(1);
     (*s)[counter_id::behaviour_errors].add(3);
+    (*s)[counter_id::users_started].add(50);
+    (*s)[counter_id::users_finished].add(45);
     // 99.9 us sits in the HDR bucket [99840, 99903]: under le=0.0001. 100 us sits in
     // [99968, 100031] and 1 ms in [999936, 1000447], so each counts under the next bound up.
     // 2 h is above the histogram's 1 h range: clamped into the top bucket, so +Inf only.
@@ -150,10 +152,7 @@ BOOST_AUTO_TEST_CASE(counters_gauges_and_labels_exactly)
 {
     const auto text = known_text();
     const auto head = text.substr(0, text.find("# HELP wsload_connect_seconds "));
-    BOOST_TEST(head == R"(# HELP wsload_active_connections Connections open now (every transport).
-# TYPE wsload_active_connections gauge
-wsload_active_connections 5
-# HELP wsload_users_target Simulated users the run starts in all.
+    BOOST_TEST(head == R"(# HELP wsload_users_target Simulated users the run starts in all.
 # TYPE wsload_users_target gauge
 wsload_users_target 50
 # HELP wsload_elapsed_seconds Seconds since the run started.
@@ -168,6 +167,57 @@ wsload_connect_attempts_total 13
 # HELP wsload_connect_successes_total Connection attempts that opened a connection (its handshake included).
 # TYPE wsload_connect_successes_total counter
 wsload_connect_successes_total 8
+# HELP wsload_active_connections Connections open now (every transport).
+# TYPE wsload_active_connections gauge
+wsload_active_connections 5
+# HELP wsload_messages_sent_total Messages sent (every transport).
+# TYPE wsload_messages_sent_total counter
+wsload_messages_sent_total 100
+# HELP wsload_messages_received_total Messages received (every transport).
+# TYPE wsload_messages_received_total counter
+wsload_messages_received_total 98
+# HELP wsload_bytes_sent_total Payload bytes sent.
+# TYPE wsload_bytes_sent_total counter
+wsload_bytes_sent_total 6400
+# HELP wsload_bytes_received_total Payload bytes received.
+# TYPE wsload_bytes_received_total counter
+wsload_bytes_received_total 6272
+# HELP wsload_pings_sent_total Heartbeat pings sent.
+# TYPE wsload_pings_sent_total counter
+wsload_pings_sent_total 20
+# HELP wsload_pongs_received_total Heartbeat pongs received.
+# TYPE wsload_pongs_received_total counter
+wsload_pongs_received_total 19
+# HELP wsload_pongs_missed_total Pings whose pong had not come back when the next ping was due.
+# TYPE wsload_pongs_missed_total counter
+wsload_pongs_missed_total 1
+# HELP wsload_requests_sent_total Requests sent (messages that wait for a reply).
+# TYPE wsload_requests_sent_total counter
+wsload_requests_sent_total 100
+# HELP wsload_requests_answered_total Requests whose reply came back.
+# TYPE wsload_requests_answered_total counter
+wsload_requests_answered_total 97
+# HELP wsload_requests_timed_out_total Requests with no reply within their timeout.
+# TYPE wsload_requests_timed_out_total counter
+wsload_requests_timed_out_total 2
+# HELP wsload_requests_failed_total Requests whose connection ended before the reply.
+# TYPE wsload_requests_failed_total counter
+wsload_requests_failed_total 1
+# HELP wsload_users_started_total Simulated users started.
+# TYPE wsload_users_started_total counter
+wsload_users_started_total 50
+# HELP wsload_users_finished_total Simulated users whose behaviour returned or threw.
+# TYPE wsload_users_finished_total counter
+wsload_users_finished_total 45
+# HELP wsload_behaviour_errors_total Behaviours that threw (the user ended, the run went on).
+# TYPE wsload_behaviour_errors_total counter
+wsload_behaviour_errors_total 3
+# HELP wsload_inbox_dropped_total Received messages nobody took, dropped beyond the inbox limit.
+# TYPE wsload_inbox_dropped_total counter
+wsload_inbox_dropped_total 0
+# HELP wsload_requests_rejected_total Requests answered with a reply that said they failed.
+# TYPE wsload_requests_rejected_total counter
+wsload_requests_rejected_total 0
 # HELP wsload_connect_failures_total Failed connection attempts by class; the classes sum to the failures.
 # TYPE wsload_connect_failures_total counter
 wsload_connect_failures_total{reason="dns"} 0
@@ -199,48 +249,6 @@ wsload_disconnects_total{reason="peer_close"} 0
 # HELP wsload_close_codes_total server_close disconnects by WebSocket close code (non-zero only).
 # TYPE wsload_close_codes_total counter
 wsload_close_codes_total{code="4000"} 1
-# HELP wsload_messages_sent_total Messages sent (every transport).
-# TYPE wsload_messages_sent_total counter
-wsload_messages_sent_total 100
-# HELP wsload_messages_received_total Messages received (every transport).
-# TYPE wsload_messages_received_total counter
-wsload_messages_received_total 98
-# HELP wsload_bytes_sent_total Payload bytes sent.
-# TYPE wsload_bytes_sent_total counter
-wsload_bytes_sent_total 6400
-# HELP wsload_bytes_received_total Payload bytes received.
-# TYPE wsload_bytes_received_total counter
-wsload_bytes_received_total 6272
-# HELP wsload_pings_sent_total Heartbeat pings sent.
-# TYPE wsload_pings_sent_total counter
-wsload_pings_sent_total 20
-# HELP wsload_pongs_received_total Heartbeat pongs received.
-# TYPE wsload_pongs_received_total counter
-wsload_pongs_received_total 19
-# HELP wsload_pongs_missed_total Pings whose pong had not come back when the next ping was due.
-# TYPE wsload_pongs_missed_total counter
-wsload_pongs_missed_total 1
-# HELP wsload_requests_sent_total Requests sent (messages that wait for a reply).
-# TYPE wsload_requests_sent_total counter
-wsload_requests_sent_total 100
-# HELP wsload_requests_answered_total Requests whose reply came back.
-# TYPE wsload_requests_answered_total counter
-wsload_requests_answered_total 97
-# HELP wsload_requests_timed_out_total Requests with no reply within their timeout.
-# TYPE wsload_requests_timed_out_total counter
-wsload_requests_timed_out_total 2
-# HELP wsload_requests_rejected_total Requests answered with a reply that said they failed.
-# TYPE wsload_requests_rejected_total counter
-wsload_requests_rejected_total 0
-# HELP wsload_requests_failed_total Requests whose connection ended before the reply.
-# TYPE wsload_requests_failed_total counter
-wsload_requests_failed_total 1
-# HELP wsload_behaviour_errors_total Behaviours that threw (the user ended, the run went on).
-# TYPE wsload_behaviour_errors_total counter
-wsload_behaviour_errors_total 3
-# HELP wsload_inbox_dropped_total Received messages nobody took, dropped beyond the inbox limit.
-# TYPE wsload_inbox_dropped_total counter
-wsload_inbox_dropped_total 0
 )");
 }
 
@@ -306,19 +314,19 @@ BOOST_AUTO_TEST_CASE(every_family_declared_once_in_order_and_every_sample_in_its
     std::vector<std::string> families;
     const auto samples = parse_samples(text, families);
     const std::vector<std::string> expected{
-        "wsload_active_connections gauge",         "wsload_users_target gauge",
-        "wsload_elapsed_seconds gauge",            "wsload_run_info gauge",
-        "wsload_connect_attempts_total counter",   "wsload_connect_successes_total counter",
-        "wsload_connect_failures_total counter",   "wsload_connect_http_status_total counter",
-        "wsload_disconnects_total counter",        "wsload_close_codes_total counter",
+        "wsload_users_target gauge",               "wsload_elapsed_seconds gauge",
+        "wsload_run_info gauge",                   "wsload_connect_attempts_total counter",
+        "wsload_connect_successes_total counter",  "wsload_active_connections gauge",
         "wsload_messages_sent_total counter",      "wsload_messages_received_total counter",
         "wsload_bytes_sent_total counter",         "wsload_bytes_received_total counter",
         "wsload_pings_sent_total counter",         "wsload_pongs_received_total counter",
         "wsload_pongs_missed_total counter",       "wsload_requests_sent_total counter",
         "wsload_requests_answered_total counter",  "wsload_requests_timed_out_total counter",
-        "wsload_requests_rejected_total counter",
-        "wsload_requests_failed_total counter",    "wsload_behaviour_errors_total counter",
-        "wsload_inbox_dropped_total counter",
+        "wsload_requests_failed_total counter",    "wsload_users_started_total counter",
+        "wsload_users_finished_total counter",     "wsload_behaviour_errors_total counter",
+        "wsload_inbox_dropped_total counter",      "wsload_requests_rejected_total counter",
+        "wsload_connect_failures_total counter",   "wsload_connect_http_status_total counter",
+        "wsload_disconnects_total counter",        "wsload_close_codes_total counter",
         "wsload_connect_seconds histogram",        "wsload_connect_tcp_seconds histogram",
         "wsload_connect_tls_seconds histogram",    "wsload_connect_upgrade_seconds histogram",
         "wsload_round_trip_seconds histogram",     "wsload_ping_round_trip_seconds histogram"};
@@ -349,9 +357,9 @@ BOOST_AUTO_TEST_CASE(named_requests_get_a_counter_and_a_histogram_family_with_ty
 
     std::vector<std::string> families;
     const auto samples = parse_samples(text, families);  // well formed, each sample in its family
-    BOOST_TEST(families.size() == 32u);
-    BOOST_TEST(families[30] == "wsload_named_requests_total counter");
-    BOOST_TEST(families[31] == "wsload_named_round_trip_seconds histogram");
+    BOOST_TEST(families.size() == 34u);
+    BOOST_TEST(families[32] == "wsload_named_requests_total counter");
+    BOOST_TEST(families[33] == "wsload_named_round_trip_seconds histogram");
     const auto block = family_block(text, "wsload_named_requests_total");
     BOOST_TEST(block.find("wsload_named_requests_total{type=\"WS\",name=\"log\\\"in\",outcome=\"sent\"} 3\n") !=
                std::string::npos);

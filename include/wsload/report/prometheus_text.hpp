@@ -202,21 +202,14 @@ inline void append_named_requests(std::string& out, const stats::named_map& requ
 /// seconds. `elapsed` is the run's time so far.
 inline std::string prometheus_text(const stats::totals& t, std::chrono::nanoseconds elapsed, const stats::run_info& config)
 {
-    using stats::counter_id;
-    using stats::histogram_id;
     std::string out;
     out.reserve(16 * 1024);
 
-    const auto counter = [&](std::string_view name, std::string_view help, counter_id id) {
-        detail::append_family(out, name, "counter", help);
-        detail::append_sample(out, name, t[id]);
-    };
     const auto gauge = [&](std::string_view name, std::string_view help, auto value) {
         detail::append_family(out, name, "gauge", help);
         detail::append_sample(out, name, value);
     };
 
-    gauge("wsload_active_connections", "Connections open now (every transport).", t[counter_id::active_connections]);
     gauge("wsload_users_target", "Simulated users the run starts in all.", config.users);
     gauge("wsload_elapsed_seconds", "Seconds since the run started.",
           std::chrono::duration<double>(elapsed).count());
@@ -230,9 +223,12 @@ inline std::string prometheus_text(const stats::totals& t, std::chrono::nanoseco
         out += "\"} 1\n";
     }
 
-    counter("wsload_connect_attempts_total", "Connection attempts started.", counter_id::connect_attempts);
-    counter("wsload_connect_successes_total", "Connection attempts that opened a connection (its handshake included).",
-            counter_id::connect_successes);
+    for (const auto& c : stats::counter_catalogue) {
+        const bool is_gauge = c.kind == stats::counter_kind::gauge;
+        const auto name = "wsload_" + std::string(c.name) + (is_gauge ? "" : "_total");
+        detail::append_family(out, name, is_gauge ? "gauge" : "counter", c.help);
+        detail::append_sample(out, name, t[c.id]);
+    }
     detail::append_family(out, "wsload_connect_failures_total", "counter",
                           "Failed connection attempts by class; the classes sum to the failures.");
     for (std::size_t i = 0; i < stats::connect_failure_count; ++i)
@@ -254,28 +250,6 @@ inline std::string prometheus_text(const stats::totals& t, std::chrono::nanoseco
     for (std::size_t code = 0; code < stats::close_code_limit; ++code)
         if (t.close_codes[code] != 0)
             detail::append_sample(out, "wsload_close_codes_total", t.close_codes[code], "code", std::to_string(code));
-
-    counter("wsload_messages_sent_total", "Messages sent (every transport).", counter_id::messages_sent);
-    counter("wsload_messages_received_total", "Messages received (every transport).", counter_id::messages_received);
-    counter("wsload_bytes_sent_total", "Payload bytes sent.", counter_id::bytes_sent);
-    counter("wsload_bytes_received_total", "Payload bytes received.", counter_id::bytes_received);
-    counter("wsload_pings_sent_total", "Heartbeat pings sent.", counter_id::pings_sent);
-    counter("wsload_pongs_received_total", "Heartbeat pongs received.", counter_id::pongs_received);
-    counter("wsload_pongs_missed_total", "Pings whose pong had not come back when the next ping was due.",
-            counter_id::pongs_missed);
-    counter("wsload_requests_sent_total", "Requests sent (messages that wait for a reply).",
-            counter_id::requests_sent);
-    counter("wsload_requests_answered_total", "Requests whose reply came back.", counter_id::requests_answered);
-    counter("wsload_requests_timed_out_total", "Requests with no reply within their timeout.",
-            counter_id::requests_timed_out);
-    counter("wsload_requests_rejected_total", "Requests answered with a reply that said they failed.",
-            counter_id::requests_rejected);
-    counter("wsload_requests_failed_total", "Requests whose connection ended before the reply.",
-            counter_id::requests_failed);
-    counter("wsload_behaviour_errors_total", "Behaviours that threw (the user ended, the run went on).",
-            counter_id::behaviour_errors);
-    counter("wsload_inbox_dropped_total", "Received messages nobody took, dropped beyond the inbox limit.",
-            counter_id::inbox_dropped);
 
     for (const auto& h : stats::histogram_catalogue)
         detail::append_histogram(out, "wsload_" + std::string(h.name) + "_seconds", h.help, t[h.id]);

@@ -1,9 +1,9 @@
 #pragma once
-// The metric catalogue: one list of the latency histograms and counters, with what every
-// output needs of each (its identifier, the words people read, the other names they may type,
-// the Prometheus docstring). The console, CSV, HTML, JSON and Prometheus outputs and the
-// thresholds iterate it instead of naming each histogram, so a histogram added here shows up
-// everywhere at once, and a name given once is the same everywhere.
+// The metric catalogue: one list of the latency histograms and one of the counters, with what
+// every output needs of each (its identifier, the words people read, the other names they may
+// type, the Prometheus docstring). The outputs and the thresholds iterate them instead of
+// naming each metric, so a metric added here shows up everywhere at once, and a name given once
+// is the same everywhere. (The console's sections still pick the counters they explain.)
 
 #include <wsload/stats/metrics.hpp>
 
@@ -46,15 +46,62 @@ inline constexpr std::array<histogram_info, histogram_count> histogram_catalogue
      {"ping", {}}, "Heartbeat ping to its pong.", false},
 }};
 
-/// The catalogue is in histogram_id order, under the names metrics.hpp gives the identifiers.
+/// A counter counts up; a gauge goes up and down (open connections).
+enum class counter_kind { counter, gauge };
+
+struct counter_info {
+    counter_id id;
+    std::string_view name;  ///< the identifier: JSON keys, thresholds, `wsload_<name>_total`
+    counter_kind kind;
+    std::string_view help;  ///< the Prometheus docstring
+};
+
+/// Every counter, in counter_id order. The words say what every transport counts alike.
+inline constexpr std::array<counter_info, counter_count> counter_catalogue{{
+    {counter_id::connect_attempts, "connect_attempts", counter_kind::counter, "Connection attempts started."},
+    {counter_id::connect_successes, "connect_successes", counter_kind::counter,
+     "Connection attempts that opened a connection (its handshake included)."},
+    {counter_id::active_connections, "active_connections", counter_kind::gauge,
+     "Connections open now (every transport)."},
+    {counter_id::messages_sent, "messages_sent", counter_kind::counter, "Messages sent (every transport)."},
+    {counter_id::messages_received, "messages_received", counter_kind::counter,
+     "Messages received (every transport)."},
+    {counter_id::bytes_sent, "bytes_sent", counter_kind::counter, "Payload bytes sent."},
+    {counter_id::bytes_received, "bytes_received", counter_kind::counter, "Payload bytes received."},
+    {counter_id::pings_sent, "pings_sent", counter_kind::counter, "Heartbeat pings sent."},
+    {counter_id::pongs_received, "pongs_received", counter_kind::counter, "Heartbeat pongs received."},
+    {counter_id::pongs_missed, "pongs_missed", counter_kind::counter,
+     "Pings whose pong had not come back when the next ping was due."},
+    {counter_id::requests_sent, "requests_sent", counter_kind::counter,
+     "Requests sent (messages that wait for a reply)."},
+    {counter_id::requests_answered, "requests_answered", counter_kind::counter, "Requests whose reply came back."},
+    {counter_id::requests_timed_out, "requests_timed_out", counter_kind::counter,
+     "Requests with no reply within their timeout."},
+    {counter_id::requests_failed, "requests_failed", counter_kind::counter,
+     "Requests whose connection ended before the reply."},
+    {counter_id::users_started, "users_started", counter_kind::counter, "Simulated users started."},
+    {counter_id::users_finished, "users_finished", counter_kind::counter,
+     "Simulated users whose behaviour returned or threw."},
+    {counter_id::behaviour_errors, "behaviour_errors", counter_kind::counter,
+     "Behaviours that threw (the user ended, the run went on)."},
+    {counter_id::inbox_dropped, "inbox_dropped", counter_kind::counter,
+     "Received messages nobody took, dropped beyond the inbox limit."},
+    {counter_id::requests_rejected, "requests_rejected", counter_kind::counter,
+     "Requests answered with a reply that said they failed."},
+}};
+
+/// The catalogues are in identifier order, under the names metrics.hpp gives the identifiers.
 inline constexpr bool catalogue_in_order() noexcept
 {
     for (std::size_t i = 0; i < histogram_count; ++i)
         if (histogram_catalogue[i].id != static_cast<histogram_id>(i) || histogram_catalogue[i].name != histogram_names[i])
             return false;
+    for (std::size_t i = 0; i < counter_count; ++i)
+        if (counter_catalogue[i].id != static_cast<counter_id>(i) || counter_catalogue[i].name != counter_names[i])
+            return false;
     return true;
 }
-static_assert(catalogue_in_order(), "histogram_catalogue must list every histogram_id in order, under its name");
+static_assert(catalogue_in_order(), "the catalogues must list every histogram_id and counter_id in order, under its name");
 
 inline constexpr const histogram_info& info(histogram_id id) noexcept
 {
