@@ -11,7 +11,7 @@
 #include <wsload/sched/ramp.hpp>
 #include <wsload/stats/metrics.hpp>
 #include <wsload/stats/run_result.hpp>
-#include <wsload/stats/timeseries.hpp>
+#include <wsload/stats/series_merge.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -178,55 +178,12 @@ private:
                state_.live_users.load(std::memory_order_acquire) == 0;
     }
 
-    /// The time series: every worker cut its own seconds (counts and round trips at the same
-    /// instant, so each row is consistent); rows of the same second are added up here and
-    /// that second's round-trip histograms merged. A last second of under 100 ms (the run
-    /// ended just after a boundary) is folded into the one before: counts stay exact and no
-    /// near-empty row skews a chart.
-    /// The run's seconds, merged over workers. One histogram is reused for every second (a
-    /// histogram is ~200 KB: one per second held at once cost 6 MB for 30 s, 700 MB for an hour).
+    /// The time series, merged over workers (stats/series_merge.hpp).
     void build_series()
     {
-        std::size_t seconds = 0;
-        for (const auto& w : workers_) seconds = std::max(seconds, w->seconds().size());
-        auto& series = result_.series;
-        stats::histogram round_trips;
-        const auto close_row = [&] {
-            auto& row = series.back();
-            row.round_trips = round_trips.count();
-            row.round_trip_p50_ns = round_trips.percentile(50);
-            row.round_trip_p99_ns = round_trips.percentile(99);
-            result_.series_round_trips.push_back(round_trips.export_state());
-            round_trips.reset();
-        };
-        for (std::size_t k = 0; k < seconds; ++k) {
-            std::chrono::nanoseconds end{0};
-            for (const auto& w : workers_)
-                if (k < w->seconds().size()) end = std::max(end, w->seconds()[k].end);
-            // A last, partial second of under 100 ms is folded into the one before.
-            const bool fold = k > 0 && end - std::chrono::seconds(k) < std::chrono::milliseconds(100);
-            if (!fold) {
-                if (!series.empty()) close_row();
-                series.emplace_back();
-                series.back().t = static_cast<std::uint32_t>(k + 1);  // workers cut second k+1 at ~k+1 s
-            }
-            auto& row = series.back();
-            row.active = 0;
-            for (const auto& w : workers_) {
-                if (k >= w->seconds().size()) continue;
-                const auto& r = w->seconds()[k];
-                row.active += r.row.active;
-                row.new_connections += r.row.new_connections;
-                row.connect_failures += r.row.connect_failures;
-                row.disconnects += r.row.disconnects;
-                row.messages_sent += r.row.messages_sent;
-                row.messages_received += r.row.messages_received;
-                row.bytes_sent += r.row.bytes_sent;
-                row.bytes_received += r.row.bytes_received;
-                round_trips.merge(r.round_trips);
-            }
-        }
-        if (!series.empty()) close_row();
+        std::vector<const std::vector<stats::second_record>*> sources;
+        for (const auto& w : workers_) sources.push_back(&w->seconds());
+        stats::merge_series(sources, result_.series, result_.series_round_trips);
     }
 
     template <class F>

@@ -6,7 +6,7 @@
 #include <wsload/net/io_thread.hpp>
 #include <wsload/runtime/run_config.hpp>
 #include <wsload/stats/metrics.hpp>
-#include <wsload/stats/timeseries.hpp>
+#include <wsload/stats/series_merge.hpp>
 
 #include <atomic>
 #include <cstdint>
@@ -82,15 +82,8 @@ public:
         }
     }
 
-    /// One second of this worker: its counts, cut at the same instant as its round trips.
-    struct second_record {
-        std::chrono::nanoseconds end;  ///< since the start; the last one may be partial
-        stats::second row;             ///< without percentiles (merged over workers later)
-        stats::histogram::state round_trips;
-    };
-
     /// This worker's seconds since the start; read it once the worker's thread has ended.
-    const std::vector<second_record>& seconds() const noexcept { return seconds_; }
+    const std::vector<stats::second_record>& seconds() const noexcept { return seconds_; }
 
 private:
     void close_second()
@@ -100,7 +93,7 @@ private:
         now->add(stats());
         const auto& before = *last_second_;
         const auto delta = [&](counter_id id) { return (*now)[id] - before[id]; };
-        second_record r;
+        stats::second_record r;
         r.end = clock::now() - run_.started_at;
         r.row.active = (*now)[counter_id::active_connections];
         r.row.new_connections = delta(counter_id::connect_successes);
@@ -118,7 +111,7 @@ private:
 
     run_state& run_;
     timer second_timer_{get_executor()};
-    std::vector<second_record> seconds_;
+    std::vector<stats::second_record> seconds_;
     std::unique_ptr<stats::counter_totals> last_second_ = std::make_unique<stats::counter_totals>();
 };
 
