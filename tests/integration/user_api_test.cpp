@@ -280,4 +280,51 @@ BOOST_AUTO_TEST_CASE(concurrent_sends_take_turns_and_keyed_replies_find_their_re
     BOOST_TEST(t.ended(stats::disconnect_reason::client_close) == n);
 }
 
+// --tls-resume over wss:// against im_server (one process, so its tickets are good for every
+// later connect): each user's second connect resumes a session offered to an earlier one,
+// counted as tls_sessions_resumed; without it every handshake is a full one.
+BOOST_AUTO_TEST_CASE(tls_resume_resumes_the_sessions_the_server_offered, *boost::unit_test::timeout(90))
+{
+    wsload::test::temp_dir certs;
+    wsload::test::make_self_signed_certificate(certs.path());
+    const auto cert = (certs.path() / "cert.pem").string();
+    wsload::test::im_server_process server(WSLOAD_IM_SERVER,
+                                           {"--tls-cert", cert, "--tls-key", (certs.path() / "key.pem").string()});
+    constexpr std::uint64_t users = 10;
+    for (const bool resume : {false, true}) {
+        BOOST_TEST_CONTEXT("tls_resume " << resume)
+        {
+            auto c = config_for(server, users);
+            c.target = wsload::net::parse_url("wss://127.0.0.1:" + std::to_string(server.port()) + "/ws");
+            c.ca_file = cert;
+            c.tls_resume = resume;
+            wsload::runtime::engine engine(c, [](wsload::user& u) -> wsload::task<> {
+                for (int round = 0; round < 2; ++round) {
+                    auto ws = co_await u.websocket();
+                    if (!ws) co_return;
+                    const auto text = u.id() + " round " + std::to_string(round);
+                    co_await ws.request(text, [&](std::string_view r) { return r == text; });
+                    co_await ws.close(1000);
+                }
+            });
+            const auto r = engine.run();
+            const auto& t = *r.totals;
+            BOOST_TEST(t[stats::counter_id::connect_attempts] == 2 * users);
+            BOOST_TEST(t[stats::counter_id::connect_successes] == 2 * users);
+            BOOST_TEST(t[stats::histogram_id::connect_tls].count() == 2 * users);
+            BOOST_TEST(t[stats::counter_id::requests_answered] == 2 * users);
+            BOOST_TEST(t.ended(stats::disconnect_reason::client_close) == 2 * users);
+            const auto resumed = t[stats::counter_id::tls_sessions_resumed];
+            if (!resume) {
+                BOOST_TEST(resumed == 0u);
+            } else {
+                // Each second connect had its own first connect's tickets to use; a first
+                // connect may also have found those of another user on its thread.
+                BOOST_TEST(resumed >= users);
+                BOOST_TEST(resumed < 2 * users);
+            }
+        }
+    }
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -218,6 +218,9 @@ wsload_inbox_dropped_total 0
 # HELP wsload_requests_rejected_total Requests answered with a reply that said they failed.
 # TYPE wsload_requests_rejected_total counter
 wsload_requests_rejected_total 0
+# HELP wsload_tls_sessions_resumed_total TLS handshakes that resumed a session the server offered earlier (--tls-resume).
+# TYPE wsload_tls_sessions_resumed_total counter
+wsload_tls_sessions_resumed_total 0
 # HELP wsload_connect_failures_total Failed connection attempts by class; the classes sum to the failures.
 # TYPE wsload_connect_failures_total counter
 wsload_connect_failures_total{reason="dns"} 0
@@ -325,6 +328,7 @@ BOOST_AUTO_TEST_CASE(every_family_declared_once_in_order_and_every_sample_in_its
         "wsload_requests_failed_total counter",    "wsload_users_started_total counter",
         "wsload_users_finished_total counter",     "wsload_behaviour_errors_total counter",
         "wsload_inbox_dropped_total counter",      "wsload_requests_rejected_total counter",
+        "wsload_tls_sessions_resumed_total counter",
         "wsload_connect_failures_total counter",   "wsload_connect_http_status_total counter",
         "wsload_disconnects_total counter",        "wsload_close_codes_total counter",
         "wsload_connect_seconds histogram",        "wsload_connect_tcp_seconds histogram",
@@ -357,9 +361,9 @@ BOOST_AUTO_TEST_CASE(named_requests_get_a_counter_and_a_histogram_family_with_ty
 
     std::vector<std::string> families;
     const auto samples = parse_samples(text, families);  // well formed, each sample in its family
-    BOOST_TEST(families.size() == 34u);
-    BOOST_TEST(families[32] == "wsload_named_requests_total counter");
-    BOOST_TEST(families[33] == "wsload_named_round_trip_seconds histogram");
+    BOOST_TEST(families.size() == 35u);
+    BOOST_TEST(families[33] == "wsload_named_requests_total counter");
+    BOOST_TEST(families[34] == "wsload_named_round_trip_seconds histogram");
     const auto block = family_block(text, "wsload_named_requests_total");
     BOOST_TEST(block.find("wsload_named_requests_total{type=\"WS\",name=\"log\\\"in\",outcome=\"sent\"} 3\n") !=
                std::string::npos);

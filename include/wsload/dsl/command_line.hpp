@@ -50,6 +50,7 @@ public:
             ("ws-layer", text(layer_name(config_.ws_layer))->value_name("L"),
              "WebSocket client layer for ws:// and wss://: lean (wsload's own) or beast (Boost.Beast's stream)")
             ("insecure", po::bool_switch(), "wss: do not verify the server's certificate")
+            ("tls-resume", po::bool_switch(), "wss, tls: resume the TLS sessions servers offer (each once), as returning clients do; off: a full handshake per connect")
             ("ca-file", text(config_.ca_file)->value_name("FILE"), "wss: trust the CA certificates in this PEM file")
             ("seed", po::value<std::string>()->value_name("N"), "seed of the per-user random generators (default: random)")
             ("log-level", text("warn")->value_name("L"), "error, warn, info or debug")
@@ -140,6 +141,7 @@ public:
             for (const auto& t : vm["threshold"].as<std::vector<std::string>>()) config_.thresholds.push_back(t);
         config_.abort_on_fail = config_.abort_on_fail || vm["abort-on-fail"].as<bool>();
         config_.insecure = config_.insecure || vm["insecure"].as<bool>();
+        config_.tls_resume = config_.tls_resume || vm["tls-resume"].as<bool>();
         config_.quiet = config_.quiet || vm["quiet"].as<bool>();
         for (const auto& f : flags_)
             apply(f.name.c_str(), [&](const std::string& v) { f.assign(v); });

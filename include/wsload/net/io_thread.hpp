@@ -51,6 +51,7 @@ public:
     /// The run's TLS client context (built at the first secure connect of any thread).
     boost::asio::ssl::context& tls() { return tls_.get(); }
     bool verifies_peers() const noexcept { return tls_.verifies(); }
+    bool resumes_tls() const noexcept { return tls_.resumes(); }
     /// True once the run is ending: a connection that opens now closes at once.
     bool stopping() const noexcept { return stopping_.load(std::memory_order_relaxed); }
 

@@ -34,6 +34,7 @@ struct run_config {
     unsigned threads = std::max(1u, std::thread::hardware_concurrency());
     std::uint64_t seed = 0;  ///< per-user random generators derive from it
     bool insecure = false;   ///< wss: skip certificate verification
+    bool tls_resume = false; ///< --tls-resume: connects resume the TLS sessions servers offered
     std::string ca_file;     ///< wss: trust this PEM bundle instead of the system store
     bool quiet = false;      ///< no progress lines
     std::string json_file;   ///< write the result document here

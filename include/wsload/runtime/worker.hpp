@@ -20,7 +20,7 @@ namespace wsload::runtime {
 
 /// What every worker of a run shares, read-only on the hot path but for the stop flag.
 struct run_state {
-    explicit run_state(run_config c) : config(std::move(c)), tls(config.insecure, config.ca_file) {}
+    explicit run_state(run_config c) : config(std::move(c)), tls(config.insecure, config.ca_file, config.tls_resume) {}
 
     run_config config;
     clock::time_point started_at{};

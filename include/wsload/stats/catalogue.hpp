@@ -88,6 +88,8 @@ inline constexpr std::array<counter_info, counter_count> counter_catalogue{{
      "Received messages nobody took, dropped beyond the inbox limit."},
     {counter_id::requests_rejected, "requests_rejected", counter_kind::counter,
      "Requests answered with a reply that said they failed."},
+    {counter_id::tls_sessions_resumed, "tls_sessions_resumed", counter_kind::counter,
+     "TLS handshakes that resumed a session the server offered earlier (--tls-resume)."},
 }};
 
 /// The catalogues are in identifier order, under the names metrics.hpp gives the identifiers.

@@ -36,6 +36,7 @@ enum class counter_id : std::size_t {
     behaviour_errors,  ///< a behaviour threw: the user ends, the run goes on
     inbox_dropped,     ///< received messages nobody took, dropped beyond the inbox limit
     requests_rejected, ///< answered with a reply its matcher rejected (an error status): a failure
+    tls_sessions_resumed,  ///< TLS handshakes that resumed an earlier session (--tls-resume)
     count_
 };
 
@@ -57,7 +58,7 @@ inline constexpr std::array<std::string_view, counter_count> counter_names{
     "messages_received", "bytes_sent",        "bytes_received",     "pings_sent",
     "pongs_received",    "pongs_missed",      "requests_sent",      "requests_answered",
     "requests_timed_out", "requests_failed",  "users_started",      "users_finished",
-    "behaviour_errors",  "inbox_dropped",     "requests_rejected"};
+    "behaviour_errors",  "inbox_dropped",     "requests_rejected",  "tls_sessions_resumed"};
 
 inline constexpr std::array<std::string_view, histogram_count> histogram_names{
     "connect", "connect_tcp", "connect_tls", "connect_upgrade", "round_trip", "ping_round_trip"};

@@ -425,17 +425,23 @@ protected:
         if (cec) co_return fail_attempt(connect_phase::tcp, cec);
         t.tcp = t.tls = clock::now();
         socket.set_option(boost::asio::ip::tcp::no_delay(true), cec);
+        // --tls-resume: sessions are kept per host:port (detail/tls_session_pool.hpp).
+        const auto resume_place = [&] { return thread_.resumes_tls() ? u.host + ":" + std::to_string(u.port) : std::string(); };
         if constexpr (is_tls_stream<Stream>) {
             prepare_tls_client(stream, u.host, thread_.verifies_peers());
+            if (const auto place = resume_place(); !place.empty()) tls_session_pool::attach(stream.native_handle(), place);
             auto [tec] = co_await stream.async_handshake(boost::asio::ssl::stream_base::client, exact_task());
             if (tec) co_return fail_attempt(connect_phase::tls, tec);
             t.tls = clock::now();
+            if (SSL_session_reused(stream.native_handle())) stats_[stats::counter_id::tls_sessions_resumed].add();
         } else if constexpr (std::is_same_v<Stream, lean_stream>) {
             socket.non_blocking(true, cec);  // the lean layers try, then wait for readiness
             if (u.tls) {
-                const auto tec = co_await stream.tls_handshake(thread_.tls().native_handle(), u.host, thread_.verifies_peers());
+                const auto tec = co_await stream.tls_handshake(thread_.tls().native_handle(), u.host,
+                                                               thread_.verifies_peers(), resume_place());
                 if (tec) co_return fail_attempt(connect_phase::tls, tec);
                 t.tls = clock::now();
+                if (stream.resumed_session()) stats_[stats::counter_id::tls_sessions_resumed].add();
             }
         }
         co_return true;

@@ -15,6 +15,7 @@
 
 #include <wsload/core/task.hpp>
 #include <wsload/net/detail/handler_memory.hpp>
+#include <wsload/net/detail/tls_session_pool.hpp>
 
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/compose.hpp>
@@ -46,15 +47,20 @@ public:
     /// For beast::get_lowest_layer and the connect path, which see a socket under a layer.
     tcp_socket& next_layer() noexcept { return socket_; }
     bool is_tls() const noexcept { return ssl_ != nullptr; }
+    /// The TLS handshake resumed an earlier session (--tls-resume).
+    bool resumed_session() const noexcept { return ssl_ && SSL_session_reused(ssl_.get()); }
     bool is_open() const noexcept { return socket_.is_open(); }
 
     /// The TLS client handshake on the connected socket: SNI for host names (never for IP
     /// literals, RFC 6066), the peer's certificate checked against `host` when `verify` (the
-    /// context says whether and against what it is verified). The socket becomes non-blocking.
-    /// The connect path's deadline ends it by closing the socket.
-    task<error_code> tls_handshake(SSL_CTX* context, const std::string& host, bool verify)
+    /// context says whether and against what it is verified), a session kept for
+    /// `resume_place` (host:port) resumed when one is (empty: none). The socket becomes
+    /// non-blocking. The connect path's deadline ends it by closing the socket.
+    task<error_code> tls_handshake(SSL_CTX* context, const std::string& host, bool verify,
+                                   const std::string& resume_place = {})
     {
         error_code ec = start_tls(context, host, verify);
+        if (!ec && !resume_place.empty()) tls_session_pool::attach(ssl_.get(), resume_place);
         if (ec) co_return ec;
         for (;;) {
             ERR_clear_error();
