@@ -44,8 +44,9 @@ unit_args=(--run_test='!histogram_suite/percentiles_within_precision'
 # Its accounting paths run in the other im_bench cases, which stay.
 integration_args=(--run_test='!im_bench_against_im_server/connect_only_1000_users_all_connect_and_every_ping_is_answered')
 # The suites that prove a WebSocket layer run a second time against Beast's (the default for
-# ws:// is wsload's lean layer; wss:// always uses Beast's), as ctest's integration_beast_layer.
-beast_layer_args=(--run_test=rfc6455_client_conformance:failure_taxonomy_against_misbehaving_servers:user_api)
+# ws:// and wss:// is wsload's lean layer), as ctest's integration_beast_layer (keep the two
+# lists alike: WSLOAD_LAYER_SUITES in tests/CMakeLists.txt).
+beast_layer_args=(--run_test=rfc6455_client_conformance:failure_taxonomy_against_misbehaving_servers:user_api:wss_failure_and_end_classes)
 status=0
 for suite in unit integration integration-beast-layer; do
   start=$SECONDS

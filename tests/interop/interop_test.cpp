@@ -11,6 +11,11 @@
 //     dumb-increment-protocol sends 0, 1, 2, ... every 50 ms, restarts on `reset\n` and
 //     closes with 1001 on `closeme\n`;
 //   - the bundled im_server (Beast): echo, and --close-after closes with 1001.
+// The python3-websockets and im_server suites run again over wss:// (suites *_tls): the same
+// checks, the server given a certificate made for the module (tls_certificate() below) and the
+// client trusting it as its CA file, so that the certificate and the host are verified. Their
+// echo lengths add the edges of a TLS record (16 KiB of plaintext), so that a message spans
+// records both ways and the client's reads and writes stop inside one.
 
 #include <support/child_process.hpp>
 #include <support/layer_under_test.hpp>
@@ -26,7 +31,9 @@
 #include <filesystem>
 #include <fstream>
 #include <numeric>
+#include <optional>
 #include <set>
+#include <span>
 #include <sstream>
 #include <thread>
 
@@ -58,12 +65,35 @@ void stop_process(child_process& p, int signo = SIGTERM) noexcept
     }
 }
 
+/// The certificate every wss:// server of this module presents (self-signed, for 127.0.0.1 and
+/// localhost), made once on first use, and its files removed at exit. Clients trust it as their
+/// CA file (config_for).
+struct tls_certificate_files {
+    wsload::test::temp_dir dir{"wsload-interop-tls"};
+    tls_certificate_files() { wsload::test::make_self_signed_certificate(dir.path()); }
+    std::string cert() const { return (dir.path() / "cert.pem").string(); }
+    std::string key() const { return (dir.path() / "key.pem").string(); }
+};
+
+const tls_certificate_files& tls_certificate()
+{
+    static const tls_certificate_files files;
+    return files;
+}
+
+/// ws:// or, with TLS, wss://.
+enum class scheme { ws, wss };
+
+std::string scheme_prefix(scheme s) { return s == scheme::wss ? "wss://" : "ws://"; }
+
 /// servers/echo_server.py or .js: started with --port 0, ready once it prints
-/// `listening on HOST:PORT`. Every `closed CODE` line it prints is kept, in order.
+/// `listening on HOST:PORT`. Every `closed CODE` line it prints is kept, in order. `s` is what
+/// `argv` makes it serve.
 class echo_script_server {
 public:
-    echo_script_server(std::string name, std::vector<std::string> argv, std::vector<std::string> env)
-        : name_(std::move(name)), process_(start(std::move(argv), std::move(env)))
+    echo_script_server(std::string name, std::vector<std::string> argv, std::vector<std::string> env,
+                       scheme s = scheme::ws)
+        : name_(std::move(name)), scheme_(s), process_(start(std::move(argv), std::move(env)))
     {
         constexpr std::string_view ready = "listening on ";
         const auto deadline = std::chrono::steady_clock::now() + ready_timeout;
@@ -84,7 +114,7 @@ public:
 
     std::string url(std::string_view path = "/") const
     {
-        return "ws://127.0.0.1:" + std::to_string(port_) + std::string(path);
+        return scheme_prefix(scheme_) + "127.0.0.1:" + std::to_string(port_) + std::string(path);
     }
 
     /// The close codes of the first `count` connections that ended, as the server saw them;
@@ -113,6 +143,7 @@ private:
     }
 
     std::string name_;
+    scheme scheme_;
     child_process process_;
     std::uint16_t port_ = 0;
     std::vector<int> closes_;
@@ -121,10 +152,18 @@ private:
 std::string servers_dir() { return WSLOAD_INTEROP_SERVERS_DIR; }
 
 struct python_websockets_server : echo_script_server {
-    python_websockets_server()
-        : echo_script_server("python3-websockets echo_server.py",
-                             {WSLOAD_PYTHON, servers_dir() + "/echo_server.py", "--port", "0"}, {})
+    explicit python_websockets_server(scheme s = scheme::ws)
+        : echo_script_server("python3-websockets echo_server.py", arguments(s), {}, s)
     {}
+
+private:
+    static std::vector<std::string> arguments(scheme s)
+    {
+        std::vector<std::string> argv{WSLOAD_PYTHON, servers_dir() + "/echo_server.py", "--port", "0"};
+        if (s == scheme::wss)
+            argv.insert(argv.end(), {"--tls-cert", tls_certificate().cert(), "--tls-key", tls_certificate().key()});
+        return argv;
+    }
 };
 
 struct node_ws_server : echo_script_server {
@@ -207,13 +246,26 @@ private:
     std::uint16_t port_ = 0;
 };
 
-/// The bundled im_server (Beast), echoing on /ws.
+/// The bundled im_server (Beast), echoing on /ws; over wss:// with the module's certificate.
 class im_server {
 public:
-    explicit im_server(std::vector<std::string> extra_args = {}) : process_(WSLOAD_IM_SERVER, std::move(extra_args)) {}
-    std::string url() const { return "ws://127.0.0.1:" + std::to_string(process_.port()) + "/ws"; }
+    explicit im_server(std::vector<std::string> extra_args = {}, scheme s = scheme::ws)
+        : scheme_(s), process_(WSLOAD_IM_SERVER, arguments(std::move(extra_args), s))
+    {}
+    std::string url() const
+    {
+        return scheme_prefix(scheme_) + "127.0.0.1:" + std::to_string(process_.port()) + "/ws";
+    }
 
 private:
+    static std::vector<std::string> arguments(std::vector<std::string> extra, scheme s)
+    {
+        if (s == scheme::wss)
+            extra.insert(extra.end(), {"--tls-cert", tls_certificate().cert(), "--tls-key", tls_certificate().key()});
+        return extra;
+    }
+
+    scheme scheme_;
     wsload::test::im_server_process process_;  // stopped (SIGTERM, then SIGKILL) by its destructor
 };
 
@@ -223,6 +275,13 @@ private:
 constexpr std::array<std::size_t, 6> frame_length_boundaries{0, 125, 126, 65535, 65536, 1 << 20};
 constexpr std::size_t boundaries_total =
     std::accumulate(frame_length_boundaries.begin(), frame_length_boundaries.end(), std::size_t{0});
+
+/// The same and, around one TLS record (16,384 bytes of plaintext), a frame of exactly one
+/// record from the client (16,376 + an 8-byte masked header) and from the server (16,380 + 4),
+/// a 16 KiB message, and one byte more: messages that end at a record's edge, just after it,
+/// or span many records.
+constexpr std::array<std::size_t, 10> tls_record_boundaries{0,     125,   126,   16376, 16380,
+                                                            16384, 16385, 65535, 65536, 1 << 20};
 
 wsload::run_config config_for(const std::string& url, std::uint64_t users, unsigned threads = 2)
 {
@@ -234,13 +293,21 @@ wsload::run_config config_for(const std::string& url, std::uint64_t users, unsig
     c.threads = threads;
     c.quiet = true;
     c.ws_layer = wsload::test::layer_under_test();
+    // Verified, not --insecure: the certificate is checked against its CA and the host.
+    if (url.starts_with("wss://")) c.ca_file = tls_certificate().cert();
     return c;
 }
 
+/// Runs `b`; over wss:// checks that every connection opened went through TLS (its TLS phase
+/// timed once) and over ws:// that none did.
 wsload::runtime::run_result run(wsload::run_config config, wsload::runtime::behavior b)
 {
+    const bool tls = config.target && config.target->tls;
     wsload::runtime::engine engine(std::move(config), std::move(b));
-    return engine.run();
+    auto r = engine.run();
+    const auto& t = *r.totals;
+    BOOST_TEST(t[stats::histogram_id::connect_tls].count() == (tls ? t[counter_id::connect_successes] : 0u));
+    return r;
 }
 
 /// `size` bytes, different for each user: printable ASCII for text, every byte value for
@@ -289,17 +356,19 @@ disconnect_reason expected_reason(int server_close_code)
 // ------------------------------------------------------------------------------------------
 // Cases shared by the echo servers (python3-websockets, node-ws, im_server)
 
-/// 4 users each send a message of every frame-length boundary (7-bit, 16-bit and 64-bit
-/// lengths) and check the echo byte for byte, with its type.
-void check_echo_at_length_boundaries(const std::string& url, bool binary)
+/// 4 users each send a message of every length in `lengths` (by default the frame-length
+/// boundaries: 7-bit, 16-bit and 64-bit lengths) and check the echo byte for byte, with its type.
+void check_echo_at_length_boundaries(const std::string& url, bool binary,
+                                     std::span<const std::size_t> lengths = frame_length_boundaries)
 {
     constexpr std::uint64_t users = 4;
-    std::array<std::atomic<int>, frame_length_boundaries.size()> echoed{};
+    std::vector<std::atomic<int>> echoed(lengths.size());
+    const std::uint64_t lengths_total = std::accumulate(lengths.begin(), lengths.end(), std::uint64_t{0});
     const auto r = run(config_for(url, users), [&](wsload::user& u) -> wsload::task<> {
         auto ws = co_await u.websocket(url);
         if (!ws) co_return;
-        for (std::size_t i = 0; i < frame_length_boundaries.size(); ++i) {
-            const std::string data = payload(frame_length_boundaries[i], binary, u.index());
+        for (std::size_t i = 0; i < lengths.size(); ++i) {
+            const std::string data = payload(lengths[i], binary, u.index());
             bool sent = false;
             if (binary)
                 sent = co_await ws.send_binary(data);
@@ -311,13 +380,13 @@ void check_echo_at_length_boundaries(const std::string& url, bool binary)
         co_await ws.close(1000);
     });
     const auto& t = *r.totals;
-    for (std::size_t i = 0; i < frame_length_boundaries.size(); ++i)
-        BOOST_TEST_CONTEXT("a message of " << frame_length_boundaries[i] << " bytes")
+    for (std::size_t i = 0; i < lengths.size(); ++i)
+        BOOST_TEST_CONTEXT("a message of " << lengths[i] << " bytes")
         BOOST_TEST(echoed[i] == static_cast<int>(users));
-    BOOST_TEST(t[counter_id::messages_sent] == users * frame_length_boundaries.size());
-    BOOST_TEST(t[counter_id::messages_received] == users * frame_length_boundaries.size());
-    BOOST_TEST(t[counter_id::bytes_sent] == users * boundaries_total);
-    BOOST_TEST(t[counter_id::bytes_received] == users * boundaries_total);
+    BOOST_TEST(t[counter_id::messages_sent] == users * lengths.size());
+    BOOST_TEST(t[counter_id::messages_received] == users * lengths.size());
+    BOOST_TEST(t[counter_id::bytes_sent] == users * lengths_total);
+    BOOST_TEST(t[counter_id::bytes_received] == users * lengths_total);
     BOOST_TEST(t[counter_id::requests_sent] == 0u);
     check_every_connection_opened_and_ended(t, users);
     check_closed_by_client(t, users);
@@ -451,6 +520,25 @@ void check_server_close(echo_script_server& server, int code)
     for (int c : codes) BOOST_TEST(c == code);
 }
 
+/// 10 users wait until the server closes (im_server --close-after, with 1001): each
+/// connection ends once, as going_away, which has no per-code count.
+void check_server_close_is_going_away(const std::string& url)
+{
+    constexpr std::uint64_t users = 10;
+    std::atomic<int> classified{0};
+    const auto r = run(config_for(url, users), [&](wsload::user& u) -> wsload::task<> {
+        auto ws = co_await u.websocket(url);
+        if (!ws) co_return;
+        co_await ws.wait_closed();
+        if (ws.end_reason() == disconnect_reason::going_away) ++classified;
+    });
+    const auto& t = *r.totals;
+    BOOST_TEST(classified == static_cast<int>(users));
+    BOOST_TEST(t.ended(disconnect_reason::going_away) == users);
+    BOOST_TEST(close_code_total(t) == 0u);
+    check_every_connection_opened_and_ended(t, users);
+}
+
 /// 1,000 users connect at once; each echoes one message as a request (round trip recorded) and
 /// stays open until all 1,000 have, then closes with 1000.
 void check_thousand_connections(const std::string& url, echo_script_server* server)
@@ -545,6 +633,57 @@ BOOST_AUTO_TEST_CASE(thousand_concurrent_connections, *boost::unit_test::timeout
 BOOST_AUTO_TEST_SUITE_END()
 
 // ------------------------------------------------------------------------------------------
+// The same over wss:// (python's ssl module on the server), the certificate verified.
+
+BOOST_AUTO_TEST_SUITE(python_websockets_tls)
+
+BOOST_AUTO_TEST_CASE(text_echo_at_frame_and_record_length_boundaries, *boost::unit_test::timeout(60))
+{
+    python_websockets_server server(scheme::wss);
+    check_echo_at_length_boundaries(server.url(), false, tls_record_boundaries);
+}
+
+BOOST_AUTO_TEST_CASE(binary_echo_at_frame_and_record_length_boundaries, *boost::unit_test::timeout(60))
+{
+    python_websockets_server server(scheme::wss);
+    check_echo_at_length_boundaries(server.url(), true, tls_record_boundaries);
+}
+
+BOOST_AUTO_TEST_CASE(fragmented_sends_arrive_as_ten_frames_and_reassemble, *boost::unit_test::timeout(60))
+{
+    python_websockets_server server(scheme::wss);
+    check_fragmented_send(server.url(), &server);
+}
+
+BOOST_AUTO_TEST_CASE(heartbeat_pings_are_answered, *boost::unit_test::timeout(60))
+{
+    python_websockets_server server(scheme::wss);
+    check_heartbeat(server.url());
+}
+
+BOOST_TEST_DECORATOR(*boost::unit_test::timeout(60))
+BOOST_DATA_TEST_CASE(client_close_with_code, bdata::make({1000, 4000}), code)
+{
+    python_websockets_server server(scheme::wss);
+    check_client_close(server.url(), static_cast<std::uint16_t>(code), &server);
+}
+
+BOOST_TEST_DECORATOR(*boost::unit_test::timeout(60))
+BOOST_DATA_TEST_CASE(server_close_with_code, bdata::make({1000, 1001, 4001}), code)
+{
+    python_websockets_server server(scheme::wss);
+    check_server_close(server, code);
+}
+
+BOOST_AUTO_TEST_CASE(thousand_concurrent_connections, *boost::unit_test::timeout(120))
+{
+    python_websockets_server server(scheme::wss);
+    check_thousand_connections(server.url(), &server);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ------------------------------------------------------------------------------------------
 
 BOOST_AUTO_TEST_SUITE(node_ws)
 
@@ -633,25 +772,62 @@ BOOST_DATA_TEST_CASE(client_close_with_code, bdata::make({1000, 4000}), code)
 BOOST_AUTO_TEST_CASE(server_close_after_a_while_is_going_away, *boost::unit_test::timeout(60))
 {
     im_server server({"--close-after", "300ms"});
-    const auto url = server.url();
-    constexpr std::uint64_t users = 10;
-    std::atomic<int> classified{0};
-    const auto r = run(config_for(url, users), [&](wsload::user& u) -> wsload::task<> {
-        auto ws = co_await u.websocket(url);
-        if (!ws) co_return;
-        co_await ws.wait_closed();
-        if (ws.end_reason() == disconnect_reason::going_away) ++classified;
-    });
-    const auto& t = *r.totals;
-    BOOST_TEST(classified == static_cast<int>(users));
-    BOOST_TEST(t.ended(disconnect_reason::going_away) == users);
-    BOOST_TEST(close_code_total(t) == 0u);
-    check_every_connection_opened_and_ended(t, users);
+    check_server_close_is_going_away(server.url());
 }
 
 BOOST_AUTO_TEST_CASE(thousand_concurrent_connections, *boost::unit_test::timeout(120))
 {
     im_server server;
+    check_thousand_connections(server.url(), nullptr);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ------------------------------------------------------------------------------------------
+// The same over wss:// (Beast over asio's ssl::stream on the server), the certificate verified.
+
+BOOST_AUTO_TEST_SUITE(im_server_beast_tls)
+
+BOOST_AUTO_TEST_CASE(text_echo_at_frame_and_record_length_boundaries, *boost::unit_test::timeout(60))
+{
+    im_server server({}, scheme::wss);
+    check_echo_at_length_boundaries(server.url(), false, tls_record_boundaries);
+}
+
+BOOST_AUTO_TEST_CASE(binary_echo_at_frame_and_record_length_boundaries, *boost::unit_test::timeout(60))
+{
+    im_server server({}, scheme::wss);
+    check_echo_at_length_boundaries(server.url(), true, tls_record_boundaries);
+}
+
+BOOST_AUTO_TEST_CASE(fragmented_sends_reassemble, *boost::unit_test::timeout(60))
+{
+    im_server server({}, scheme::wss);
+    check_fragmented_send(server.url(), nullptr);
+}
+
+BOOST_AUTO_TEST_CASE(heartbeat_pings_are_answered, *boost::unit_test::timeout(60))
+{
+    im_server server({}, scheme::wss);
+    check_heartbeat(server.url());
+}
+
+BOOST_TEST_DECORATOR(*boost::unit_test::timeout(60))
+BOOST_DATA_TEST_CASE(client_close_with_code, bdata::make({1000, 4000}), code)
+{
+    im_server server({}, scheme::wss);
+    check_client_close(server.url(), static_cast<std::uint16_t>(code), nullptr);
+}
+
+BOOST_AUTO_TEST_CASE(server_close_after_a_while_is_going_away, *boost::unit_test::timeout(60))
+{
+    im_server server({"--close-after", "300ms"}, scheme::wss);
+    check_server_close_is_going_away(server.url());
+}
+
+BOOST_AUTO_TEST_CASE(thousand_concurrent_connections, *boost::unit_test::timeout(120))
+{
+    im_server server({}, scheme::wss);
     check_thousand_connections(server.url(), nullptr);
 }
 

@@ -515,18 +515,22 @@ private:
     std::filesystem::path path_;
 };
 
-/// Writes `dir`/cert.pem and `dir`/key.pem: a self-signed certificate for CN=localhost with
-/// subjectAltName IP:127.0.0.1 and DNS:localhost, valid two days, made by the openssl CLI.
-/// Throws std::runtime_error with openssl's stderr if that fails.
-inline void make_self_signed_certificate(std::filesystem::path const& dir)
+/// Writes `dir`/cert.pem and `dir`/key.pem: a self-signed certificate for CN=`common_name` with
+/// `subject_alt_name` (openssl's -addext syntax), valid two days, made by the openssl CLI. The
+/// default names 127.0.0.1 and localhost. (A host name is checked against the subject's CN only
+/// when the certificate has no DNS name at all: a certificate meant for IPs only needs a CN
+/// that is not a host name.) Throws std::runtime_error with openssl's stderr if that fails.
+inline void make_self_signed_certificate(std::filesystem::path const& dir,
+                                         std::string const& subject_alt_name = "IP:127.0.0.1,DNS:localhost",
+                                         std::string const& common_name = "localhost")
 {
     child_options opts;
     opts.search_path = true;
     std::optional<child_process> openssl;
     try {
         openssl.emplace(std::vector<std::string>{"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days",
-                                                 "2", "-subj", "/CN=localhost", "-addext",
-                                                 "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout",
+                                                 "2", "-subj", "/CN=" + common_name, "-addext",
+                                                 "subjectAltName=" + subject_alt_name, "-keyout",
                                                  (dir / "key.pem").string(), "-out", (dir / "cert.pem").string()},
                         opts);
     } catch (std::system_error const& e) {

@@ -9,6 +9,7 @@
 #include <wsload/sched/ramp.hpp>
 #include <wsload/stats/metrics.hpp>
 
+#include <boost/asio/ssl/error.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include <memory>
@@ -82,7 +83,14 @@ BOOST_AUTO_TEST_CASE(connect_errors_land_in_one_class_each)
     BOOST_TEST((classify_connect_error(connect_phase::tcp, error::timed_out, false, false) == F::timeout));
     BOOST_TEST((classify_connect_error(connect_phase::tcp, error::no_descriptors, false, false) == F::local_limit));
     BOOST_TEST((classify_connect_error(connect_phase::resolve, error::host_not_found, false, false) == F::dns));
-    BOOST_TEST((classify_connect_error(connect_phase::tls, error::eof, false, false) == F::tls));
+    // A FIN during the TLS handshake is no reply at all (reset), as during the upgrade; a reply
+    // that is not TLS, or a certificate refused, is a TLS failure.
+    BOOST_TEST((classify_connect_error(connect_phase::tls, error::eof, false, false) == F::reset));
+    BOOST_TEST((classify_connect_error(connect_phase::tls, boost::asio::ssl::error::stream_truncated, false, false) ==
+                F::reset));
+    BOOST_TEST((classify_connect_error(connect_phase::tls,
+                                       boost::system::error_code(0x0A00010B, boost::asio::error::get_ssl_category()), false,
+                                       false) == F::tls));
     BOOST_TEST((classify_connect_error(connect_phase::upgrade, error::connection_reset, false, false) == F::reset));
     BOOST_TEST((classify_connect_error(connect_phase::upgrade, error::eof, false, false) == F::reset));
     BOOST_TEST((classify_connect_error(connect_phase::upgrade, boost::beast::http::error::end_of_stream, false, false) ==

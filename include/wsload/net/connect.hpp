@@ -10,6 +10,7 @@
 #include <boost/asio/error.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/system/error_code.hpp>
 
@@ -46,9 +47,11 @@ inline stats::connect_failure classify_connect_error(connect_phase phase, const 
     if (is_local_limit(ec)) return connect_failure::local_limit;
     if (ec == error::connection_reset) return connect_failure::reset;
     // The server closed the connection without answering (TLS or upgrade): no reply at all is
-    // not a bad reply. (Beast reports it as http::error::end_of_stream.)
-    if ((phase == connect_phase::handshake || phase == connect_phase::tcp) &&
-        (ec == error::eof || ec == boost::beast::http::error::end_of_stream))
+    // not a bad reply. (Beast reports it as http::error::end_of_stream, a TLS stream as
+    // stream_truncated: a FIN without close_notify.)
+    if (phase != connect_phase::resolve &&
+        (ec == error::eof || ec == boost::beast::http::error::end_of_stream ||
+         ec == boost::asio::ssl::error::stream_truncated))
         return connect_failure::reset;
     switch (phase) {
     case connect_phase::resolve: return connect_failure::dns;

@@ -15,9 +15,9 @@
 
 namespace wsload {
 
-/// The WebSocket client layer of ws:// connections: wsload's own lean layer (the default: a
+/// The WebSocket client layer of ws:// and wss:// connections: wsload's own lean layer (the default: a
 /// third of the memory per idle connection and fewer instructions per message), or Beast's
-/// websocket::stream. wss:// always uses Beast's. Both pass the same conformance and interop suites.
+/// websocket::stream. Both pass the same conformance and interop suites.
 enum class websocket_layer { beast, lean };
 
 struct run_config {

@@ -1,9 +1,10 @@
 #!/usr/bin/python3
 """Echo server for wsload's interop tests, on Debian's python3-websockets (10.x, legacy API).
 
-    /usr/bin/python3 echo_server.py [--host 127.0.0.1] [--port 0]
+    /usr/bin/python3 echo_server.py [--host 127.0.0.1] [--port 0] [--tls-cert FILE --tls-key FILE]
 
-Prints `listening on HOST:PORT` on stdout once it accepts connections; SIGTERM or SIGINT
+With --tls-cert and --tls-key (PEM) it serves wss:// instead of ws://, through python's ssl
+module. Prints `listening on HOST:PORT` on stdout once it accepts connections; SIGTERM or SIGINT
 closes every connection with 1001 and exits 0. Every message is echoed as it came (text as
 text, binary as binary, a fragmented one reassembled into one frame), except these text
 commands:
@@ -20,6 +21,7 @@ import argparse
 import asyncio
 import collections
 import signal
+import ssl
 
 import websockets
 from websockets.legacy.server import WebSocketServerProtocol
@@ -67,7 +69,15 @@ async def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--tls-cert", metavar="FILE", help="PEM certificate chain: serve wss:// (needs --tls-key)")
+    parser.add_argument("--tls-key", metavar="FILE", help="PEM private key of --tls-cert")
     args = parser.parse_args()
+    if (args.tls_cert is None) != (args.tls_key is None):
+        parser.error("--tls-cert and --tls-key go together: give both for wss://, or neither")
+    tls = None
+    if args.tls_cert:
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(args.tls_cert, args.tls_key)
 
     stop = asyncio.get_running_loop().create_future()
     for s in (signal.SIGTERM, signal.SIGINT):
@@ -77,7 +87,7 @@ async def main():
     # ping counts), no compression, and a backlog for 1,000 simultaneous connects.
     async with websockets.serve(handle, args.host, args.port, create_protocol=FrameCountingProtocol,
                                 max_size=None, ping_interval=None, compression=None,
-                                backlog=2048) as server:
+                                backlog=2048, ssl=tls) as server:
         host, port = server.sockets[0].getsockname()[:2]
         print(f"listening on {host}:{port}", flush=True)
         await stop
