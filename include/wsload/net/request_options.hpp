@@ -30,7 +30,7 @@ enum class reply { ignore, accept, reject };
 /// destroys aggregate temporaries in co_await expressions twice: see websocket_options).
 struct request_options {
     std::chrono::nanoseconds timeout = std::chrono::seconds(10);
-    std::optional<clock::time_point> intended_at;
+    std::optional<clock::time_point> intended_at = {};
     bool binary = false;
     std::string_view name = {};  // an initializer: no -Wmissing-field-initializers for {.timeout = ...}
     std::string_view key = {};
