@@ -23,6 +23,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ssl/error.hpp>
+#include <boost/system/error_code.hpp>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -32,6 +33,10 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+
+namespace wsload::net {
+using boost::system::error_code;
+}  // namespace wsload::net
 
 namespace wsload::net::detail {
 
@@ -68,7 +73,7 @@ public:
             if (r == 1) co_return error_code{};
             ec = failure(r);
             if (ec != boost::asio::error::would_block) co_return ec;
-            auto [wec] = co_await socket_.async_wait(pending_wait_, exact_task());
+            auto [wec] = co_await socket_.async_wait(wait_for(want_write_), exact_task());
             if (wec) co_return wec;
         }
     }
@@ -86,7 +91,7 @@ public:
             return got;
         }
         ec = failure(r);
-        read_wait_ = pending_wait_;
+        read_wants_write_ = want_write_;
         release_buffers();  // drained (idle again) or ended: nothing more to read for now
         return 0;
     }
@@ -120,7 +125,7 @@ public:
             return put;
         }
         ec = failure(r);
-        write_wait_ = pending_wait_;
+        write_wants_read_ = !want_write_;
         return 0;
     }
 
@@ -151,8 +156,8 @@ public:
 
     /// What a read or a write that found would_block waits for: over TLS a read may need the
     /// socket writable (a key update's answer) and a write readable.
-    wait_type read_wait() const noexcept { return read_wait_; }
-    wait_type write_wait() const noexcept { return write_wait_; }
+    wait_type read_wait() const noexcept { return wait_for(read_wants_write_); }
+    wait_type write_wait() const noexcept { return wait_for(!write_wants_read_); }
 
     /// Ends our sending side: over TLS with a close_notify first (best effort: a socket that
     /// takes nothing now does without it), then TCP's FIN.
@@ -175,6 +180,8 @@ public:
     }
 
 private:
+    static wait_type wait_for(bool writable) noexcept { return writable ? tcp_socket::wait_write : tcp_socket::wait_read; }
+
     template <class MutableBuffers>
     struct read_op {
         lean_stream& s;
@@ -230,8 +237,8 @@ private:
     {
         const int saved_errno = errno;
         switch (SSL_get_error(ssl_.get(), r)) {
-        case SSL_ERROR_WANT_READ: pending_wait_ = tcp_socket::wait_read; return boost::asio::error::would_block;
-        case SSL_ERROR_WANT_WRITE: pending_wait_ = tcp_socket::wait_write; return boost::asio::error::would_block;
+        case SSL_ERROR_WANT_READ: want_write_ = false; return boost::asio::error::would_block;
+        case SSL_ERROR_WANT_WRITE: want_write_ = true; return boost::asio::error::would_block;
         case SSL_ERROR_ZERO_RETURN: return boost::asio::error::eof;  // the peer's close_notify
         case SSL_ERROR_SYSCALL: {
             const unsigned long queued = ERR_get_error();
@@ -253,9 +260,11 @@ private:
 
     tcp_socket socket_;
     std::unique_ptr<SSL, ssl_free> ssl_;
-    wait_type pending_wait_ = tcp_socket::wait_read;
-    wait_type read_wait_ = tcp_socket::wait_read;
-    wait_type write_wait_ = tcp_socket::wait_write;
+    // What the last would_block waits for, and what the last read's and write's do (bytes, not
+    // wait_types: an idle connection holds them).
+    bool want_write_ = false;
+    bool read_wants_write_ = false;
+    bool write_wants_read_ = false;
 };
 
 }  // namespace wsload::net::detail
