@@ -44,6 +44,8 @@
 #include <string_view>
 #include <vector>
 
+#include "peak_rss.hpp"
+
 namespace {
 
 namespace beast = boost::beast;
@@ -321,5 +323,6 @@ int main(int argc, char** argv)
                 percentile_ms(r.rtt_ns, 99), o.workload == "connect-rate" ? std::chrono::duration<double>(o.duration).count() : window,
                 static_cast<unsigned long long>(r.errors), static_cast<unsigned long long>(r.closed),
                 static_cast<unsigned long long>(r.live), elapsed);
+    print_peak_rss();
     return 0;
 }

@@ -56,6 +56,8 @@
 #include <string_view>
 #include <vector>
 
+#include "peak_rss.hpp"
+
 namespace {
 
 using clock_type = std::chrono::steady_clock;
@@ -486,5 +488,6 @@ int main(int argc, char** argv)
                 static_cast<unsigned long long>(r.errors), static_cast<unsigned long long>(r.closed),
                 static_cast<unsigned long long>(r.resumed), static_cast<unsigned long long>(r.abandoned),
                 o.buffers.c_str(), elapsed);
+    print_peak_rss();
     return 0;
 }

@@ -24,6 +24,8 @@
 #include <string>
 #include <string_view>
 
+#include "peak_rss.hpp"
+
 using namespace std::chrono_literals;
 
 namespace {
@@ -52,16 +54,19 @@ wsload::clock::time_point epoch_of(wsload::user& u)
     return wsload::clock::time_point(wsload::clock::duration(ticks));
 }
 
-wsload::task<> hold_user(wsload::user& u)
+// One coroutine per transport: an idle user's frame holds only what its own transport's
+// connect needed (the raw TCP options took ~150 B of every WebSocket user's frame).
+wsload::task<> hold_ws_user(wsload::user& u)
 {
-    if (transport == "tcp") {
-        auto c = co_await wsload::tcp::connect(u, wsload::tcp::options().inbox_limit(0));
-        if (c) co_await c.wait_closed();
-        co_return;
-    }
     auto ws = co_await u.websocket();
     if (!ws) co_return;
     co_await ws.wait_closed();  // pings go out meanwhile, per --ping-interval
+}
+
+wsload::task<> hold_tcp_user(wsload::user& u)
+{
+    auto c = co_await wsload::tcp::connect(u, wsload::tcp::options().inbox_limit(0));
+    if (c) co_await c.wait_closed();
 }
 
 wsload::task<> idle_user(wsload::user& u)
@@ -127,7 +132,7 @@ wsload::task<> connect_rate_user(wsload::user& u)
 
 wsload::task<> bench_user(wsload::user& u)
 {
-    if (workload == "hold") return hold_user(u);
+    if (workload == "hold") return transport == "tcp" ? hold_tcp_user(u) : hold_ws_user(u);
     if (workload == "idle") return idle_user(u);
     if (workload == "fixed-rate") return fixed_rate_user(u);
     if (workload == "closed-loop") return closed_loop_user(u);
@@ -138,7 +143,7 @@ wsload::task<> bench_user(wsload::user& u)
 
 int main(int argc, char** argv)
 {
-    return wsload::scenario("wsload_client")
+    const int status = wsload::scenario("wsload_client")
         .target("ws://127.0.0.1:9000/ws")
         .users(100)
         .duration(10s)
@@ -152,4 +157,6 @@ int main(int argc, char** argv)
         .flag("reply-timeout", reply_timeout, "fixed-rate, closed-loop: how long to wait for each echo")
         .behavior(bench_user)
         .run(argc, argv);
+    print_peak_rss();
+    return status;
 }
