@@ -96,7 +96,8 @@ public:
         if (ec == boost::asio::error::would_block) ec = {}, taken = 0;
         if (!ec && taken < out.size()) {
             // The rest waits in a string of its own: the thread's buffer serves the next sender.
-            ec = co_await write_rest(std::string(out, taken));
+            const std::string rest(out, taken);
+            ec = co_await stream_.write_all(rest.data(), rest.size());
         } else if (!ec) {
             co_await yield();  // a send suspends once, as an asio write does
         }
@@ -137,20 +138,6 @@ private:
     tcp_socket& socket() noexcept { return stream_.socket(); }
 
     void close_socket() noexcept { stream_.close(); }
-
-    /// What the socket did not take at once, written as it becomes writable.
-    task<error_code> write_rest(std::string rest)
-    {
-        std::size_t done = 0;
-        while (done < rest.size()) {
-            auto [wec] = co_await socket().async_wait(stream_.write_wait(), use_task);
-            if (wec) co_return wec;
-            error_code ec;
-            done += stream_.write_some(rest.data() + done, rest.size() - done, ec);
-            if (ec && ec != boost::asio::error::would_block) co_return ec;
-        }
-        co_return error_code{};
-    }
 
     /// The handler of the one pending operation of an idle connection.
     struct read_ready {
