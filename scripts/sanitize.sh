@@ -30,7 +30,8 @@ mkdir -p "$logs"
 common="halt_on_error=1:log_path=$logs/report"
 export ASAN_OPTIONS="$common:detect_leaks=1:print_stacktrace=1"
 export UBSAN_OPTIONS="$common:print_stacktrace=1"
-export TSAN_OPTIONS="$common:second_deadlock_stack=1"
+# tests/sanitizers/tsan.supp says why races inside OpenSSL (not built with TSan) are suppressed.
+export TSAN_OPTIONS="$common:second_deadlock_stack=1:suppressions=$PWD/tests/sanitizers/tsan.supp"
 
 # The suites are run directly (not through ctest) to pass Boost.Test filters: the two
 # data-driven histogram cases, single-threaded arithmetic over large sample vectors that the
