@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # A real Prometheus scrapes a real run: im_server on loopback, im_bench with --metrics-listen,
 # and Debian's /usr/bin/prometheus scraping it every second. Passes when Prometheus's HTTP API
-# shows the 50 connections, messages received, round trips and up == 1 while the run goes, and
-# im_bench then ends with status 0. Everything listens on 127.0.0.1; everything started here is
-# stopped by its PID on exit. Bounded to 60 s.
+# shows the 50 connections, messages received, round trips, the 7 request-failure classes and
+# up == 1 while the run goes, and im_bench then ends with status 0. Everything listens on
+# 127.0.0.1; everything started here is stopped by its PID on exit. Bounded to 60 s.
 #
 #   tests/prometheus/check_scrape.sh <im_bench> <im_server>
 set -euo pipefail
@@ -129,6 +129,9 @@ checks = {  # query -> (what is wanted, test on its single series)
     "wsload_messages_received_total": ("> 0", lambda v: v > 0),
     "wsload_round_trip_seconds_count": ("> 0", lambda v: v > 0),
     'up{job="wsload"}': ("== 1", lambda v: v == 1),
+    # Every request-failure class is a series, zeros included (stats::request_failure_count).
+    # (wsload_http_responses_total has series only for codes seen: none in a WebSocket run.)
+    "count(wsload_request_failures_total)": ("== 7", lambda v: v == 7),
 }
 seen, last = {}, {}
 deadline = time.monotonic() + budget

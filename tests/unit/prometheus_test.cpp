@@ -39,8 +39,8 @@ using asio::ip::tcp;
 namespace {
 
 /// 13 attempts: 8 opened, 5 failed (2 refused, 1 timeout, 2 http_status: 403 and 503); 3 of
-/// the 8 ended (normal, server_close 4000, network), so 5 open. Connect times sit around the
-/// bucket bounds.
+/// the 8 ended (normal, server_close 4000, network), so 5 open. 100 requests: 97 answered (over
+/// HTTP: 200 x96, 204), 2 timed out, 1 failed (reset). Connect times sit around the bucket bounds.
 std::unique_ptr<stats::totals> scrape_totals()
 {
     using stats::counter_id;
@@ -66,7 +66,9 @@ std::unique_ptr<stats::totals> scrape_totals()
     (*s)[counter_id::requests_sent].add(100);
     (*s)[counter_id::requests_answered].add(97);
     (*s)[counter_id::requests_timed_out].add(2);
-    (*s)[counter_id::requests_failed].add(1);
+    s->count_request_failure(stats::request_failure::reset);
+    for (int i = 0; i < 96; ++i) s->count_http_response(200);
+    s->count_http_response(204);
     (*s)[counter_id::behaviour_errors].add(3);
     (*s)[counter_id::users_started].add(50);
     (*s)[counter_id::users_finished].add(45);
@@ -104,6 +106,13 @@ std::string family_block(const std::string& text, const std::string& family)
     if (begin == std::string::npos) return "(no family " + family + ")";
     const auto end = text.find("# HELP ", begin + 1);
     return text.substr(begin, end == std::string::npos ? std::string::npos : end - begin);
+}
+
+std::size_t occurrences_of(const std::string& text, const std::string& what)
+{
+    std::size_t n = 0;
+    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+    return n;
 }
 
 struct sample {
@@ -200,7 +209,7 @@ wsload_requests_answered_total 97
 # HELP wsload_requests_timed_out_total Requests with no reply within their timeout.
 # TYPE wsload_requests_timed_out_total counter
 wsload_requests_timed_out_total 2
-# HELP wsload_requests_failed_total Requests whose connection ended before the reply.
+# HELP wsload_requests_failed_total Requests that failed without a reply in their time: by class in request_failures.
 # TYPE wsload_requests_failed_total counter
 wsload_requests_failed_total 1
 # HELP wsload_users_started_total Simulated users started.
@@ -221,6 +230,9 @@ wsload_requests_rejected_total 0
 # HELP wsload_tls_sessions_resumed_total TLS handshakes that resumed a session the server offered earlier (--tls-resume).
 # TYPE wsload_tls_sessions_resumed_total counter
 wsload_tls_sessions_resumed_total 0
+# HELP wsload_upload_bytes_total Request body bytes sent in pieces (HTTP uploads); bytes_sent counts them too.
+# TYPE wsload_upload_bytes_total counter
+wsload_upload_bytes_total 0
 # HELP wsload_connect_failures_total Failed connection attempts by class; the classes sum to the failures.
 # TYPE wsload_connect_failures_total counter
 wsload_connect_failures_total{reason="dns"} 0
@@ -252,6 +264,19 @@ wsload_disconnects_total{reason="peer_close"} 0
 # HELP wsload_close_codes_total server_close disconnects by WebSocket close code (non-zero only).
 # TYPE wsload_close_codes_total counter
 wsload_close_codes_total{code="4000"} 1
+# HELP wsload_request_failures_total Failed requests by class; the classes sum to wsload_requests_failed_total.
+# TYPE wsload_request_failures_total counter
+wsload_request_failures_total{reason="not_connected"} 0
+wsload_request_failures_total{reason="closed"} 0
+wsload_request_failures_total{reason="reset"} 1
+wsload_request_failures_total{reason="too_large"} 0
+wsload_request_failures_total{reason="unparsable"} 0
+wsload_request_failures_total{reason="stopped"} 0
+wsload_request_failures_total{reason="other"} 0
+# HELP wsload_http_responses_total HTTP responses to requests, by status (0: a status outside 100..599; non-zero only).
+# TYPE wsload_http_responses_total counter
+wsload_http_responses_total{code="200"} 96
+wsload_http_responses_total{code="204"} 1
 )");
 }
 
@@ -328,23 +353,41 @@ BOOST_AUTO_TEST_CASE(every_family_declared_once_in_order_and_every_sample_in_its
         "wsload_requests_failed_total counter",    "wsload_users_started_total counter",
         "wsload_users_finished_total counter",     "wsload_behaviour_errors_total counter",
         "wsload_inbox_dropped_total counter",      "wsload_requests_rejected_total counter",
-        "wsload_tls_sessions_resumed_total counter",
+        "wsload_tls_sessions_resumed_total counter", "wsload_upload_bytes_total counter",
         "wsload_connect_failures_total counter",   "wsload_connect_http_status_total counter",
         "wsload_disconnects_total counter",        "wsload_close_codes_total counter",
+        "wsload_request_failures_total counter",   "wsload_http_responses_total counter",
         "wsload_connect_seconds histogram",        "wsload_connect_tcp_seconds histogram",
         "wsload_connect_tls_seconds histogram",    "wsload_connect_upgrade_seconds histogram",
-        "wsload_round_trip_seconds histogram",     "wsload_ping_round_trip_seconds histogram"};
+        "wsload_round_trip_seconds histogram",     "wsload_ping_round_trip_seconds histogram",
+        "wsload_upload_seconds histogram"};
     BOOST_TEST(families == expected, boost::test_tools::per_element());
 
     // Failure classes sum to the failures (13 attempts - 8 successes), disconnect classes to
-    // the ended connections (8 - 5 open).
-    double failures = 0, disconnects = 0;
+    // the ended connections (8 - 5 open), request failure classes to the failed requests.
+    double failures = 0, disconnects = 0, request_failures = 0, requests_failed = -1;
     for (const auto& s : samples) {
         if (s.name == "wsload_connect_failures_total") failures += s.value;
         if (s.name == "wsload_disconnects_total") disconnects += s.value;
+        if (s.name == "wsload_request_failures_total") request_failures += s.value;
+        if (s.name == "wsload_requests_failed_total") requests_failed = s.value;
     }
     BOOST_TEST(failures == 5);
     BOOST_TEST(disconnects == 3);
+    BOOST_TEST(request_failures == 1);
+    BOOST_TEST(request_failures == requests_failed);
+}
+
+BOOST_AUTO_TEST_CASE(a_run_without_failed_requests_or_http_has_zero_classes_and_no_codes)
+{
+    const auto none = std::make_unique<stats::totals>();
+    const auto text = report::prometheus_text(*none, 1s, wsload::stats::run_info{});
+    BOOST_TEST(family_block(text, "wsload_http_responses_total") ==
+               "# HELP wsload_http_responses_total HTTP responses to requests, by status (0: a status outside 100..599; "
+               "non-zero only).\n# TYPE wsload_http_responses_total counter\n");
+    const auto classes = family_block(text, "wsload_request_failures_total");
+    BOOST_TEST(occurrences_of(classes, "\nwsload_request_failures_total{reason=\"") == stats::request_failure_count);
+    BOOST_TEST(occurrences_of(classes, "\"} 0\n") == stats::request_failure_count);
 }
 
 BOOST_AUTO_TEST_CASE(named_requests_get_a_counter_and_a_histogram_family_with_type_and_name_labels)
@@ -361,9 +404,9 @@ BOOST_AUTO_TEST_CASE(named_requests_get_a_counter_and_a_histogram_family_with_ty
 
     std::vector<std::string> families;
     const auto samples = parse_samples(text, families);  // well formed, each sample in its family
-    BOOST_TEST(families.size() == 35u);
-    BOOST_TEST(families[33] == "wsload_named_requests_total counter");
-    BOOST_TEST(families[34] == "wsload_named_round_trip_seconds histogram");
+    BOOST_TEST(families.size() == 39u);
+    BOOST_TEST(families[37] == "wsload_named_requests_total counter");
+    BOOST_TEST(families[38] == "wsload_named_round_trip_seconds histogram");
     const auto block = family_block(text, "wsload_named_requests_total");
     BOOST_TEST(block.find("wsload_named_requests_total{type=\"WS\",name=\"log\\\"in\",outcome=\"sent\"} 3\n") !=
                std::string::npos);
@@ -399,7 +442,7 @@ BOOST_AUTO_TEST_CASE(buckets_are_cumulative_and_inf_equals_count)
         if (x.name.ends_with("_bucket")) buckets[x.name.substr(0, x.name.size() - 7)].push_back(x.value);
         if (x.name.ends_with("_seconds_count")) counts[x.name.substr(0, x.name.size() - 6)] = x.value;
     }
-    BOOST_TEST(buckets.size() == 6u);
+    BOOST_TEST(buckets.size() == stats::histogram_count);
     for (const auto& [family, values] : buckets) {
         BOOST_TEST_CONTEXT(family)
         {

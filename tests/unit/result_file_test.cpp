@@ -53,6 +53,75 @@ wsload::run_config config_of(std::uint64_t users)
     return c;
 }
 
+/// A result file as wsload wrote it before requests were counted by class (the writer of
+/// commit bddb1d9, run on a small run: 3 attempts, 1 refused; 5 requests, 4 answered, 1 failed),
+/// its environment cut to what is read. No "request_totals".
+constexpr const char* file_before_request_classes =
+    R"({"schema":"wsload.result/1","scenario":"old","config":{"target":"ws://127.0.0.1:9000/ws","users":2,"ramp_s":0E0,)"
+    R"("duration_s":0E0,"ping_interval_s":0E0,"connect_timeout_s":1E1,"threads":1,"seed":0},"run":{"elapsed_s":1E0,)"
+    R"("interrupted":false,"ended_early":false,"exit_status":0},"connections":{"attempted":3,"succeeded":2,)"
+    R"("failed":1,"success_rate":6.666666666666667E1,"open_at_end":0,"failures":{"dns":0,"refused":1,"timeout":0,)"
+    R"("tls":0,"http_status":0,"handshake":0,"reset":0,"aborted":0,"local_limit":0,"other":0},"http_statuses":{},)"
+    R"("disconnects":{"normal":0,"going_away":0,"protocol_error":0,"message_too_big":0,"server_close":0,"network":0,)"
+    R"("ping_timeout":0,"client_close":0,"client_stop":2,"peer_close":0},"disconnects_total":2,"close_codes":{}},)"
+    R"("latency_ms":{"connect":{"count":2,"min":1E0,"max":1E0,"mean":1E0,"stddev":0E0,"p50":1E0,"p90":1E0,"p95":1E0,)"
+    R"("p99":1E0},"connect_tcp":{"count":0,"min":0E0,"max":0E0,"mean":0E0,"stddev":0E0,"p50":0E0,"p90":0E0,)"
+    R"("p95":0E0,"p99":0E0},"connect_tls":{"count":0,"min":0E0,"max":0E0,"mean":0E0,"stddev":0E0,"p50":0E0,)"
+    R"("p90":0E0,"p95":0E0,"p99":0E0},"connect_upgrade":{"count":0,"min":0E0,"max":0E0,"mean":0E0,"stddev":0E0,)"
+    R"("p50":0E0,"p90":0E0,"p95":0E0,"p99":0E0},"round_trip":{"count":4,"min":2E0,"max":2E0,"mean":2E0,"stddev":0E0,)"
+    R"("p50":2E0,"p90":2E0,"p95":2E0,"p99":2E0},"ping_round_trip":{"count":0,"min":0E0,"max":0E0,"mean":0E0,)"
+    R"("stddev":0E0,"p50":0E0,"p90":0E0,"p95":0E0,"p99":0E0}},"histograms":{"connect":{"digits":3,"highest_ns":3600000000000,)"
+    R"("count":2,"clamped":0,"min_ns":1000000,"max_ns":1000000,"sum_limbs":["2000000","0"],"sum_squares_limbs":["2000000000000",)"
+    R"("0","0"],"buckets":[[11169,2]]},"connect_tcp":{"digits":3,"highest_ns":3600000000000,"count":0,"clamped":0,)"
+    R"("min_ns":0,"max_ns":0,"sum_limbs":["0","0"],"sum_squares_limbs":["0","0","0"],"buckets":[]},"connect_tls":{"digits":3,)"
+    R"("highest_ns":3600000000000,"count":0,"clamped":0,"min_ns":0,"max_ns":0,"sum_limbs":["0","0"],"sum_squares_limbs":["0",)"
+    R"("0","0"],"buckets":[]},"connect_upgrade":{"digits":3,"highest_ns":3600000000000,"count":0,"clamped":0,)"
+    R"("min_ns":0,"max_ns":0,"sum_limbs":["0","0"],"sum_squares_limbs":["0","0","0"],"buckets":[]},"round_trip":{"digits":3,)"
+    R"("highest_ns":3600000000000,"count":4,"clamped":0,"min_ns":2000000,"max_ns":2000000,"sum_limbs":["8000000",)"
+    R"("0"],"sum_squares_limbs":["16000000000000","0","0"],"buckets":[[12193,4]]},"ping_round_trip":{"digits":3,)"
+    R"("highest_ns":3600000000000,"count":0,"clamped":0,"min_ns":0,"max_ns":0,"sum_limbs":["0","0"],"sum_squares_limbs":["0",)"
+    R"("0","0"],"buckets":[]}},"requests":[{"type":"WS","name":"round trip","sent":5,"answered":4,"timed_out":0,)"
+    R"("failed":1,"rejected":0,"latency_ms":{"count":4,"min":2E0,"max":2E0,"mean":2E0,"stddev":0E0,"p50":2E0,)"
+    R"("p90":2E0,"p95":2E0,"p99":2E0},"round_trip":{"digits":3,"highest_ns":3600000000000,"count":4,"clamped":0,)"
+    R"("min_ns":2000000,"max_ns":2000000,"sum_limbs":["8000000","0"],"sum_squares_limbs":["16000000000000",)"
+    R"("0","0"],"buckets":[[12193,4]]}}],"timeseries":{"interval_s":1,"columns":["t","active","new_connections",)"
+    R"("connect_failures","disconnects","messages_sent","messages_received","bytes_sent","bytes_received","round_trips",)"
+    R"("round_trip_p50_ns","round_trip_p99_ns"],"rows":[[1,2,2,1,0,5,4,0,0,4,2000000,2000000]],"round_trip_histograms":[{"digits":3,)"
+    R"("highest_ns":3600000000000,"count":4,"clamped":0,"min_ns":2000000,"max_ns":2000000,"sum_limbs":["8000000",)"
+    R"("0"],"sum_squares_limbs":["16000000000000","0","0"],"buckets":[[12193,4]]}]},"environment":{"started_at_unix_ms":1700000000000},)"
+    R"("thresholds":[],"grades":[],"counters":{"connect_attempts":3,"connect_successes":2,"active_connections":0,)"
+    R"("messages_sent":5,"messages_received":4,"bytes_sent":0,"bytes_received":0,"pings_sent":0,"pongs_received":0,)"
+    R"("pongs_missed":0,"requests_sent":5,"requests_answered":4,"requests_timed_out":0,"requests_failed":1,)"
+    R"("users_started":0,"users_finished":0,"behaviour_errors":0,"inbox_dropped":0,"requests_rejected":0,"tls_sessions_resumed":0},)"
+    R"("rates":{"messages_sent_per_s":5E0,"messages_received_per_s":4E0,"pong_rate":0E0}})";
+
+/// Requests over HTTP and WebSocket: 10 sent, 6 answered (200 x5 and a status past 599, read
+/// as 0), 1 rejected (404), 3 failed (closed x2, reset); times `scale` when given.
+std::unique_ptr<stats::shard> shard_with_request_classes(std::uint64_t scale = 1)
+{
+    auto s = std::make_unique<stats::shard>();
+    for (std::uint64_t k = 0; k < scale; ++k) {
+        (*s)[stats::counter_id::requests_sent].add(10);
+        (*s)[stats::counter_id::requests_answered].add(6);
+        (*s)[stats::counter_id::requests_rejected].add(1);
+        for (int i = 0; i < 5; ++i) s->count_http_response(200);
+        s->count_http_response(999);
+        s->count_http_response(404);
+        s->count_request_failure(stats::request_failure::closed);
+        s->count_request_failure(stats::request_failure::closed);
+        s->count_request_failure(stats::request_failure::reset);
+    }
+    return s;
+}
+
+/// `shard` written as a result file and read back, through text.
+report::loaded_result through_a_file(const stats::shard& shard, const std::string& name)
+{
+    const auto r = run_of({&shard}, {{2'000'000}}, std::chrono::system_clock::time_point(std::chrono::seconds(1'700'000'000)));
+    const auto doc = report::result_document(wsload::describe(config_of(5)), r, report::judge(r, {}));
+    return report::load_result(boost::json::parse(boost::json::serialize(doc)).as_object(), name);
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(result_files)
@@ -142,6 +211,97 @@ BOOST_AUTO_TEST_CASE(three_files_merge_to_exactly_one_run_of_everything)
         BOOST_TEST(merged.result.series[k].round_trip_p99_ns == whole.series[k].round_trip_p99_ns);
     }
     BOOST_TEST(merged.config.thresholds.size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(request_classes_and_http_responses_are_written_under_request_totals_and_read_back)
+{
+    const auto s = shard_with_request_classes();
+    const auto r = run_of({s.get()}, {}, std::chrono::system_clock::time_point(std::chrono::seconds(1'700'000'000)));
+    const auto doc = report::result_document(wsload::describe(config_of(5)), r, report::judge(r, {}));
+    BOOST_TEST(boost::json::serialize(doc.at("request_totals")) ==
+               R"({"sent":10,"answered":6,"rejected":1,"timed_out":0,"failed":3,)"
+               R"("failures":{"not_connected":0,"closed":2,"reset":1,"too_large":0,"unparsable":0,"stopped":0,"other":0},)"
+               R"("http_responses":{"0":1,"200":5,"404":1}})");
+
+    const auto loaded = through_a_file(*s, "http.json");
+    const auto& t = *loaded.result.totals;
+    BOOST_TEST(t.request_failures == r.totals->request_failures);
+    BOOST_TEST(t.http_responses == r.totals->http_responses);
+    BOOST_TEST(t[stats::counter_id::requests_failed] == 3u);
+    BOOST_TEST(t.failed(stats::request_failure::closed) == 2u);
+    BOOST_TEST(t.http_responses[200] == 5u);
+    BOOST_TEST(t.http_responses[0] == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(merging_adds_request_classes_and_http_responses_exactly)
+{
+    const auto a = shard_with_request_classes(1);
+    auto b = shard_with_request_classes(3);
+    b->count_request_failure(stats::request_failure::not_connected);
+    b->count_http_response(503);
+    std::vector<report::loaded_result> parts;
+    parts.push_back(through_a_file(*a, "a.json"));
+    parts.push_back(through_a_file(*b, "b.json"));
+    const auto merged = report::merge_results(std::move(parts));
+    const auto& m = *merged.result.totals;
+    using F = stats::request_failure;
+    BOOST_TEST(m.failed(F::not_connected) == 1u);
+    BOOST_TEST(m.failed(F::closed) == 8u);
+    BOOST_TEST(m.failed(F::reset) == 4u);
+    BOOST_TEST(m.failed(F::other) == 0u);
+    BOOST_TEST(m[stats::counter_id::requests_failed] == 13u);
+    BOOST_TEST(m.http_responses[200] == 20u);
+    BOOST_TEST(m.http_responses[404] == 4u);
+    BOOST_TEST(m.http_responses[503] == 1u);
+    BOOST_TEST(m.http_responses[0] == 4u);
+    const stats::shard* both[] = {a.get(), b.get()};
+    const auto expected = stats::collect<stats::counter_totals>(both);
+    BOOST_TEST(m.request_failures == expected->request_failures);
+    BOOST_TEST(m.http_responses == expected->http_responses);
+
+    // What `wsload-report merge` writes carries the sums.
+    const auto doc = report::result_document(merged.config, merged.result, report::judge(merged.result, {}));
+    const auto& totals = doc.at("request_totals").as_object();
+    BOOST_TEST(totals.at("failed").to_number<std::uint64_t>() == 13u);
+    BOOST_TEST(boost::json::serialize(totals.at("failures")) ==
+               R"({"not_connected":1,"closed":8,"reset":4,"too_large":0,"unparsable":0,"stopped":0,"other":0})");
+    BOOST_TEST(boost::json::serialize(totals.at("http_responses")) == R"({"0":4,"200":20,"404":4,"503":1})");
+}
+
+BOOST_AUTO_TEST_CASE(a_file_from_before_request_classes_loads_its_failures_as_other_and_merges)
+{
+    const auto old = report::load_result(boost::json::parse(file_before_request_classes).as_object(), "old.json");
+    const auto& t = *old.result.totals;
+    BOOST_TEST(t[stats::counter_id::requests_sent] == 5u);
+    BOOST_TEST(t[stats::counter_id::requests_failed] == 1u);
+    // The file does not say which class: `other`, so that the classes still sum to the total.
+    BOOST_TEST(t.failed(stats::request_failure::other) == 1u);
+    BOOST_TEST(t.failed(stats::request_failure::closed) == 0u);
+    BOOST_TEST(t.http_responses == (std::array<std::uint64_t, stats::http_status_limit>{}));
+    BOOST_TEST(t.failed(stats::connect_failure::refused) == 1u);
+    BOOST_TEST(t[stats::histogram_id::round_trip].count() == 4u);
+
+    const auto recent = shard_with_request_classes();
+    std::vector<report::loaded_result> parts;
+    parts.push_back(report::load_result(boost::json::parse(file_before_request_classes).as_object(), "old.json"));
+    parts.push_back(through_a_file(*recent, "new.json"));
+    const auto merged = report::merge_results(std::move(parts));
+    const auto& m = *merged.result.totals;
+    BOOST_TEST(m[stats::counter_id::requests_failed] == 4u);
+    const stats::shard* only_recent[] = {recent.get()};
+    const auto recent_totals = stats::collect<stats::counter_totals>(only_recent);
+    // The old file adds its one failure as `other`, nothing else.
+    auto expected = recent_totals->request_failures;
+    expected[static_cast<std::size_t>(stats::request_failure::other)] += 1;
+    BOOST_TEST(m.request_failures == expected);
+    std::uint64_t classes = 0;
+    for (auto n : m.request_failures) classes += n;
+    BOOST_TEST(classes == m[stats::counter_id::requests_failed]);
+    BOOST_TEST(m.http_responses == recent_totals->http_responses);
+    BOOST_TEST(m.failed(stats::request_failure::closed) == 2u);
+    BOOST_TEST(m.failed(stats::request_failure::reset) == 1u);
+    BOOST_TEST(m.http_responses[200] == 5u);
+    BOOST_TEST(m.failed(stats::connect_failure::refused) == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(unusable_files_are_usage_errors)

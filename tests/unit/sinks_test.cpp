@@ -1,10 +1,12 @@
 #ifndef BOOST_TEST_DYN_LINK
 #define BOOST_TEST_DYN_LINK
 #endif
-// The CSV and HTML sinks on a run built by hand: exact file contents for the CSV files, and
-// for the HTML page its charts (ids, point counts, drawn elements), escaping and offline-ness.
+// The CSV and HTML sinks and the text report on a run built by hand: exact file contents for
+// the CSV files, for the HTML page its charts (ids, point counts, drawn elements), escaping and
+// offline-ness, and the text report's lines of failure classes and HTTP responses.
 // Expected latencies follow from the histogram's layout (3 digits: 2 ms lands in a bucket
 // 1,024 ns wide, so its P50 reads 2.001 ms; a percentile is capped at the max).
+#include <wsload/report/console.hpp>
 #include <wsload/report/csv.hpp>
 #include <wsload/report/html.hpp>
 #include <wsload/report/sinks.hpp>
@@ -16,6 +18,8 @@
 
 #include <unistd.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -36,7 +40,9 @@ constexpr std::uint64_t one_ms = 1'000'000;
 /// per-code range); 6 disconnects (normal x2, server_close 1011 and 4000, network, client_stop).
 /// Connect 1 ms x3 and 3 ms x3, tcp 0.5 ms, upgrade 0.25 ms; 100 round trips (2 ms x90, 20 ms
 /// x10), 2 timed out and 1 failed; 4 pings of 1 ms, 1 pong missed. 4 s, three rows of series.
-wsload::stats::run_result known_run()
+/// `with_request_classes`: none timed out and 3 failed instead (closed x2, reset), and the 100
+/// answers came over HTTP (200 x97, 204 x2, and one status past 599), all else the same.
+wsload::stats::run_result known_run(bool with_request_classes = false)
 {
     using stats::counter_id;
     using stats::histogram_id;
@@ -62,8 +68,18 @@ wsload::stats::run_result known_run()
     (*s)[histogram_id::round_trip].record(20 * one_ms, 10);
     (*s)[counter_id::requests_sent].add(103);
     (*s)[counter_id::requests_answered].add(100);
-    (*s)[counter_id::requests_timed_out].add(2);
-    (*s)[counter_id::requests_failed].add(1);
+    if (with_request_classes) {
+        s->count_request_failure(stats::request_failure::closed);
+        s->count_request_failure(stats::request_failure::closed);
+        s->count_request_failure(stats::request_failure::reset);
+        for (int i = 0; i < 97; ++i) s->count_http_response(200);
+        s->count_http_response(204);
+        s->count_http_response(204);
+        s->count_http_response(999);
+    } else {
+        (*s)[counter_id::requests_timed_out].add(2);
+        (*s)[counter_id::requests_failed].add(1);
+    }
     (*s)[counter_id::messages_sent].add(103);
     (*s)[counter_id::messages_received].add(100);
     (*s)[histogram_id::ping_round_trip].record(1 * one_ms, 4);
@@ -136,6 +152,30 @@ std::string attribute(const std::string& element, const std::string& name)
     return element.substr(from, element.find('"', from) - from);
 }
 
+/// The text report of `r`, as print_report writes it.
+std::string console_report(const wsload::stats::run_result& r)
+{
+    char* buffer = nullptr;
+    std::size_t size = 0;
+    std::FILE* out = ::open_memstream(&buffer, &size);
+    BOOST_REQUIRE(out);
+    report::print_report(out, wsload::describe(known_config()), r, report::judge(r, {}));
+    std::fclose(out);
+    std::string text(buffer, size);
+    std::free(buffer);
+    return text;
+}
+
+/// The lines of `text` from the one that starts with `first` up to (without) the one that
+/// starts with `end`.
+std::string lines_between(const std::string& text, const std::string& first, const std::string& end)
+{
+    const auto from = text.find("\n" + first);
+    if (from == std::string::npos) return "(no line " + first + ")";
+    const auto to = text.find("\n" + end, from + 1);
+    return text.substr(from + 1, to == std::string::npos ? std::string::npos : to - from);
+}
+
 std::size_t occurrences(const std::string& text, const std::string& what)
 {
     std::size_t n = 0;
@@ -195,6 +235,32 @@ BOOST_AUTO_TEST_CASE(failures_file_has_every_class_and_code_and_rows_sum_to_clas
                "disconnect,server_close,4000,1\r\n"
                "disconnect,network,,1\r\n"
                "disconnect,client_stop,,1\r\n");
+}
+
+BOOST_AUTO_TEST_CASE(failures_file_has_request_classes_and_http_responses_after_the_connection_rows)
+{
+    temp_dir dir;
+    const auto r = known_run(true);
+    const auto prefix = (dir.path / "run").string();
+    BOOST_REQUIRE(report::write_csv(prefix, wsload::describe(known_config()), r, report::judge(r, {})));
+    BOOST_TEST(read_file(prefix + "_failures.csv") ==
+               "Kind,Class,Code,Count\r\n"
+               "connect,refused,,1\r\n"
+               "connect,http_status,403,2\r\n"
+               "connect,http_status,503,1\r\n"
+               "connect,http_status,,1\r\n"
+               "disconnect,normal,,2\r\n"
+               "disconnect,server_close,1011,1\r\n"
+               "disconnect,server_close,4000,1\r\n"
+               "disconnect,network,,1\r\n"
+               "disconnect,client_stop,,1\r\n"
+               "request,closed,,2\r\n"
+               "request,reset,,1\r\n"
+               "http_response,other,0,1\r\n"  // the status past 599
+               "http_response,2xx,200,97\r\n"
+               "http_response,2xx,204,2\r\n");
+    // The request table does not move: 3 failed instead of 2 timed out and 1 failed.
+    BOOST_TEST(read_file(prefix + "_stats.csv").find("WS,round trip,100,3,2.001,") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(an_empty_run_still_has_headers_and_the_aggregate_row)
@@ -333,6 +399,27 @@ BOOST_AUTO_TEST_CASE(the_tables_show_the_text_reports_figures)
     BOOST_TEST(html.find("2023-11-14 22:13:20 UTC") != std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(the_messages_table_shows_request_classes_and_http_responses_when_there_are_any)
+{
+    const auto ws = known_run();
+    const auto ws_only = report::html_report(wsload::describe(known_config()), ws, report::judge(ws, {}));
+    BOOST_TEST(ws_only.find("<td>requests</td><td>103 sent, 100 answered, 0 rejected, 2 timed out, 1 failed</td></tr>"
+                            "</table>") != std::string::npos);
+    BOOST_TEST(ws_only.find("HTTP responses") == std::string::npos);
+
+    const auto r = known_run(true);
+    const auto html = report::html_report(wsload::describe(known_config()), r, report::judge(r, {}));
+    BOOST_TEST(html.find("<td>requests</td><td>103 sent, 100 answered, 0 rejected, 0 timed out, 3 failed</td></tr>"
+                         "<tr><td class=\"sub\">failed closed</td><td>2</td></tr>"
+                         "<tr><td class=\"sub\">failed reset</td><td>1</td></tr>"
+                         "<tr><td>HTTP responses</td><td>100</td></tr>"
+                         "<tr><td class=\"sub\">HTTP 200</td><td>97</td></tr>"
+                         "<tr><td class=\"sub\">HTTP 204</td><td>2</td></tr>"
+                         "<tr><td class=\"sub\">HTTP other</td><td>1</td></tr></table>") != std::string::npos);
+    // The upgrade statuses stay in the connections table, apart from the responses.
+    BOOST_TEST(html.find("<td class=\"sub\">HTTP 403</td><td>2</td>") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(the_page_needs_nothing_from_outside)
 {
     const auto r = known_run();
@@ -363,6 +450,59 @@ BOOST_AUTO_TEST_CASE(the_flags_choose_the_sinks_and_they_write_their_files)
     for (const auto& s : sinks) BOOST_TEST(s->finish(wsload::describe(config), r, report::judge(r, {})));
     for (const auto* f : {"run_stats.csv", "run_stats_history.csv", "run_failures.csv", "report.html"})
         BOOST_TEST(fs::file_size(dir.path / f) > 0u, f);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(text_report)
+
+BOOST_AUTO_TEST_CASE(a_websocket_run_shows_no_request_classes_or_http_lines)
+{
+    const auto text = console_report(known_run());
+    BOOST_TEST(lines_between(text, "--- Messages ---", "round trip (ms)") ==
+               "--- Messages ---\n"
+               "sent:                  103\n"
+               "received:              100\n"
+               "rate:                  25.8/s sent, 25.0/s received\n"
+               "requests:              103 sent, 100 answered, 0 rejected, 2 timed out, 1 failed\n");
+    BOOST_TEST(text.find("HTTP responses") == std::string::npos);
+    BOOST_TEST(text.find("  failed ") == std::string::npos);
+    BOOST_TEST(lines_between(text, "failed:", "success rate:") ==
+               "failed:                5\n"
+               "  refused              1\n"
+               "  http_status          4\n"
+               "    HTTP 403           2\n"
+               "    HTTP 503           1\n");
+}
+
+BOOST_AUTO_TEST_CASE(failed_requests_by_class_and_http_responses_per_code_follow_the_requests_line)
+{
+    const auto text = console_report(known_run(true));
+    BOOST_TEST(lines_between(text, "requests:", "round trip (ms)") ==
+               "requests:              103 sent, 100 answered, 0 rejected, 0 timed out, 3 failed\n"
+               "  failed closed        2\n"
+               "  failed reset         1\n"
+               "HTTP responses:        200 x 97  204 x 2  other x 1\n");
+}
+
+BOOST_AUTO_TEST_CASE(many_http_codes_wrap_under_the_first)
+{
+    auto s = std::make_unique<stats::shard>();
+    (*s)[stats::counter_id::requests_sent].add(1);
+    for (unsigned code = 200; code < 212; ++code) s->count_http_response(code);
+    for (int i = 0; i < 1000; ++i) s->count_http_response(503);
+    wsload::stats::run_result r;
+    const stats::shard* shards[] = {s.get()};
+    r.totals = stats::collect<stats::totals>(shards);
+    r.elapsed = 1s;
+    const auto text = console_report(r);
+    // No messages (HTTP only): the requests get a heading of their own.
+    BOOST_TEST(text.find("--- Messages ---") == std::string::npos);
+    BOOST_TEST(lines_between(text, "--- Requests ---", "round trip (ms)") ==
+               "--- Requests ---\n"
+               "requests:              1 sent, 0 answered, 0 rejected, 0 timed out, 0 failed\n"
+               "HTTP responses:        200 x 1  201 x 1  202 x 1  203 x 1  204 x 1  205 x 1  206 x 1  207 x 1\n"
+               "                       208 x 1  209 x 1  210 x 1  211 x 1  503 x 1000\n");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -16,7 +16,8 @@ namespace stats = wsload::stats;
 
 namespace {
 
-/// 1000 attempts, 990 successes, 10 refused; connect times 1..1000 us; 200 pings, 198 pongs.
+/// 1000 attempts, 990 successes, 10 refused; connect times 1..1000 us; 200 pings, 198 pongs;
+/// 4 requests failed (reset x3, closed).
 std::unique_ptr<stats::totals> known_totals()
 {
     auto s = std::make_unique<stats::shard>();
@@ -29,6 +30,8 @@ std::unique_ptr<stats::totals> known_totals()
     auto& tcp_login = s->requests.find("TCP", "log.in");
     tcp_login.sent.add(10);
     tcp_login.rejected.add(10);
+    for (int i = 0; i < 3; ++i) s->count_request_failure(stats::request_failure::reset);
+    s->count_request_failure(stats::request_failure::closed);
     (*s)[stats::counter_id::pings_sent].add(200);
     (*s)[stats::counter_id::pongs_received].add(198);
     // 110 requests named "log.in" (a dot in the name): 100 answered in 1..100 us, 10 timed out.
@@ -62,6 +65,10 @@ const case_ cases[] = {
     {"failures.refused == 10", 10, true},
     {"failures.timeout == 0", 0, true},
     {"disconnects.network != 0", 0, false},
+    {"request_failures.reset == 3", 3, true},
+    {"request_failures.closed < 1", 1, false},
+    {"request_failures.not_connected == 0", 0, true},
+    {"requests_failed == 4", 4, true},
     {"connect_attempts >= 1000", 1000, true},
     {"counters.pongs_received == 198", 198, true},
     {"round_trip{log.in}.max == 100us", 0.1, true},
@@ -94,6 +101,8 @@ const char* const bad[] = {
     "nothing.p99 < 1ms",     // unknown metric
     "connect.success >= 99", // a rate needs %
     "failures.bogus == 0",   // unknown class
+    "request_failures.timeout == 0",  // timeouts are requests_timed_out, not a failure class
+    "request_failures.refused == 0",  // a connect failure class, not a request one
     "messages_sent > many",  // not a number
     " < 5",
     "round_trip{log.in.p99 < 1ms",   // unclosed name
@@ -118,6 +127,9 @@ BOOST_AUTO_TEST_CASE(only_growing_counts_fail_early)
     BOOST_TEST(!report::parse_threshold("failures.refused > 20").failed_for_good(*t));  // may still grow
     BOOST_TEST(!report::parse_threshold("connect.p50 < 1us").failed_for_good(*t));      // may still recover
     BOOST_TEST(!report::parse_threshold("connect.success >= 100%").failed_for_good(*t));
+    BOOST_TEST(report::parse_threshold("request_failures.reset <= 2").failed_for_good(*t));
+    BOOST_TEST(!report::parse_threshold("request_failures.reset <= 3").failed_for_good(*t));
+    BOOST_TEST(!report::parse_threshold("request_failures.other == 0").failed_for_good(*t));
 }
 
 BOOST_AUTO_TEST_CASE(health_grades_follow_seed_002)

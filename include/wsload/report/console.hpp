@@ -53,6 +53,27 @@ inline void latency_row(std::FILE* out, const char* label, const stats::histogra
                  l.percentiles[2], l.percentiles[3], l.max, l.mean, l.stddev);
 }
 
+/// `HTTP responses:        200 x 1234  404 x 5  other x 1`: codes in order, then the statuses
+/// outside 100..599 (code 0); wrapped at 100 columns. Nothing when no response was counted.
+inline void http_responses(std::FILE* out, const stats::counter_totals& t)
+{
+    constexpr int indent = 23, width = 100;
+    constexpr std::size_t codes = stats::http_status_limit;
+    int column = 0;
+    for (std::size_t k = 1; k <= codes; ++k) {
+        const auto code = k % codes;  // 1, 2, ..., 599, then 0
+        if (!t.http_responses[code]) continue;
+        char entry[48];
+        const auto count = static_cast<unsigned long long>(t.http_responses[code]);
+        const int n = code ? std::snprintf(entry, sizeof entry, "%zu x %llu", code, count)
+                           : std::snprintf(entry, sizeof entry, "other x %llu", count);
+        if (column == 0) column = std::fprintf(out, "%-22s %s", "HTTP responses:", entry);
+        else if (column + 2 + n > width) column = std::fprintf(out, "\n%*s%s", indent, "", entry) - 1;
+        else column += std::fprintf(out, "  %s", entry);
+    }
+    if (column) std::fputc('\n', out);
+}
+
 /// Locust's table for the named requests, one row per (type, name): answered requests (timed)
 /// and failed ones (timed out or cut off), as in the CSV stats table.
 inline void requests_by_name(std::FILE* out, const stats::totals& t, std::chrono::nanoseconds elapsed)
@@ -142,19 +163,35 @@ inline void print_report(std::FILE* out, const stats::run_info& config, const st
         detail::line(out, "received:", received);
         std::fprintf(out, "%-22s %.1f/s sent, %.1f/s received\n", "rate:", per_second(sent, r.elapsed),
                      per_second(received, r.elapsed));
-        if (t[counter_id::requests_sent]) {
-            std::fprintf(out, "%-22s %llu sent, %llu answered, %llu rejected, %llu timed out, %llu failed\n", "requests:",
-                         static_cast<unsigned long long>(t[counter_id::requests_sent]),
-                         static_cast<unsigned long long>(t[counter_id::requests_answered]),
-                         static_cast<unsigned long long>(t[counter_id::requests_rejected]),
-                         static_cast<unsigned long long>(t[counter_id::requests_timed_out]),
-                         static_cast<unsigned long long>(t[counter_id::requests_failed]));
-            std::fprintf(out, "round trip (ms), measured from the intended send time:\n");
+    }
+    // Requests carried by messages sit under them; requests of a transport without messages
+    // (HTTP) get their own heading.
+    if (t[counter_id::requests_sent]) {
+        if (!sent && !received) std::fprintf(out, "\n--- Requests ---\n");
+        std::fprintf(out, "%-22s %llu sent, %llu answered, %llu rejected, %llu timed out, %llu failed\n", "requests:",
+                     static_cast<unsigned long long>(t[counter_id::requests_sent]),
+                     static_cast<unsigned long long>(t[counter_id::requests_answered]),
+                     static_cast<unsigned long long>(t[counter_id::requests_rejected]),
+                     static_cast<unsigned long long>(t[counter_id::requests_timed_out]),
+                     static_cast<unsigned long long>(t[counter_id::requests_failed]));
+        for (std::size_t i = 0; i < stats::request_failure_count; ++i)
+            if (t.request_failures[i])
+                std::fprintf(out, "  failed %-13s %llu\n", std::string(stats::request_failure_names[i]).c_str(),
+                             static_cast<unsigned long long>(t.request_failures[i]));
+        detail::http_responses(out, t);
+        std::fprintf(out, "round trip (ms), measured from the intended send time:\n");
+        detail::latency_header(out);
+        detail::latency_row(out, "rtt", t[histogram_id::round_trip]);
+        if (const auto& uploads = t[histogram_id::upload]; !uploads.empty()) {
+            const double mb = static_cast<double>(t[counter_id::upload_bytes]) / 1e6;
+            std::fprintf(out, "%-22s %llu, %.1f MB, %.2f MB/s over the run\n", "uploads:",
+                         static_cast<unsigned long long>(uploads.count()), mb,
+                         mb / std::max(std::chrono::duration<double>(r.elapsed).count(), 1e-9));
             detail::latency_header(out);
-            detail::latency_row(out, "rtt", t[histogram_id::round_trip]);
-            if (t.requests.size() > 1 || (t.requests.size() == 1 && t.requests.begin()->first.name != stats::unnamed_request))
-                detail::requests_by_name(out, t, r.elapsed);
+            detail::latency_row(out, "upload", uploads);
         }
+        if (t.requests.size() > 1 || (t.requests.size() == 1 && t.requests.begin()->first.name != stats::unnamed_request))
+            detail::requests_by_name(out, t, r.elapsed);
     }
     if (t[counter_id::behaviour_errors])
         std::fprintf(out, "\nbehaviour errors: %llu (run with --log-level debug to see them)\n",

@@ -1,7 +1,8 @@
 #pragma once
 // `--csv PREFIX`, like Locust's: PREFIX_stats.csv (the request table), PREFIX_stats_history.csv
-// (the time series) and PREFIX_failures.csv (the failure and disconnect taxonomy). RFC 4180:
-// CRLF line ends, fields quoted when they need it. Columns are documented in docs/csv.md.
+// (the time series) and PREFIX_failures.csv (the taxonomy of connect failures, disconnects and
+// request failures, and the HTTP responses per status). RFC 4180: CRLF line ends, fields quoted
+// when they need it. Columns are documented in docs/csv.md.
 
 #include <wsload/core/log.hpp>
 #include <wsload/report/outcome.hpp>
@@ -133,6 +134,20 @@ inline std::string failures_csv(const stats::run_result& r)
             class_rows(w, "disconnect", stats::disconnect_reason_names[i], t.disconnects[i],
                        coded ? &t.close_codes : nullptr);
     }
+    for (std::size_t i = 0; i < stats::request_failure_count; ++i)
+        if (const auto n = t.request_failures[i]) {
+            w.field("request").field(stats::request_failure_names[i]).field(std::string_view()).field(n);
+            w.end_line();
+        }
+    // Every HTTP response (not only failures), in the class of its status: 2xx, 4xx, ...;
+    // `other` for a status outside 100..599 (code 0).
+    for (std::size_t code = 0; code < t.http_responses.size(); ++code)
+        if (const auto n = t.http_responses[code]) {
+            const char status_class[] = {static_cast<char>('0' + code / 100), 'x', 'x', '\0'};
+            w.field("http_response").field(code >= 100 ? std::string_view(status_class) : "other");
+            w.field(static_cast<std::uint64_t>(code)).field(n);
+            w.end_line();
+        }
     return w.text();
 }
 

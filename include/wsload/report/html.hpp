@@ -280,8 +280,21 @@ inline std::string latency_tables(const stats::run_result& r)
     s += tr({"requests", n(t[counter_id::requests_sent]) + " sent, " + n(t[counter_id::requests_answered]) +
                              " answered, " + n(t[counter_id::requests_rejected]) + " rejected, " +
                              n(t[counter_id::requests_timed_out]) + " timed out, " +
-                             n(t[counter_id::requests_failed]) + " failed"}) +
-         "</table>";
+                             n(t[counter_id::requests_failed]) + " failed"});
+    for (std::size_t i = 0; i < stats::request_failure_count; ++i)
+        if (t.request_failures[i])
+            s += tr({"failed " + std::string(stats::request_failure_names[i]), n(t.request_failures[i])}, "sub");
+    std::uint64_t responses = 0;
+    for (auto count : t.http_responses) responses += count;
+    if (responses) {
+        s += tr({"HTTP responses", n(responses)});
+        for (std::size_t k = 1; k <= t.http_responses.size(); ++k) {  // codes in order, then 0
+            const auto code = k % t.http_responses.size();
+            if (t.http_responses[code])
+                s += tr({code ? "HTTP " + n(code) : "HTTP other", n(t.http_responses[code])}, "sub");
+        }
+    }
+    s += "</table>";
     if (t[counter_id::requests_sent])
         s += "<p>Round trip (ms), measured from the intended send time:</p><table id=\"table-rtt-latency\">" +
              latency_header() + latency_tr("rtt", t[histogram_id::round_trip]) + "</table>";

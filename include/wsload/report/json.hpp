@@ -98,6 +98,27 @@ inline boost::json::object timeseries_json(const stats::run_result& r)
     return ts;
 }
 
+/// Every request of the run (the counters' figures, beside their breakdowns): `failures` has
+/// every class, summing to `failed` (short of it only when merged from files written before
+/// request classes), and `http_responses` the non-zero status codes (0: outside 100..599).
+inline boost::json::object request_totals_json(const stats::counter_totals& t)
+{
+    using stats::counter_id;
+    boost::json::object o, failures, responses;
+    o["sent"] = t[counter_id::requests_sent];
+    o["answered"] = t[counter_id::requests_answered];
+    o["rejected"] = t[counter_id::requests_rejected];
+    o["timed_out"] = t[counter_id::requests_timed_out];
+    o["failed"] = t[counter_id::requests_failed];
+    for (std::size_t i = 0; i < stats::request_failure_count; ++i)
+        failures[stats::request_failure_names[i]] = t.request_failures[i];
+    for (std::size_t code = 0; code < t.http_responses.size(); ++code)
+        if (t.http_responses[code]) responses[std::to_string(code)] = t.http_responses[code];
+    o["failures"] = std::move(failures);
+    o["http_responses"] = std::move(responses);
+    return o;
+}
+
 inline boost::json::object result_document(const stats::run_info& config, const stats::run_result& r,
                                           const outcome& verdict)
 {
@@ -146,6 +167,7 @@ inline boost::json::object result_document(const stats::run_info& config, const 
     conns["disconnects_total"] = t.disconnect_total();
     conns["close_codes"] = std::move(codes);
     doc["connections"] = std::move(conns);
+    doc["request_totals"] = request_totals_json(t);
 
     boost::json::object latency;
     for (std::size_t i = 0; i < stats::histogram_count; ++i)

@@ -250,6 +250,17 @@ inline std::string prometheus_text(const stats::totals& t, std::chrono::nanoseco
     for (std::size_t code = 0; code < stats::close_code_limit; ++code)
         if (t.close_codes[code] != 0)
             detail::append_sample(out, "wsload_close_codes_total", t.close_codes[code], "code", std::to_string(code));
+    detail::append_family(out, "wsload_request_failures_total", "counter",
+                          "Failed requests by class; the classes sum to wsload_requests_failed_total.");
+    for (std::size_t i = 0; i < stats::request_failure_count; ++i)
+        detail::append_sample(out, "wsload_request_failures_total", t.request_failures[i], "reason",
+                              stats::request_failure_names[i]);
+    detail::append_family(out, "wsload_http_responses_total", "counter",
+                          "HTTP responses to requests, by status (0: a status outside 100..599; non-zero only).");
+    for (std::size_t code = 0; code < stats::http_status_limit; ++code)
+        if (t.http_responses[code] != 0)
+            detail::append_sample(out, "wsload_http_responses_total", t.http_responses[code], "code",
+                                  std::to_string(code));
 
     for (const auto& h : stats::histogram_catalogue)
         detail::append_histogram(out, "wsload_" + std::string(h.name) + "_seconds", h.help, t[h.id]);

@@ -161,9 +161,21 @@ inline loaded_result load_result(const boost::json::object& doc, const std::stri
         detail::read_codes(child(conns, "http_statuses", file), t.http_statuses, file);
         detail::read_codes(child(conns, "close_codes", file), t.close_codes, file);
         detail::read_classes(child(doc, "counters", file), stats::counter_names, t.counters, file);
+        // Absent from files written before requests were counted by class: their failed
+        // requests are `other`, so that the classes still sum to requests_failed in any merge.
+        if (doc.contains("request_totals")) {
+            const auto& requests = child(doc, "request_totals", file);
+            detail::read_classes(child(requests, "failures", file), stats::request_failure_names, t.request_failures, file);
+            detail::read_codes(child(requests, "http_responses", file), t.http_responses, file);
+        } else {
+            t.request_failures[static_cast<std::size_t>(stats::request_failure::other)] =
+                t[stats::counter_id::requests_failed];
+        }
         const auto& histograms = child(doc, "histograms", file);
         for (std::size_t i = 0; i < stats::histogram_count; ++i)
-            t.histograms[i].merge(detail::histogram_state(child(histograms, stats::histogram_names[i], file), file));
+            // A histogram added after the file was written (upload) is absent: none of it.
+            if (histograms.contains(stats::histogram_names[i]))
+                t.histograms[i].merge(detail::histogram_state(child(histograms, stats::histogram_names[i], file), file));
         if (const auto* requests = doc.if_contains("requests")) {  // absent from files before 0.1.0's names
             if (!requests->is_array()) detail::bad_file(file, "\"requests\" is not an array");
             for (const auto& x : requests->as_array()) {

@@ -1,7 +1,7 @@
 #pragma once
 // Pass/fail criteria, k6-style: `connect.p99 < 100ms`, `connect.success >= 99%`,
-// `failures.refused == 0`. Parsed before the run (a bad one is a usage error), evaluated at
-// the end; counts that only grow can fail early (--abort-on-fail).
+// `failures.refused == 0`, `request_failures.reset == 0`. Parsed before the run (a bad one is a
+// usage error), evaluated at the end; counts that only grow can fail early (--abort-on-fail).
 
 #include <wsload/core/duration.hpp>
 #include <wsload/core/error.hpp>
@@ -24,8 +24,8 @@ struct threshold_metric {
     double percentile = 0;      ///< latency: pNN; or one of the special stats below
     enum class stat { percentile, min, max, mean, stddev, count } statistic = stat::percentile;
     enum class rate { connect_success, pong, request_success } rate_of = rate::connect_success;
-    enum class family { counter, failure, disconnect } counted = family::counter;
-    std::size_t index = 0;  ///< count: which counter, failure class or disconnect class
+    enum class family { counter, failure, disconnect, request_failure } counted = family::counter;
+    std::size_t index = 0;  ///< count: which counter, or class of connect failure, disconnect or request failure
     /// round_trip{name} and requests{name}: only the requests of that name.
     std::string request_name;
 };
@@ -120,6 +120,7 @@ private:
         switch (metric.counted) {
         case threshold_metric::family::failure: return t.connect_failures[metric.index];
         case threshold_metric::family::disconnect: return t.disconnects[metric.index];
+        case threshold_metric::family::request_failure: return t.request_failures[metric.index];
         default: return t.counters[metric.index];
         }
     }
@@ -187,11 +188,13 @@ inline threshold_metric parse_metric(std::string_view text, std::string_view who
     if (field == "rate" && family == "pong") return m.what = K::rate, m.rate_of = threshold_metric::rate::pong, m;
     if (field == "success" && family == "requests")
         return m.what = K::rate, m.rate_of = threshold_metric::rate::request_success, m;
-    if (family == "failures" || family == "disconnects") {
+    if (family == "failures" || family == "disconnects" || family == "request_failures") {
+        using F = threshold_metric::family;
         m.what = K::count;
-        m.counted = family == "failures" ? threshold_metric::family::failure : threshold_metric::family::disconnect;
-        const auto i = family == "failures" ? find_name(stats::connect_failure_names, field)
-                                            : find_name(stats::disconnect_reason_names, field);
+        m.counted = family == "failures" ? F::failure : family == "disconnects" ? F::disconnect : F::request_failure;
+        const auto i = m.counted == F::failure      ? find_name(stats::connect_failure_names, field)
+                       : m.counted == F::disconnect ? find_name(stats::disconnect_reason_names, field)
+                                                    : find_name(stats::request_failure_names, field);
         if (!i) bad_threshold(whole, "no " + std::string(family) + " class named " + std::string(field));
         m.index = *i;
         return m;

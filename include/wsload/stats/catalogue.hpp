@@ -44,6 +44,8 @@ inline constexpr std::array<histogram_info, histogram_count> histogram_catalogue
      "Request to matched reply, from the intended send time.", true},
     {histogram_id::ping_round_trip, "ping_round_trip", "ping rtt", "ping", histogram_group::heartbeat,
      {"ping", {}}, "Heartbeat ping to its pong.", false},
+    {histogram_id::upload, "upload", "upload", "upload", histogram_group::request, {},
+     "Sending a request body sent in pieces (an HTTP upload), first byte to last.", false},
 }};
 
 /// A counter counts up; a gauge goes up and down (open connections).
@@ -78,7 +80,7 @@ inline constexpr std::array<counter_info, counter_count> counter_catalogue{{
     {counter_id::requests_timed_out, "requests_timed_out", counter_kind::counter,
      "Requests with no reply within their timeout."},
     {counter_id::requests_failed, "requests_failed", counter_kind::counter,
-     "Requests whose connection ended before the reply."},
+     "Requests that failed without a reply in their time: by class in request_failures."},
     {counter_id::users_started, "users_started", counter_kind::counter, "Simulated users started."},
     {counter_id::users_finished, "users_finished", counter_kind::counter,
      "Simulated users whose behaviour returned or threw."},
@@ -90,6 +92,8 @@ inline constexpr std::array<counter_info, counter_count> counter_catalogue{{
      "Requests answered with a reply that said they failed."},
     {counter_id::tls_sessions_resumed, "tls_sessions_resumed", counter_kind::counter,
      "TLS handshakes that resumed a session the server offered earlier (--tls-resume)."},
+    {counter_id::upload_bytes, "upload_bytes", counter_kind::counter,
+     "Request body bytes sent in pieces (HTTP uploads); bytes_sent counts them too."},
 }};
 
 /// The catalogues are in identifier order, under the names metrics.hpp gives the identifiers.

@@ -37,6 +37,7 @@ enum class counter_id : std::size_t {
     inbox_dropped,     ///< received messages nobody took, dropped beyond the inbox limit
     requests_rejected, ///< answered with a reply its matcher rejected (an error status): a failure
     tls_sessions_resumed,  ///< TLS handshakes that resumed an earlier session (--tls-resume)
+    upload_bytes,          ///< request body bytes sent in pieces (HTTP uploads); also in bytes_sent
     count_
 };
 
@@ -47,6 +48,7 @@ enum class histogram_id : std::size_t {
     connect_upgrade,  ///< the transport's handshake (a WebSocket upgrade to its 101); none for raw TCP
     round_trip,       ///< request to matched reply, from the intended send time
     ping_round_trip,  ///< heartbeat ping to its pong
+    upload,           ///< sending a request body sent in pieces (an HTTP upload): first byte to last
     count_
 };
 
@@ -58,10 +60,10 @@ inline constexpr std::array<std::string_view, counter_count> counter_names{
     "messages_received", "bytes_sent",        "bytes_received",     "pings_sent",
     "pongs_received",    "pongs_missed",      "requests_sent",      "requests_answered",
     "requests_timed_out", "requests_failed",  "users_started",      "users_finished",
-    "behaviour_errors",  "inbox_dropped",     "requests_rejected",  "tls_sessions_resumed"};
+    "behaviour_errors",  "inbox_dropped",     "requests_rejected",  "tls_sessions_resumed", "upload_bytes"};
 
 inline constexpr std::array<std::string_view, histogram_count> histogram_names{
-    "connect", "connect_tcp", "connect_tls", "connect_upgrade", "round_trip", "ping_round_trip"};
+    "connect", "connect_tcp", "connect_tls", "connect_upgrade", "round_trip", "ping_round_trip", "upload"};
 
 /// HTTP statuses and WebSocket close codes are counted per value, in flat arrays:
 /// no map, no lock, a few KB per thread.
@@ -75,6 +77,8 @@ struct shard {
     std::array<counter, disconnect_reason_count> disconnects;
     std::array<counter, http_status_limit> http_statuses;  ///< of http_status connect failures
     std::array<counter, close_code_limit> close_codes;     ///< of server_close disconnects
+    std::array<counter, request_failure_count> request_failures;  ///< requests_failed, by class
+    std::array<counter, http_status_limit> http_responses;  ///< HTTP responses to requests, per status code
     std::array<histogram, histogram_count> histograms;
     /// Round trips of the current second only; the owner thread moves it into its per-second
     /// record and resets it at each second boundary (time series).
@@ -90,6 +94,17 @@ struct shard {
         connect_failures[static_cast<std::size_t>(f)].add();
         if (f == connect_failure::http_status && http_status < http_status_limit) http_statuses[http_status].add();
     }
+    /// A request that failed, in its class (requests_failed counts it too).
+    void count_request_failure(request_failure f) noexcept
+    {
+        (*this)[counter_id::requests_failed].add();
+        request_failures[static_cast<std::size_t>(f)].add();
+    }
+    /// An HTTP response's status (a code outside 100..599 counts as 0: the response line said so).
+    void count_http_response(unsigned status) noexcept
+    {
+        http_responses[status >= 100 && status < http_status_limit ? status : 0].add();
+    }
     void count_disconnect(disconnect_reason r, unsigned close_code = 0) noexcept
     {
         disconnects[static_cast<std::size_t>(r)].add();
@@ -104,12 +119,15 @@ struct counter_totals {
     std::array<std::uint64_t, disconnect_reason_count> disconnects{};
     std::array<std::uint64_t, http_status_limit> http_statuses{};
     std::array<std::uint64_t, close_code_limit> close_codes{};
+    std::array<std::uint64_t, request_failure_count> request_failures{};
+    std::array<std::uint64_t, http_status_limit> http_responses{};
 
     std::uint64_t operator[](counter_id id) const noexcept { return counters[static_cast<std::size_t>(id)]; }
     std::uint64_t failures() const noexcept { return sum(connect_failures); }
     std::uint64_t disconnect_total() const noexcept { return sum(disconnects); }
     std::uint64_t failed(connect_failure f) const noexcept { return connect_failures[static_cast<std::size_t>(f)]; }
     std::uint64_t ended(disconnect_reason r) const noexcept { return disconnects[static_cast<std::size_t>(r)]; }
+    std::uint64_t failed(request_failure f) const noexcept { return request_failures[static_cast<std::size_t>(f)]; }
 
     void add(const shard& s) noexcept
     {
@@ -118,6 +136,8 @@ struct counter_totals {
         accumulate(disconnects, s.disconnects);
         accumulate(http_statuses, s.http_statuses);
         accumulate(close_codes, s.close_codes);
+        accumulate(request_failures, s.request_failures);
+        accumulate(http_responses, s.http_responses);
     }
     void add(const counter_totals& t) noexcept
     {
@@ -126,6 +146,8 @@ struct counter_totals {
         accumulate(disconnects, t.disconnects);
         accumulate(http_statuses, t.http_statuses);
         accumulate(close_codes, t.close_codes);
+        accumulate(request_failures, t.request_failures);
+        accumulate(http_responses, t.http_responses);
     }
 
 private:

@@ -38,8 +38,24 @@ enum class disconnect_reason : std::size_t {
     count_
 };
 
+/// Why a request failed (each one counted in requests_failed, and in exactly one class here).
+/// A request with no reply in its timeout is counted apart (requests_timed_out), and one answered
+/// with a reply that says it failed (an HTTP 4xx/5xx, a matcher's reject) is requests_rejected.
+enum class request_failure : std::size_t {
+    not_connected,  ///< no open connection to send it on (the connect failed, or it had ended)
+    closed,         ///< the peer ended the connection in order before the reply (a FIN, a close frame)
+    reset,          ///< the connection was reset or lost before or in the middle of the reply
+    too_large,      ///< the reply (an HTTP body, a message) was over its limit
+    unparsable,     ///< the reply broke the protocol (not HTTP, a bad frame, invalid JSON)
+    stopped,        ///< the run ended (or the behaviour closed the connection) while it waited
+    other,          ///< anything else (the log at debug level names it)
+    count_
+};
+
 inline constexpr std::size_t connect_failure_count = static_cast<std::size_t>(connect_failure::count_);
 inline constexpr std::size_t disconnect_reason_count = static_cast<std::size_t>(disconnect_reason::count_);
+
+inline constexpr std::size_t request_failure_count = static_cast<std::size_t>(request_failure::count_);
 
 inline constexpr std::array<std::string_view, connect_failure_count> connect_failure_names{
     "dns", "refused", "timeout", "tls", "http_status", "handshake", "reset", "aborted", "local_limit", "other"};
@@ -47,6 +63,33 @@ inline constexpr std::array<std::string_view, connect_failure_count> connect_fai
 inline constexpr std::array<std::string_view, disconnect_reason_count> disconnect_reason_names{
     "normal",  "going_away",   "protocol_error", "message_too_big", "server_close",
     "network", "ping_timeout", "client_close",   "client_stop",     "peer_close"};
+
+inline constexpr std::array<std::string_view, request_failure_count> request_failure_names{
+    "not_connected", "closed", "reset", "too_large", "unparsable", "stopped", "other"};
+
+inline constexpr std::string_view name(request_failure f) noexcept
+{
+    return request_failure_names[static_cast<std::size_t>(f)];
+}
+
+/// The class of a request that was waiting when its connection ended for `why`.
+inline constexpr request_failure request_failure_for(disconnect_reason why) noexcept
+{
+    switch (why) {
+    case disconnect_reason::normal:
+    case disconnect_reason::going_away:
+    case disconnect_reason::server_close:
+    case disconnect_reason::peer_close: return request_failure::closed;
+    case disconnect_reason::network:
+    case disconnect_reason::ping_timeout: return request_failure::reset;
+    case disconnect_reason::message_too_big: return request_failure::too_large;
+    case disconnect_reason::protocol_error: return request_failure::unparsable;
+    case disconnect_reason::client_close:
+    case disconnect_reason::client_stop: return request_failure::stopped;
+    case disconnect_reason::count_: break;
+    }
+    return request_failure::other;
+}
 
 inline constexpr std::string_view name(connect_failure f) noexcept
 {

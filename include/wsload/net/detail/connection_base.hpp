@@ -10,6 +10,7 @@
 #include <wsload/net/connect.hpp>
 #include <wsload/net/detail/handler_memory.hpp>
 #include <wsload/net/detail/lean_stream.hpp>
+#include <wsload/net/detail/request_accounting.hpp>
 #include <wsload/net/io_thread.hpp>
 #include <wsload/net/message.hpp>
 #include <wsload/net/reply_key.hpp>
@@ -71,13 +72,13 @@ class connection_base;
 /// A request waiting for its reply.
 struct pending_request : parked_wait {
     pending_request(expire_fn expired, connection_base* s, const reply_matcher* m, clock::time_point sent,
-                    stats::named_request* n, pending_request* after) noexcept
-        : parked_wait(expired), session(s), match(m), sent_at(sent), named(n), next(after)
+                    request_accounting a, pending_request* after) noexcept
+        : parked_wait(expired), session(s), match(m), sent_at(sent), figures(a), next(after)
     {}
     connection_base* session;
     const reply_matcher* match;
     clock::time_point sent_at;
-    stats::named_request* named;  ///< its name's figures, in the same shard
+    request_accounting figures;  ///< its counters and its name's row
     std::optional<message> reply;
     pending_request* next = nullptr;
     const std::string* key = nullptr;  ///< a keyed request's key (in the lookup's node); null: matched by scan
@@ -217,12 +218,11 @@ public:
             co_await yield();
             co_return std::nullopt;
         }
-        pending_request r{&request_expired, this, &match, sent_at, &named_figures(name), requests_};
+        pending_request r{&request_expired, this, &match, sent_at, {stats_, named_figures(name)}, requests_};
         if (!key.empty()) r.key = &add_keyed(key, r);
         else ++scanned_requests_;
         requests_ = &r;
-        stats_[stats::counter_id::requests_sent].add();
-        r.named->sent.add();
+        r.figures.sent();
         error_code ec;
         std::exception_ptr misuse;  // a payload the transport cannot carry: the behaviour's error
         try {
@@ -232,16 +232,20 @@ public:
         }
         if (misuse) {
             unlink(r);  // r dies with this frame
-            stats_[stats::counter_id::requests_failed].add();
-            r.named->failed.add();
+            r.figures.failed(stats::request_failure::other);
             std::rethrow_exception(misuse);
         }
         if (!ec && !r.reply && state_ != state::closed) co_await park(r, sent_at, timeout);
         unlink(r);
         if (r.reply) co_return std::move(r.reply);
-        const bool failed = state_ == state::closed || ec;
-        stats_[failed ? stats::counter_id::requests_failed : stats::counter_id::requests_timed_out].add();
-        (failed ? r.named->failed : r.named->timed_out).add();
+        if (state_ == state::closed || ec) {
+            // In the class of the connection's end; a write that failed on a connection not yet
+            // ended lost it (a reset the reader has not seen yet).
+            r.figures.failed(state_ == state::closed ? stats::request_failure_for(end_reason_)
+                                                     : stats::request_failure::reset);
+        } else {
+            r.figures.timed_out();
+        }
         co_return std::nullopt;
     }
 
@@ -312,13 +316,7 @@ public:
     /// The figures of requests named `name` (unnamed ones share one row) in this thread's shard.
     stats::named_request& named_figures(std::string_view name)
     {
-        bool overflowed = false;
-        auto& figures = stats_.requests.find(request_type(), name.empty() ? stats::unnamed_request : name, &overflowed);
-        if (overflowed)
-            log(log_level::warn, "more than " + std::to_string(stats::named_table::capacity - 1) +
-                                     " request names on one thread: the rest are counted as " +
-                                     std::string(stats::overflow_request));
-        return figures;
+        return detail::named_figures(stats_, request_type(), name);
     }
 
     /// Messages kept for receive() when nobody waits; the oldest is dropped beyond it.
@@ -350,8 +348,7 @@ protected:
     /// the inbox. Counted exactly once whoever takes it.
     void deliver(std::string_view data, bool binary)
     {
-        stats_[stats::counter_id::messages_received].add();
-        stats_[stats::counter_id::bytes_received].add(data.size());
+        count_received(data.size());
         if (keyed_ && !keyed_->waiting.empty()) {
             if (const auto k = (*keyed_->key_of)(data)) {
                 if (const auto found = keyed_->waiting.find(*k); found != keyed_->waiting.end()) {
@@ -381,17 +378,8 @@ protected:
     bool claim(pending_request& r, reply verdict, std::string_view data, bool binary)
     {
         if (verdict == reply::ignore) return false;
-        if (verdict == reply::reject) {
-            stats_[stats::counter_id::requests_rejected].add();
-            r.named->rejected.add();
-        } else {
-            const auto rtt = elapsed_ns(r.sent_at);
-            stats_[stats::histogram_id::round_trip].record(rtt);
-            stats_.round_trip_this_second.record(rtt);
-            stats_[stats::counter_id::requests_answered].add();
-            r.named->round_trip.record(rtt);
-            r.named->answered.add();
-        }
+        if (verdict == reply::reject) r.figures.rejected();
+        else r.figures.answered(elapsed_ns(r.sent_at));
         r.reply.emplace(std::string(data), binary);
         unlink(r);
         r.resume();
@@ -523,6 +511,12 @@ protected:
     }
     void end_write(const error_code& ec, std::size_t bytes) noexcept
     {
+        pass_write_turn();
+        if (!ec) count_sent(bytes);
+    }
+    /// The send is over: the next in line (if any) takes the turn.
+    void pass_write_turn() noexcept
+    {
         if (write_waiters_) {
             // The turn passes on (writing_ stays set): nobody who comes later can take it first.
             const std::unique_ptr<parked_handler> next(std::exchange(write_waiters_, write_waiters_->next));
@@ -530,9 +524,18 @@ protected:
         } else {
             writing_ = false;
         }
-        if (ec) return;
+    }
+    /// A message of `bytes` payload bytes went out whole.
+    void count_sent(std::size_t bytes) noexcept
+    {
         stats_[stats::counter_id::messages_sent].add();
         stats_[stats::counter_id::bytes_sent].add(bytes);
+    }
+    /// A message of `bytes` payload bytes came in (deliver() counts the messages it hands on).
+    void count_received(std::size_t bytes) noexcept
+    {
+        stats_[stats::counter_id::messages_received].add();
+        stats_[stats::counter_id::bytes_received].add(bytes);
     }
 
     /// The connection is open: count it and honour a stop that came while it was opening.
@@ -576,12 +579,7 @@ protected:
         stats_[id].record(static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(to - from).count()));
     }
 
-    static std::uint64_t elapsed_ns(clock::time_point since) noexcept
-    {
-        const auto d = clock::now() - since;
-        return d.count() > 0 ? static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count())
-                             : 0;
-    }
+    static std::uint64_t elapsed_ns(clock::time_point since) noexcept { return request_accounting::elapsed_ns(since); }
 
     /// Out of the waiting requests (a no-op for one already out).
     void unlink(pending_request& r) noexcept
