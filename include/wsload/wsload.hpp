@@ -1,10 +1,11 @@
 #pragma once
-// What a scenario includes: the builder, the user API and the clients (WebSocket, raw TCP).
+// What a scenario includes: the builder, the user API and the clients (WebSocket, raw TCP, HTTP).
 
 #include <wsload/core/duration.hpp>
 #include <wsload/core/random.hpp>
 #include <wsload/core/task.hpp>
 #include <wsload/dsl/scenario.hpp>
+#include <wsload/net/http/client.hpp>
 #include <wsload/net/tcp/connection.hpp>
 #include <wsload/net/websocket.hpp>
 #include <wsload/runtime/user.hpp>

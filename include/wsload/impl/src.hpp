@@ -11,4 +11,5 @@
 #include <wsload/dsl/impl/scenario.ipp>
 #include <wsload/net/websocket/impl/websocket.ipp>
 #include <wsload/net/tcp/impl/connection.ipp>
+#include <wsload/net/http/impl/client.ipp>
 #include <wsload/runtime/impl/user.ipp>

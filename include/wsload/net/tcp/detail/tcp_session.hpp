@@ -12,6 +12,7 @@
 #include <wsload/net/detail/connection_base.hpp>
 #include <wsload/net/detail/handler_memory.hpp>
 #include <wsload/net/detail/lean_stream.hpp>
+#include <wsload/net/detail/read_buffer.hpp>
 #include <wsload/net/tcp/framing.hpp>
 #include <wsload/net/tcp/options.hpp>
 
@@ -29,17 +30,11 @@
 
 namespace wsload::net::detail {
 
-/// What raw TCP keeps once per thread (io_thread::local): the buffer reads land in and frames
-/// are encoded in, and the pool of the pending readiness waits.
+/// What raw TCP keeps once per thread (io_thread::local): where frames are encoded, and the pool
+/// of the pending readiness waits (reads land in the thread's read buffer).
 struct tcp_thread_state {
-    static constexpr std::size_t buffer_size = 64 * 1024;
-    explicit tcp_thread_state(io_thread&) {}
-    char* read_buffer()
-    {
-        if (!read) read = std::make_unique<char[]>(buffer_size);
-        return read.get();
-    }
-    std::unique_ptr<char[]> read;
+    explicit tcp_thread_state(io_thread& t) : read(t.local<thread_read_buffer>()) {}
+    thread_read_buffer& read;
     std::string encoded;  ///< a frame being written; its capacity is kept for the next
     same_size_pool read_waits;
     unsigned char json_arena[4096];  ///< where expect_json's validation parses a small message
@@ -151,13 +146,13 @@ private:
     {
         auto& c = *self;
         if (ec) return c.reader_ended(ec);
-        char* const buffer = c.local_.read_buffer();
+        char* const buffer = c.local_.read.get();
         for (;;) {
-            const auto n = c.stream_.read_some(buffer, tcp_thread_state::buffer_size, ec);
+            const auto n = c.stream_.read_some(buffer, thread_read_buffer::size, ec);
             if (ec == boost::asio::error::would_block) break;
             if (ec) return c.reader_ended(ec);
             if (!c.consume_guarded(buffer, n)) return;
-            if (c.stream_.drained(n, tcp_thread_state::buffer_size)) break;  // no read just to see EAGAIN
+            if (c.stream_.drained(n, thread_read_buffer::size)) break;  // no read just to see EAGAIN
         }
         c.socket().async_wait(c.stream_.read_wait(), read_ready{std::move(self)});
     }

@@ -8,6 +8,7 @@
 #include <wsload/core/random.hpp>
 #include <wsload/core/task.hpp>
 #include <wsload/net/detail/handler_memory.hpp>
+#include <wsload/net/detail/read_buffer.hpp>
 #include <wsload/net/websocket/detail/heartbeat_wheel.hpp>
 #include <wsload/net/io_thread.hpp>
 
@@ -30,11 +31,13 @@ class lean_ws_connection;
 class lean_thread_state {
 public:
     static constexpr std::size_t buffer_size = 64 * 1024;
+    static_assert(buffer_size == thread_read_buffer::size, "reads fill the thread's buffer, sized as this one");
 
-    explicit lean_thread_state(io_thread& w) : random(seed()), wheel(w.get_executor()) {}
+    explicit lean_thread_state(io_thread& w) : random(seed()), wheel(w.get_executor()), read_(w.local<thread_read_buffer>()) {}
 
-    /// Where reads land; handed on in place, so it is free again when the handler returns.
-    char* read_buffer() { return get(read_); }
+    /// Where reads land (the thread's, shared by every transport); handed on in place, so it is
+    /// free again when the handler returns.
+    char* read_buffer() { return read_.get(); }
     /// Where frames are masked before the socket takes them (the rest is copied to a backlog).
     char* write_buffer() { return get(write_); }
 
@@ -54,7 +57,8 @@ private:
         return b.get();
     }
 
-    std::unique_ptr<char[]> read_, write_;
+    thread_read_buffer& read_;
+    std::unique_ptr<char[]> write_;
 };
 
 }  // namespace wsload::net::detail
