@@ -263,19 +263,20 @@ private:
             early_end_ = ec;
             return true;
         }
-        pending_.append(buffer, n);
+        early_.append(buffer, n);
         return true;
     }
 
-    /// Reads one response into `x.message`.
+    /// Reads one response into `x.message`, from the thread's read buffer (the reader keeps
+    /// what it cannot use yet: a header cut across reads).
     task<error_code> read_response(http_exchange& x, std::size_t body_limit, bool head_request)
     {
         response_reader reader(body_limit, head_request);
         char* const buffer = local_.read.get();
         error_code ec;
-        if (!pending_.empty()) {  // an early response, read while the body was going
-            const auto used = reader.feed(pending_, ec);
-            pending_.erase(0, used);
+        if (!early_.empty()) {  // an early response, read while the body was going
+            reader.feed(early_, ec);
+            early_.clear();
             if (ec) co_return ec;
         }
         while (!reader.done()) {
@@ -289,16 +290,8 @@ private:
                     continue;
                 }
                 if (!ec) {
-                    // Parsed in place; only a header cut across reads is kept for the next one.
-                    std::size_t used = 0;
-                    if (pending_.empty()) {
-                        used = reader.feed({buffer, n}, ec);
-                        if (used < n) pending_.assign(buffer + used, n - used);
-                    } else {
-                        pending_.append(buffer, n);
-                        used = reader.feed(pending_, ec);
-                        pending_.erase(0, used);
-                    }
+                    x.nothing_came_back = false;
+                    reader.feed({buffer, n}, ec);
                     if (ec) co_return ec;
                     continue;
                 }
@@ -312,13 +305,10 @@ private:
             co_return ec;
         }
         x.nothing_came_back = false;
+        // More than the response: nothing asked for it (wsload does not pipeline).
+        unasked_bytes_ = !reader.extra().empty();
         x.message = reader.release();
-        if (reader.ended_by_close() || !x.message.keep_alive()) must_close_ = true;
-        if (!pending_.empty()) {
-            // More than the response: nothing was asked for it (wsload does not pipeline).
-            must_close_ = true;
-            unasked_bytes_ = true;
-        }
+        if (unasked_bytes_ || reader.ended_by_close() || !x.message.keep_alive()) must_close_ = true;
         co_return error_code{};
     }
 
@@ -327,7 +317,7 @@ private:
     {
         namespace http = boost::beast::http;
         x.error = ec;
-        pending_.clear();
+        early_.clear();
         if (x.behaviour_error) {
             x.failure = stats::request_failure::other;
             return end_now(stats::disconnect_reason::client_close);
@@ -339,7 +329,7 @@ private:
         }
         if (!ec) {
             x.result = http_exchange::outcome::response;
-            count_received(x.message.body().size());
+            count_received(x.message.body().text.size());
             if (must_close_)
                 end_now(unasked_bytes_ ? stats::disconnect_reason::protocol_error : stats::disconnect_reason::peer_close);
             return;
@@ -372,7 +362,7 @@ private:
 
     http_thread_state& local_;
     lean_stream stream_;
-    std::string pending_;  ///< response bytes not parsed yet (a header cut across reads)
+    std::string early_;  ///< response bytes that came while the request body was still going
     error_code early_end_;  ///< the server ended the connection while the body was still going
     std::uint32_t exchanges_ = 0;
     bool in_flight_ = false;

@@ -307,7 +307,7 @@ WSLOAD_DECL task<response> client::send(verb method, std::string_view path, body
         }
         r.status = status;
         r.elapsed = std::chrono::nanoseconds(round_trip);
-        r.body = std::move(x.message.body());
+        r.body = std::move(x.message.body().text);
         r.headers = std::move(static_cast<boost::beast::http::fields&>(x.message));
         co_return r;
     }
