@@ -435,6 +435,20 @@ protected:
         co_return true;
     }
 
+    /// The whole attempt of a transport without a handshake of its own (raw TCP, HTTP): the
+    /// shared start, its timings (no handshake phase), and the open connection counted. True
+    /// when it opened (a stop that came meanwhile may have begun its end already).
+    task<bool> connect_without_handshake(lean_stream& stream, const url& u)
+    {
+        connect_deadline deadline(get_executor());
+        connect_times t;
+        if (!co_await connect_transport(stream, u, deadline, t)) co_return false;
+        deadline.cancel();
+        record_connect(t.start, t.tcp, t.tls, t.tls, stream.is_tls(), false);
+        opened();
+        co_return true;
+    }
+
     /// A step of the attempt failed: the transport closes and the attempt is counted
     /// (connect_failed's arguments). False, for `co_return fail_attempt(...)`.
     template <class... Why>
@@ -480,19 +494,27 @@ protected:
     /// Sends from several coroutines of one user (a request and a heartbeat of the scenario's,
     /// `a && b`) go out one at a time, in the order they came, so that a message's frames never
     /// interleave with another's. A write starts with
-    ///     if (!claim_write())
+    ///     if (!open_and_claim_write())
     ///         if (!co_await wait_write_turn()) co_return not_connected;
-    /// which neither suspends nor allocates when no other send is under way, and ends with
-    /// end_write(), which hands the turn to the next in line.
+    /// which neither suspends nor allocates when the connection is open and no other send is
+    /// under way, and ends with end_write(), which hands the turn to the next in line.
+    bool open_and_claim_write() noexcept { return state_ == state::open && claim_write(); }
     bool claim_write() noexcept
     {
         if (writing_) return false;
         writing_ = true;
         return true;
     }
-    /// The turn came; false when the connection ended meanwhile (the turn is passed on).
+    /// Not open (false, after one suspension: a behaviour looping on a closed connection must
+    /// not spin its thread), or the turn came; false when the connection ended meanwhile (the
+    /// turn is passed on).
     task<bool> wait_write_turn()
     {
+        if (state_ != state::open) {
+            co_await yield();
+            co_return false;
+        }
+        if (claim_write()) co_return true;
         co_await write_turn();
         if (state_ == state::open) co_return true;
         end_write(boost::asio::error::not_connected, 0);

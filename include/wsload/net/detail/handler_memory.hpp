@@ -10,7 +10,10 @@
 #include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <boost/system/error_code.hpp>
+
 #include <cstddef>
+#include <memory>
 #include <new>
 #include <utility>
 
@@ -101,6 +104,17 @@ struct pooled_allocator {
         return pool == other.pool;
     }
     same_size_pool* pool;
+};
+
+/// The handler of an idle connection's one pending readiness wait, for the lean layers of every
+/// transport: it keeps the connection alive, hands it to `Connection::on_readable`, and takes
+/// its memory from the thread's pool of such waits (`Connection::read_wait_pool()`).
+template <class Connection>
+struct read_ready {
+    std::shared_ptr<Connection> self;
+    void operator()(const boost::system::error_code& ec) { Connection::on_readable(std::move(self), ec); }
+    using allocator_type = pooled_allocator<void>;
+    allocator_type get_allocator() const noexcept { return allocator_type(self->read_wait_pool()); }
 };
 
 }  // namespace wsload::net::detail

@@ -70,13 +70,8 @@ public:
     task<bool> connect(const url& u)
     {
         auto self = shared_from_this();
-        connect_deadline deadline(get_executor());
-        connect_times times;
-        if (!co_await connect_transport(stream_, u, deadline, times)) co_return false;
-        deadline.cancel();
-        record_connect(times.start, times.tcp, times.tls, times.tls, stream_.is_tls(), false);
-        opened();
-        co_return state_ == state::open;
+        if (!co_await connect_without_handshake(stream_, u)) co_return false;
+        co_return state_ == state::open;  // not when stopped while opening
     }
 
     /// An idle connection can carry a request: still open, and the server has neither closed
@@ -110,11 +105,7 @@ public:
     {
         auto self = shared_from_this();
         http_exchange x;
-        if (state_ != state::open) {
-            x.failure = stats::request_failure::not_connected;
-            co_return x;
-        }
-        if (!claim_write())
+        if (!open_and_claim_write())
             if (!co_await wait_write_turn()) {
                 x.failure = stats::request_failure::not_connected;
                 co_return x;
@@ -228,12 +219,12 @@ private:
             const auto started = clock::now();
             const auto chunk = std::make_unique<char[]>(upload_chunk);
             for (;;) {
+                const auto n = body->read(chunk.get(), upload_chunk);
+                if (n == 0) break;  // all sent: what comes now is the response, read as usual
                 if (early_response()) {
                     must_close_ = true;  // the rest of the body was not sent: the stream is out of step
                     break;
                 }
-                const auto n = body->read(chunk.get(), upload_chunk);
-                if (n == 0) break;
                 ec = co_await stream_.write_all(chunk.get(), n);
                 if (ec) co_return ec;
                 sent += n;

@@ -56,27 +56,18 @@ public:
         max_message_ = o.max_message_bytes();
         expect_json_ = o.expects_json();
         set_inbox_limit(o.inbox_limit());
-        connect_deadline deadline(get_executor());
-        connect_times times;
-        if (!co_await connect_transport(stream_, u, deadline, times)) co_return false;
-        deadline.cancel();
-        record_connect(times.start, times.tcp, times.tls, times.tls, stream_.is_tls(), false);
-        opened();
+        if (!co_await connect_without_handshake(stream_, u)) co_return false;
         if (state_ != state::open) co_return true;  // stopped while opening
         error_code ec;
         socket().non_blocking(true, ec);  // reads and writes are tried at once, then waited for
-        socket().async_wait(stream_.read_wait(), read_ready{std::move(self)});
+        socket().async_wait(stream_.read_wait(), read_ready<tcp_session>{std::move(self)});
         co_return true;
     }
 
     task<error_code> write(std::string_view data, bool) override
     {
         auto self = shared_from_this();
-        if (state_ != state::open) {
-            co_await yield();
-            co_return boost::asio::error::not_connected;
-        }
-        if (!claim_write())
+        if (!open_and_claim_write())
             if (!co_await wait_write_turn()) co_return boost::asio::error::not_connected;
         error_code ec;
         auto& out = local_.encoded;
@@ -134,13 +125,8 @@ private:
 
     void close_socket() noexcept { stream_.close(); }
 
-    /// The handler of the one pending operation of an idle connection.
-    struct read_ready {
-        std::shared_ptr<tcp_session> self;
-        void operator()(const error_code& ec) { on_readable(std::move(self), ec); }
-        using allocator_type = pooled_allocator<void>;
-        allocator_type get_allocator() const noexcept { return allocator_type(self->local_.read_waits); }
-    };
+    friend struct read_ready<tcp_session>;
+    same_size_pool& read_wait_pool() noexcept { return local_.read_waits; }
 
     static void on_readable(std::shared_ptr<tcp_session> self, error_code ec)
     {
@@ -154,7 +140,7 @@ private:
             if (!c.consume_guarded(buffer, n)) return;
             if (c.stream_.drained(n, thread_read_buffer::size)) break;  // no read just to see EAGAIN
         }
-        c.socket().async_wait(c.stream_.read_wait(), read_ready{std::move(self)});
+        c.socket().async_wait(c.stream_.read_wait(), read_ready<tcp_session>{std::move(self)});
     }
 
     static task<> close_after_replies(std::shared_ptr<tcp_session> self)

@@ -101,7 +101,7 @@ public:
             on_readable(self, {});
         } else {
             stream_.release_buffers();
-            stream_.socket().async_wait(stream_.read_wait(), read_ready{self});
+            stream_.socket().async_wait(stream_.read_wait(), read_ready<lean_ws_connection>{self});
         }
         if (o.heartbeat.count() > 0 && state_ == state::open)
             start_heartbeat(o.heartbeat, o.heartbeat_phase, o.max_missed_pongs);
@@ -111,11 +111,7 @@ public:
     task<error_code> write(std::string_view data, bool binary) override
     {
         auto self = shared_from_this();
-        if (state_ != state::open) {
-            co_await yield();
-            co_return boost::asio::error::not_connected;
-        }
-        if (!claim_write())
+        if (!open_and_claim_write())
             if (!co_await wait_write_turn()) co_return boost::asio::error::not_connected;
         error_code ec;
         if (fits_one_write(data.size())) {
@@ -170,12 +166,8 @@ private:
     // ---- reading -------------------------------------------------------------------------
 
     /// The handler of the one pending operation of an idle connection.
-    struct read_ready {
-        std::shared_ptr<lean_ws_connection> self;
-        void operator()(const error_code& ec) { on_readable(std::move(self), ec); }
-        using allocator_type = pooled_allocator<void>;
-        allocator_type get_allocator() const noexcept { return allocator_type(self->lean_.read_waits); }
-    };
+    friend struct read_ready<lean_ws_connection>;
+    same_size_pool& read_wait_pool() noexcept { return lean_.read_waits; }
 
     /// Reads what the socket holds into the thread's buffer, parses it, and waits for more. A
     /// plain read shorter than the buffer found the socket drained: no second read just to see
@@ -193,7 +185,7 @@ private:
             if (!c.consume_guarded(buffer, n)) return;
             if (c.stream_.drained(n, lean_thread_state::buffer_size)) break;
         }
-        c.stream_.socket().async_wait(c.stream_.read_wait(), read_ready{std::move(self)});
+        c.stream_.socket().async_wait(c.stream_.read_wait(), read_ready<lean_ws_connection>{std::move(self)});
     }
 
     /// What the parser found, applied to the connection.
