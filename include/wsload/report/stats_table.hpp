@@ -51,8 +51,8 @@ inline stats_row make_row(std::string_view type, std::string_view name, const st
 /// A row per histogram with something to show (timed events, or failures: a run whose every
 /// connect was refused still gets its `connect` row), the round trips as a row per request
 /// name (unnamed requests are the row "round trip"), then the aggregate of connect, round
-/// trips and ping (the parts of a connect are already inside `connect`), always present.
-/// Rows point into `r`.
+/// trips and ping (the parts of a connect are already inside `connect`, and an upload inside
+/// its request's round trip), always present. Rows point into `r`.
 inline std::vector<stats_row> stats_table(const stats::run_result& r)
 {
     const auto& t = *r.totals;
@@ -62,16 +62,17 @@ inline std::vector<stats_row> stats_table(const stats::run_result& r)
     for (const auto& e : stats::histogram_catalogue) {
         const auto& h = t[e.id];
         const auto failures = stats::failures_of(e.id, t);
-        if (e.group == stats::histogram_group::request && !t.requests.empty()) {
+        const bool round_trips = e.id == stats::histogram_id::round_trip;
+        if (round_trips && !t.requests.empty()) {
             for (const auto& [key, named] : t.requests)
                 if (named.round_trip.count() != 0 || named.failures() != 0)
                     rows.push_back(detail::make_row(key.type, key.name, named.round_trip, named.failures(), r.elapsed));
         } else if (h.count() != 0 || failures != 0) {
             // Round trips without names come from result files written before names, all WebSocket.
-            const auto type = e.group == stats::histogram_group::request ? std::string_view("WS") : stats::row_type(e.group);
+            const auto type = round_trips ? std::string_view("WS") : stats::row_type(e.group);
             rows.push_back(detail::make_row(type, e.row, h, failures, r.elapsed));
         }
-        if (e.id == stats::histogram_id::connect || e.group != stats::histogram_group::connect) {
+        if (e.id == stats::histogram_id::connect || round_trips || e.group == stats::histogram_group::heartbeat) {
             all.merge(h);  // exact: the aggregate's percentiles are those of every sample together
             all_failures += failures;
         }

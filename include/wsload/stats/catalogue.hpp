@@ -13,8 +13,9 @@
 
 namespace wsload::stats {
 
-/// What a histogram's timed events belong to: a connect (its whole and its phases), a request,
-/// or the transport's keep-alive. The stats table's Type column, and the report's grouping.
+/// What a histogram's timed events belong to: a connect (its whole and its phases), a request
+/// (its round trip, or a phase of it: an upload), or the transport's keep-alive. The stats
+/// table's Type column, and the report's grouping.
 enum class histogram_group { connect, request, heartbeat };
 
 struct histogram_info {

@@ -117,24 +117,28 @@ private:
 };
 
 /// `size` bytes that look random (xorshift64*: video data does not compress either), the same
-/// for the same seed.
+/// for the same seed however they are read (a word is used up before the next is made).
 class generated_source final : public body_source {
 public:
-    generated_source(std::uint64_t size, std::uint64_t seed) : size_(size), seed_(seed | 1) { rewind(); }
+    // The state must not be 0; seed * 2 + 1 keeps distinct seeds apart (seed | 1 made 2k and 2k + 1 one stream).
+    generated_source(std::uint64_t size, std::uint64_t seed) : size_(size), seed_(seed << 1 | 1) { rewind(); }
     std::uint64_t size() const noexcept override { return size_; }
     std::size_t read(char* p, std::size_t n) override
     {
         n = static_cast<std::size_t>(std::min<std::uint64_t>(n, size_ - at_));
         for (std::size_t i = 0; i < n;) {
-            state_ ^= state_ >> 12;
-            state_ ^= state_ << 25;
-            state_ ^= state_ >> 27;
-            const std::uint64_t word = state_ * 0x2545F4914F6CDD1DULL;
-            const auto k = std::min<std::size_t>(8, n - i);
-            std::memcpy(p + i, &word, k);
+            const auto used = static_cast<std::size_t>(at_ % 8);
+            if (used == 0) {
+                state_ ^= state_ >> 12;
+                state_ ^= state_ << 25;
+                state_ ^= state_ >> 27;
+                word_ = state_ * 0x2545F4914F6CDD1DULL;
+            }
+            const auto k = std::min<std::size_t>(8 - used, n - i);
+            std::memcpy(p + i, reinterpret_cast<const char*>(&word_) + used, k);
             i += k;
+            at_ += k;
         }
-        at_ += n;
         return n;
     }
     bool rewind() override
@@ -148,6 +152,7 @@ private:
     std::uint64_t size_;
     std::uint64_t seed_;
     std::uint64_t state_ = 0;
+    std::uint64_t word_ = 0;  ///< the current word, of which at_ % 8 bytes are used
     std::uint64_t at_ = 0;
 };
 
@@ -236,7 +241,14 @@ class multipart {
 public:
     multipart() : boundary_(make_boundary()) {}
 
-    multipart& field(std::string_view name, std::string_view value)
+    /// On a temporary, the calls chain into a form of its own: `auto form = multipart().field(...);`.
+    multipart&& field(std::string_view name, std::string_view value) && { return std::move(field(name, value)); }
+    multipart&& file(std::string_view name, std::string_view filename, body content) &&
+    {
+        return std::move(file(name, filename, std::move(content)));
+    }
+
+    multipart& field(std::string_view name, std::string_view value) &
     {
         check_name(name);
         std::string head = part_start();
@@ -248,7 +260,7 @@ public:
         form_->add(std::move(head));
         return *this;
     }
-    multipart& file(std::string_view name, std::string_view filename, body content)
+    multipart& file(std::string_view name, std::string_view filename, body content) &
     {
         check_name(name);
         check_name(filename);
@@ -281,7 +293,7 @@ private:
     static void check_name(std::string_view s)
     {
         if (s.find_first_of("\"\r\n") != std::string_view::npos)
-            throw usage_error("a multipart field or file name cannot hold '\"' or a line break: \"" + std::string(s) + "\"");
+            throw usage_error("a multipart field or file name cannot hold '\"' or a line break: " + wsload::detail::quoted(s));
     }
     static std::string make_boundary()
     {

@@ -13,16 +13,12 @@
 #include <boost/beast/http/field.hpp>
 
 #include <algorithm>
+#include <optional>
 #include <vector>
 
 namespace wsload::http {
 
 namespace detail {
-
-inline bool starts_with_nocase(std::string_view s, std::string_view prefix) noexcept
-{
-    return s.size() >= prefix.size() && boost::beast::iequals(s.substr(0, prefix.size()), prefix);
-}
 
 /// A request target must be printable ASCII without spaces: anything else would break the
 /// request line (or smuggle a header in).
@@ -30,8 +26,8 @@ inline void check_target(std::string_view target)
 {
     for (const char c : target)
         if (static_cast<unsigned char>(c) <= 0x20 || static_cast<unsigned char>(c) >= 0x7f)
-            throw usage_error("HTTP request path \"" + std::string(target) +
-                              "\" holds a space, a control character or a non-ASCII byte: percent-encode it");
+            throw usage_error("HTTP request path " + wsload::detail::quoted(target) +
+                              " holds a space, a control character or a non-ASCII byte: percent-encode it");
 }
 
 inline void check_header(std::string_view name, std::string_view value)
@@ -42,18 +38,67 @@ inline void check_header(std::string_view name, std::string_view value)
         if (static_cast<unsigned char>(c) <= 0x20 || static_cast<unsigned char>(c) >= 0x7f ||
             separators.find(c) != std::string_view::npos)
             valid = false;
-    if (!valid) throw usage_error("\"" + std::string(name) + "\" is not a valid HTTP header name");
+    if (!valid) throw usage_error(wsload::detail::quoted(name) + " is not a valid HTTP header name");
     if (value.find_first_of("\r\n") != std::string_view::npos || value.find('\0') != std::string_view::npos)
-        throw usage_error("the value of HTTP header \"" + std::string(name) + "\" holds a line break or a NUL byte");
+        throw usage_error("the value of HTTP header " + wsload::detail::quoted(name) + " holds a line break or a NUL byte");
+}
+
+/// The reference starts with a scheme (RFC 3986 section 3.1: ALPHA *( ALPHA / DIGIT / "+" / "-"
+/// / "." ) ":"): it is a whole URL, whatever its scheme, never a relative path.
+inline bool has_scheme(std::string_view s) noexcept
+{
+    const auto colon = s.find(':');
+    if (colon == 0 || colon == std::string_view::npos) return false;
+    const auto alpha = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
+    if (!alpha(s[0])) return false;
+    return std::all_of(s.begin() + 1, s.begin() + static_cast<std::ptrdiff_t>(colon), [&](char c) {
+        return alpha(c) || (c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.';
+    });
+}
+
+/// The path of `target` with its "." and ".." segments resolved (RFC 3986 section 5.2.4); the
+/// query is kept as it is. ".." never climbs above the root.
+inline std::string remove_dot_segments(std::string_view target)
+{
+    const auto query_at = target.find('?');
+    const std::string_view path = target.substr(0, query_at);
+    if (path.find("/.") == std::string_view::npos) return std::string(target);
+    std::vector<std::string_view> kept;
+    std::size_t at = 1;  // past the leading '/'
+    bool ends_in_directory = false;
+    while (at <= path.size()) {
+        const auto slash = path.find('/', at);
+        const auto segment = path.substr(at, slash == std::string_view::npos ? std::string_view::npos : slash - at);
+        const bool last = slash == std::string_view::npos;
+        if (segment == "..") {
+            if (!kept.empty()) kept.pop_back();
+            ends_in_directory = last;
+        } else if (segment == ".") {
+            ends_in_directory = last;
+        } else {
+            kept.push_back(segment);
+            ends_in_directory = false;
+        }
+        if (last) break;
+        at = slash + 1;
+    }
+    std::string out;
+    for (const auto segment : kept) {
+        out += '/';
+        out += segment;
+    }
+    if (out.empty() || ends_in_directory) out += '/';
+    if (query_at != std::string_view::npos) out += target.substr(query_at);
+    return out;
 }
 
 /// `path` against `base` (RFC 3986 section 5.2, the cases a behaviour or a Location header
 /// meets): a whole URL, a scheme-relative `//host/path`, an absolute path, a query, or a path
-/// relative to the base's directory.
+/// relative to the base's directory. A URL of another scheme (ws://, ftp:) is a usage_error.
 inline net::url resolve(const net::url& base, std::string_view path)
 {
     net::url u;
-    if (starts_with_nocase(path, "http://") || starts_with_nocase(path, "https://")) {
+    if (has_scheme(path)) {
         u = net::parse_url(path);
     } else if (path.starts_with("//")) {
         u = net::parse_url(base.scheme + ":" + std::string(path));
@@ -73,11 +118,10 @@ inline net::url resolve(const net::url& base, std::string_view path)
     if (u.scheme != "http" && u.scheme != "https") net::throw_wrong_scheme(u, "HTTP", "http:// and https://");
     const auto hash = u.target.find('#');
     if (hash != std::string::npos) u.target.erase(hash);
+    u.target = remove_dot_segments(u.target);
     check_target(u.target);
     return u;
 }
-
-inline std::string origin_of(const net::url& u) { return u.scheme + "://" + u.host_header(); }
 
 inline bool is_redirect(unsigned status) noexcept
 {
@@ -95,8 +139,11 @@ inline bool idempotent(verb m) noexcept
 
 struct client::state {
     struct origin_connection {
-        std::string origin;
+        bool tls;
+        std::uint16_t port;
+        std::string host;
         std::shared_ptr<net::detail::http_session> session;
+        bool serves(const net::url& u) const noexcept { return port == u.port && tls == u.tls && host == u.host; }
     };
 
     net::connection_owner* owner;
@@ -129,16 +176,15 @@ struct client::state {
     /// else a new one (the attempt counted by the connection core). Null when it failed.
     task<std::shared_ptr<net::detail::http_session>> connection_for(const net::url& u)
     {
-        const auto origin = detail::origin_of(u);
         for (auto it = connections.begin(); it != connections.end(); ++it) {
-            if (it->origin != origin) continue;
+            if (!it->serves(u)) continue;
             if (it->session->usable()) co_return it->session;
             connections.erase(it);
             break;
         }
         auto session = std::make_shared<net::detail::http_session>(owner->thread());
         if (!co_await session->connect(u)) co_return nullptr;
-        connections.push_back({origin, session});
+        connections.push_back({u.tls, u.port, u.host, session});
         co_return session;
     }
 
@@ -284,10 +330,17 @@ WSLOAD_DECL task<response> client::send(verb method, std::string_view path, body
         const auto location = x.message[boost::beast::http::field::location];
         if (detail::is_redirect(status) && !location.empty() && st.settings.max_redirects() > 0) {
             const bool keeps_body = status == 307 || status == 308;
-            if (hops < st.settings.max_redirects() && (!keeps_body || !b || b.source()->rewind())) {
+            // A Location that is no http(s) URL to send to (another scheme, a space) is the
+            // server's fault, not the behaviour's usage error: it is not followed.
+            std::optional<net::url> next;
+            try {
+                next = detail::resolve(u, location);
+            } catch (const usage_error&) {
+            }
+            if (next && hops < st.settings.max_redirects() && (!keeps_body || !b || b.source()->rewind())) {
                 figures.answered(round_trip);  // this hop was answered; the next is a request of its own
                 ++hops;
-                u = detail::resolve(u, location);
+                u = std::move(*next);
                 if (!keeps_body && method != verb::head) {
                     method = verb::get;
                     b = body();
@@ -295,10 +348,12 @@ WSLOAD_DECL task<response> client::send(verb method, std::string_view path, body
                 start = clock::now();
                 continue;
             }
-            // Still redirected after the last hop allowed (a loop): the request failed.
+            // Still redirected after the last hop allowed (a loop), or to nowhere: the request failed.
             if (log_enabled(log_level::debug))
-                log(log_level::debug, "HTTP: more than " + std::to_string(st.settings.max_redirects()) +
-                                          " redirects for " + name);
+                log(log_level::debug, next ? "HTTP: more than " + std::to_string(st.settings.max_redirects()) +
+                                                 " redirects for " + name
+                                           : "HTTP: a redirect for " + name + " to " +
+                                                 wsload::detail::quoted(location) + ", not an http(s) URL");
             figures.rejected();
         } else {
             r.ok = o.expect ? status == o.expect : status < 400;
