@@ -6,7 +6,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 packages=(build-essential cmake pkg-config openssl libssl-dev
   libboost1.81-dev libboost-json1.81-dev libboost-program-options1.81-dev libboost-test1.81-dev
-  libboost-url1.81-dev chromium prometheus python3-websockets node-ws libwebsockets-test-server socat valgrind clang-14 libclang-rt-14-dev llvm-14)
+  libboost-url1.81-dev chromium prometheus python3-websockets node-ws libwebsockets-test-server socat valgrind clang-14 libclang-rt-14-dev llvm-14
+  nginx-light wrk curl)
 # Only the tests need these: Conan 2 from ../shared/tools/conan (ctest package_conan) imports them.
 packages+=(python3-requests python3-urllib3 python3-colorama python3-yaml python3-patch-ng
   python3-fasteners python3-distro python3-jinja2 python3-dateutil)
