@@ -31,14 +31,17 @@
 
 #include <atomic>
 #include <charconv>
+#include <csignal>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <numeric>
+#include <optional>
 #include <ostream>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace std::chrono_literals;
@@ -1205,6 +1208,155 @@ BOOST_AUTO_TEST_CASE(https_insecure_is_answered_without_the_ca, *boost::unit_tes
     BOOST_TEST(answered.load() == static_cast<int>(5 * users));
     BOOST_TEST(t[stats::counter_id::connect_attempts] == users);
     BOOST_TEST(t[stats::counter_id::connect_successes] == users);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---- nginx (Debian's nginx-light), a third-party server ------------------------------------
+
+namespace {
+
+/// nginx on 127.0.0.1 with a configuration of the test's own (a temp dir holds it, its files,
+/// its logs and pid): one process, no daemon, ended by its PID. Plain HTTP on one port, HTTPS
+/// on another (a certificate for 127.0.0.1 made by the openssl CLI), keepalive_requests 5 on a
+/// third, so that nginx itself closes a kept-alive connection every fifth request.
+struct http_nginx {
+    wsload::test::temp_dir dir{"wsload-nginx-test"};
+    std::uint16_t port = 0, tls_port = 0, short_port = 0;
+    std::optional<wsload::test::child_process> process;
+
+    http_nginx()
+    {
+        const auto root = dir.path() / "www";
+        std::filesystem::create_directories(root / "sub");
+        std::ofstream(root / "small.txt") << "small file\n";
+        std::ofstream(root / "sub" / "index.html") << "<p>index</p>\n";
+        std::ofstream(root / "large.bin") << std::string(1'000'000, 'z');
+        wsload::test::make_self_signed_certificate(dir.path());
+        port = wsload::test::free_tcp_port();
+        tls_port = wsload::test::free_tcp_port();
+        short_port = wsload::test::free_tcp_port();
+        const auto d = dir.path().string();
+        std::ofstream(dir.path() / "nginx.conf")
+            << "daemon off;\nmaster_process off;\nworker_processes 1;\nerror_log " << d << "/error.log warn;\npid " << d
+            << "/nginx.pid;\nevents { worker_connections 1024; }\nhttp {\n  access_log off;\n"
+            << "  client_body_temp_path " << d << "/body;\n  proxy_temp_path " << d << "/proxy;\n"
+            << "  fastcgi_temp_path " << d << "/fastcgi;\n  uwsgi_temp_path " << d << "/uwsgi;\n"
+            << "  scgi_temp_path " << d << "/scgi;\n  keepalive_requests 100000;\n  root " << root.string() << ";\n"
+            << "  server {\n    listen 127.0.0.1:" << port << ";\n"
+            << "    location = /teapot { return 418; }\n    location = /moved { return 302 /small.txt; }\n  }\n"
+            << "  server {\n    listen 127.0.0.1:" << tls_port << " ssl;\n    ssl_certificate " << d
+            << "/cert.pem;\n    ssl_certificate_key " << d << "/key.pem;\n  }\n"
+            << "  server {\n    listen 127.0.0.1:" << short_port << ";\n    keepalive_requests 5;\n  }\n}\n";
+        process.emplace(std::vector<std::string>{"/usr/sbin/nginx", "-p", d, "-c", d + "/nginx.conf", "-e",
+                                                 d + "/error.log"});
+        // nginx says nothing when it listens: ready once all three ports accept.
+        for (const auto p : {port, tls_port, short_port}) {
+            bool up = false;
+            for (int i = 0; i < 200 && !up; ++i) {
+                boost::asio::io_context io;
+                boost::asio::ip::tcp::socket s(io);
+                boost::system::error_code ec;
+                s.connect({boost::asio::ip::make_address("127.0.0.1"), p}, ec);
+                up = !ec;
+                if (!up) std::this_thread::sleep_for(25ms);
+            }
+            BOOST_REQUIRE_MESSAGE(up, "nginx did not listen on " << p << ": " << process->stderr_text());
+        }
+    }
+    ~http_nginx()
+    {
+        // nginx's quit is SIGQUIT (graceful) or SIGTERM (fast); child_process SIGKILLs it after.
+        if (!process) return;
+        process->send_signal(SIGTERM);
+        process->wait_for_exit(5s);
+    }
+    std::string url(std::uint16_t p, const char* scheme = "http") const
+    {
+        return std::string(scheme) + "://127.0.0.1:" + std::to_string(p);
+    }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(http_client_against_nginx)
+
+// Keep-alive GETs of a static file, a directory index, a 1 MB file, a HEAD, a missing file, a
+// status of nginx's own and a redirect followed: each status counted per code, one connection
+// per user throughout.
+BOOST_AUTO_TEST_CASE(static_files_statuses_and_a_redirect_are_counted_exactly, *boost::unit_test::timeout(60))
+{
+    http_nginx nginx;
+    constexpr std::uint64_t users = 8, rounds = 10;
+    std::atomic<int> wrong{0};
+    const auto r = http_run(http_run_config(nginx.url(nginx.port), users), [&](wsload::user& u) -> wsload::task<> {
+        whttp::client api(u, whttp::options().follow_redirects(2));
+        for (std::uint64_t i = 0; i < rounds; ++i) {
+            const auto small = co_await api.get("/small.txt", {.name = "small"});
+            if (small.body != "small file\n" || small.header("Content-Type") != "text/plain") ++wrong;
+        }
+        if ((co_await api.get("/sub/")).body != "<p>index</p>\n") ++wrong;
+        if ((co_await api.get("/large.bin")).body.size() != 1'000'000) ++wrong;
+        const auto head = co_await api.head("/large.bin");
+        if (head.status != 200 || !head.body.empty() || head.header("Content-Length") != "1000000") ++wrong;
+        if ((co_await api.get("/missing")).status != 404) ++wrong;
+        if ((co_await api.get("/teapot")).status != 418) ++wrong;
+        if ((co_await api.get("/moved")).body != "small file\n") ++wrong;
+    });
+    const auto& t = r.totals();
+    http_check_accounting(t, users);
+    BOOST_TEST(wrong.load() == 0);
+    BOOST_TEST(t[stats::counter_id::connect_attempts] == users);
+    BOOST_TEST(t.ended(stats::disconnect_reason::client_close) == users);
+    // rounds small + index + large + HEAD + the moved file, then 302 (a hop, answered), 404, 418.
+    BOOST_TEST(t.http_responses[200] == users * (rounds + 4));
+    BOOST_TEST(t.http_responses[302] == users);
+    BOOST_TEST(t.http_responses[404] == users);
+    BOOST_TEST(t.http_responses[418] == users);
+    BOOST_TEST(t[stats::counter_id::requests_rejected] == 2 * users);
+    BOOST_TEST(t[stats::counter_id::requests_answered] == users * (rounds + 5));
+    BOOST_TEST(http_row(t, "GET", "small").answered == users * rounds);
+    BOOST_TEST(http_row(t, "HEAD", "/large.bin").answered == users);
+    BOOST_TEST(http_row(t, "GET", "/moved").answered == 2 * users);  // the hop and the file, one row
+}
+
+// nginx closes a kept-alive connection after its fifth request (keepalive_requests 5, with
+// "Connection: close" on the fifth reply): every request answered, a new connection counted
+// for each five, each ended as peer_close.
+BOOST_AUTO_TEST_CASE(nginx_closing_every_fifth_request_costs_a_counted_reconnect, *boost::unit_test::timeout(60))
+{
+    http_nginx nginx;
+    constexpr std::uint64_t users = 4, requests = 20;
+    const auto r = http_run(http_run_config(nginx.url(nginx.short_port), users), [&](wsload::user& u) -> wsload::task<> {
+        whttp::client api(u);
+        for (std::uint64_t i = 0; i < requests; ++i) co_await api.get("/small.txt");
+    });
+    const auto& t = r.totals();
+    http_check_accounting(t, users);
+    BOOST_TEST(t[stats::counter_id::requests_answered] == users * requests);
+    BOOST_TEST(t[stats::counter_id::connect_attempts] == users * requests / 5);
+    BOOST_TEST(t.ended(stats::disconnect_reason::peer_close) == users * requests / 5);
+}
+
+// HTTPS to nginx, verified against the certificate given as the run's CA file.
+BOOST_AUTO_TEST_CASE(https_to_nginx_is_verified_and_counted, *boost::unit_test::timeout(60))
+{
+    http_nginx nginx;
+    constexpr std::uint64_t users = 6, requests = 10;
+    auto c = http_run_config(nginx.url(nginx.tls_port, "https"), users);
+    c.ca_file = (nginx.dir.path() / "cert.pem").string();
+    std::atomic<int> wrong{0};
+    const auto r = http_run(c, [&](wsload::user& u) -> wsload::task<> {
+        whttp::client api(u);
+        for (std::uint64_t i = 0; i < requests; ++i)
+            if ((co_await api.get("/small.txt")).body != "small file\n") ++wrong;
+    });
+    const auto& t = r.totals();
+    http_check_accounting(t, users);
+    BOOST_TEST(wrong.load() == 0);
+    BOOST_TEST(t[stats::counter_id::requests_answered] == users * requests);
+    BOOST_TEST(t[stats::histogram_id::connect_tls].count() == users);
+    BOOST_TEST(t.http_responses[200] == users * requests);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
