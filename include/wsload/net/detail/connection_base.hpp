@@ -1,15 +1,20 @@
 #pragma once
-// What every connection shares, whatever its transport (WebSocket, TCP, ...): its state, the
+// What every connection shares, whatever its transport (WebSocket, TCP, HTTP): its state, the
 // accounting of its attempt, messages, requests and end (each counted once, in one place),
 // request/reply correlation, receive() and wait_closed(). A transport derives from it and
 // adds its socket, its handshake and its framing. Everything here runs on the owning thread.
+// The pieces it is made of have headers of their own: the waits (parked.hpp), the requests
+// waiting for replies (pending_request.hpp), what an attempt keeps while it connects
+// (connect_deadline.hpp) and how a request is counted (request_accounting.hpp).
 
 #include <wsload/core/log.hpp>
-#include <wsload/core/random.hpp>
 #include <wsload/core/task.hpp>
 #include <wsload/net/connect.hpp>
+#include <wsload/net/detail/connect_deadline.hpp>
 #include <wsload/net/detail/handler_memory.hpp>
 #include <wsload/net/detail/lean_stream.hpp>
+#include <wsload/net/detail/parked.hpp>
+#include <wsload/net/detail/pending_request.hpp>
 #include <wsload/net/detail/request_accounting.hpp>
 #include <wsload/net/io_thread.hpp>
 #include <wsload/net/message.hpp>
@@ -18,137 +23,28 @@
 #include <wsload/net/tls.hpp>
 #include <wsload/stats/metrics.hpp>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/associated_cancellation_slot.hpp>
-#include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
-#include <boost/asio/bind_allocator.hpp>
-#include <boost/beast/core/stream_traits.hpp>
 #include <boost/asio/connect.hpp>
-#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/stream_traits.hpp>
 
-#include <cstdint>
-#include <utility>
-#include <vector>
 #include <algorithm>
+#include <cstdint>
 #include <exception>
 #include <memory>
 #include <optional>
-#include <type_traits>
-#include <unordered_map>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
 
 namespace wsload::net::detail {
 
 using boost::system::error_code;
-
-/// How a coroutine parked in request() or receive() is resumed: the completion handler of its
-/// co_await, kept as it is. No timer and no frame of its own (the deadline is an entry of the
-/// thread's deadline_queue).
-using resume_handler = boost::asio::async_result<boost::asio::use_awaitable_t<executor>, void()>::handler_type;
-
-/// A coroutine waiting for one thing (a reply, a message) or its deadline, whichever comes
-/// first. Lives in the waiting coroutine's frame.
-struct parked_wait : net::deadline_entry {
-    using deadline_entry::deadline_entry;
-    /// Resumes the waiter, once: later calls (the deadline after the reply) do nothing.
-    void resume()
-    {
-        leave_queue();
-        if (!handler) return;
-        auto h = std::move(*handler);
-        handler.reset();
-        boost::asio::post(std::move(h));  // never inline: the caller may be another coroutine
-    }
-    std::optional<resume_handler> handler;
-};
-
-class connection_base;
-
-/// A request waiting for its reply.
-struct pending_request : parked_wait {
-    pending_request(expire_fn expired, connection_base* s, const reply_matcher* m, clock::time_point sent,
-                    request_accounting a, pending_request* after) noexcept
-        : parked_wait(expired), session(s), match(m), sent_at(sent), figures(a), next(after)
-    {}
-    connection_base* session;
-    const reply_matcher* match;
-    clock::time_point sent_at;
-    request_accounting figures;  ///< its counters and its name's row
-    std::optional<message> reply;
-    pending_request* next = nullptr;
-    const std::string* key = nullptr;  ///< a keyed request's key (in the lookup's node); null: matched by scan
-};
-
-/// A connection's requests by key (reply_key): allocated when the connection is given a key.
-struct keyed_requests {
-    explicit keyed_requests(std::shared_ptr<const reply_key> k) : key_of(std::move(k)) {}
-    std::shared_ptr<const reply_key> key_of;
-    std::unordered_map<std::string, pending_request*> waiting;
-};
-
-/// A receive() waiting for a message.
-struct parked_receive : parked_wait {
-    parked_receive(expire_fn expired, connection_base* s, std::optional<message>* into) noexcept
-        : parked_wait(expired), session(s), slot(into)
-    {}
-    connection_base* session;
-    std::optional<message>* slot;  ///< where the message goes
-};
-
-/// A coroutine parked as its bare completion handler, in a list: in wait_closed() until the
-/// connection ends, or waiting for its turn to write.
-struct parked_handler {
-    explicit parked_handler(parked_handler* n) noexcept : next(n) {}
-    virtual ~parked_handler() = default;
-    /// Posts the handler to its executor; the waiter is deleted by the caller.
-    virtual void resume() = 0;
-    parked_handler* next;
-};
-
-template <class Handler>
-struct parked_handler_of final : parked_handler {
-    parked_handler_of(Handler&& h, parked_handler* n) : parked_handler(n), handler(std::move(h)) {}
-    void resume() override
-    {
-        const auto ex = boost::asio::get_associated_executor(handler);
-        boost::asio::post(ex, std::move(handler));
-    }
-    Handler handler;
-};
-
-/// The instants of an attempt's phases (record_connect): its start (before DNS), the end of
-/// the TCP connect and of the TLS handshake (== tcp without TLS).
-struct connect_times {
-    clock::time_point start, tcp, tls;
-};
-
-/// One bound on an attempt's TCP connect, TLS handshake and the transport's handshake together:
-/// when it passes, the transport is closed under whatever step is pending and the attempt counts
-/// as a timeout. It lives in the connecting coroutine's frame, so an open connection has no timer.
-class connect_deadline {
-public:
-    explicit connect_deadline(executor ex) : timer_(ex) {}
-    connect_deadline(const connect_deadline&) = delete;
-    connect_deadline& operator=(const connect_deadline&) = delete;
-    ~connect_deadline() { timer_.cancel(); }
-
-    /// Starts the bound; its handler keeps `c` alive until it has run.
-    inline void arm(std::shared_ptr<connection_base> c, std::chrono::nanoseconds limit);
-    void cancel() { timer_.cancel(); }
-
-private:
-    timer timer_;
-};
-
-template <class Stream>
-inline constexpr bool is_tls_stream = false;
-template <class Next>
-inline constexpr bool is_tls_stream<boost::asio::ssl::stream<Next>> = true;
 
 class connection_base : public std::enable_shared_from_this<connection_base>, public net::closable {
 public:
@@ -324,6 +220,15 @@ public:
 
 protected:
     friend class connect_deadline;
+
+    /// The attempt's bound passed (connect_deadline): the transport is closed under whatever
+    /// step is pending, and the attempt counts as a timeout.
+    void connect_deadline_passed() noexcept
+    {
+        if (state_ != state::connecting) return;
+        timed_out_ = true;
+        close_transport();
+    }
 
     /// Operations on an ended connection still suspend once, so that a behaviour looping on
     /// them without checking is_open() cannot spin its thread and block the end of the run.
@@ -647,15 +552,5 @@ protected:
     std::size_t inbox_limit_ = 64;
     std::vector<message> inbox_;  // a vector: an empty std::deque allocates ~600 B
 };
-
-inline void connect_deadline::arm(std::shared_ptr<connection_base> c, std::chrono::nanoseconds limit)
-{
-    timer_.expires_after(limit);
-    timer_.async_wait(boost::asio::bind_allocator(exact_allocator<void>(), [c = std::move(c)](const error_code& ec) {
-        if (ec || c->state_ != connection_base::state::connecting) return;
-        c->timed_out_ = true;
-        c->close_transport();
-    }));
-}
 
 }  // namespace wsload::net::detail

@@ -1,0 +1,73 @@
+#pragma once
+// How a coroutine waits on a connection without a timer or a frame of its own: parked as the
+// completion handler of its co_await, resumed by what it waits for (a reply, a message, the
+// connection's end, its turn to write) or by its deadline in the thread's deadline queue.
+
+#include <wsload/core/task.hpp>
+#include <wsload/net/deadline_queue.hpp>
+#include <wsload/net/message.hpp>
+
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <optional>
+#include <utility>
+
+namespace wsload::net::detail {
+
+class connection_base;
+
+/// How a coroutine parked in request() or receive() is resumed: the completion handler of its
+/// co_await, kept as it is. No timer and no frame of its own (the deadline is an entry of the
+/// thread's deadline_queue).
+using resume_handler = boost::asio::async_result<boost::asio::use_awaitable_t<executor>, void()>::handler_type;
+
+/// A coroutine waiting for one thing (a reply, a message) or its deadline, whichever comes
+/// first. Lives in the waiting coroutine's frame.
+struct parked_wait : net::deadline_entry {
+    using deadline_entry::deadline_entry;
+    /// Resumes the waiter, once: later calls (the deadline after the reply) do nothing.
+    void resume()
+    {
+        leave_queue();
+        if (!handler) return;
+        auto h = std::move(*handler);
+        handler.reset();
+        boost::asio::post(std::move(h));  // never inline: the caller may be another coroutine
+    }
+    std::optional<resume_handler> handler;
+};
+
+/// A receive() waiting for a message.
+struct parked_receive : parked_wait {
+    parked_receive(expire_fn expired, connection_base* s, std::optional<message>* into) noexcept
+        : parked_wait(expired), session(s), slot(into)
+    {}
+    connection_base* session;
+    std::optional<message>* slot;  ///< where the message goes
+};
+
+/// A coroutine parked as its bare completion handler, in a list: in wait_closed() until the
+/// connection ends, or waiting for its turn to write.
+struct parked_handler {
+    explicit parked_handler(parked_handler* n) noexcept : next(n) {}
+    virtual ~parked_handler() = default;
+    /// Posts the handler to its executor; the waiter is deleted by the caller.
+    virtual void resume() = 0;
+    parked_handler* next;
+};
+
+template <class Handler>
+struct parked_handler_of final : parked_handler {
+    parked_handler_of(Handler&& h, parked_handler* n) : parked_handler(n), handler(std::move(h)) {}
+    void resume() override
+    {
+        const auto ex = boost::asio::get_associated_executor(handler);
+        boost::asio::post(ex, std::move(handler));
+    }
+    Handler handler;
+};
+
+}  // namespace wsload::net::detail
