@@ -9,6 +9,7 @@
 #include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -36,8 +37,11 @@ struct parsed {
         args.insert(args.begin(), "scenario");
         std::vector<char*> argv;
         for (auto& a : args) argv.push_back(a.data());
+        // No WSLOAD_* variable of the test's own environment may change what is parsed.
+        char* no_environment[] = {nullptr};
+        std::ostringstream help;
         wsload::dsl::command_line cli(config, target, flags);
-        return cli.parse(static_cast<int>(argv.size()), argv.data());
+        return cli.parse(static_cast<int>(argv.size()), argv.data(), no_environment, help);
     }
 };
 

@@ -1,10 +1,14 @@
 #pragma once
-// The command line every scenario executable understands (Boost.Program_options). Values the
-// builder set are the defaults; flags override them. Errors are one line and exit status 2.
+// The command line every scenario executable understands (Boost.Program_options), and the two
+// sources that can stand in for it: a config file (--config FILE or WSLOAD_CONFIG) and
+// WSLOAD_<FLAG> environment variables. A flag's value comes from, lowest precedence first: the
+// builder (or wsload's default), the config file, the environment, the command line.
+// Errors are one line and exit status 2.
 
 #include <wsload/core/duration.hpp>
 #include <wsload/core/error.hpp>
 #include <wsload/core/log.hpp>
+#include <wsload/dsl/config_sources.hpp>
 #include <wsload/dsl/flags.hpp>
 #include <wsload/net/url.hpp>
 #include <wsload/report/thresholds.hpp>
@@ -12,12 +16,20 @@
 
 #include <boost/program_options.hpp>
 
+#include <unistd.h>  // environ
+
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
+#include <map>
+#include <optional>
+#include <ostream>
 #include <random>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace wsload::dsl {
@@ -28,47 +40,45 @@ public:
         : config_(config), target_text_(target_text), flags_(flags)
     {}
 
-    /// Applies argv to the configuration; false when --help was printed (exit 0).
-    /// Throws usage_error with a one-line message otherwise.
-    bool parse(int argc, char** argv)
+    /// Applies a config file, the WSLOAD_* variables of `environment` (an `environ`-style array,
+    /// null-terminated) and argv to the configuration, each over the one before. False when
+    /// --help or --print-config printed to `out` (exit 0). Throws usage_error with a one-line
+    /// message otherwise.
+    bool parse(int argc, char** argv, char** environment = environ, std::ostream& out = std::cout)
     {
         namespace po = boost::program_options;
-        const auto text = [](std::string v) { return po::value<std::string>()->default_value(v); };
+        auto entries = wsload_entries(config_, target_text_);
+        {
+            // A value the builder left as a default-constructed run_config has it is wsload's default.
+            run_config defaults;
+            std::string no_target;
+            const auto plain = wsload_entries(defaults, no_target);
+            for (std::size_t i = 0; i < entries.size(); ++i)
+                if (entries[i].get() != plain[i].get()) entries[i].base = origin::builder;
+        }
+        for (auto& f : flags_) {
+            entry e{.name = f.name, .value_name = "V", .help = f.help, .is_switch = f.is_switch, .own = true};
+            e.get = f.current ? f.current : [&f] { return f.default_text; };
+            e.set = f.assign;
+            entries.push_back(std::move(e));
+        }
+        refuse_clashing_names(entries);
+
         po::options_description common("wsload flags", 110, 55);
         common.add_options()
             ("help,h", "print the flags and their defaults, then exit")
-            ("target", text(target_text_)->value_name("URL"), "where users connect: ws://host:port/path or wss://...")
-            ("users", text(std::to_string(config_.users))->value_name("N"), "simulated users (connections) to start")
-            ("conns", po::value<std::string>()->value_name("N"), "same as --users")
-            ("ramp", text(format_duration(config_.ramp))->value_name("D"), "start users evenly over this time (e.g. 30s)")
-            ("duration", text(format_duration(config_.duration))->value_name("D"), "whole run, ramp included: 90, 30s, 2m, 1h30m")
-            ("run-time", po::value<std::string>()->value_name("D"), "same as --duration")
-            ("ping-interval", text(format_duration(config_.ping_interval))->value_name("D"), "WebSocket ping every D per connection; 0 = off")
-            ("threads", text(std::to_string(config_.threads))->value_name("N"), "worker threads, one io_context each")
-            ("connect-timeout", text(format_duration(config_.connect_timeout))->value_name("D"), "bound on TCP + TLS + upgrade")
-            ("grace", text(format_duration(config_.grace))->value_name("D"), "at the end, time users get to close (code 1000)")
-            ("ws-layer", text(layer_name(config_.ws_layer))->value_name("L"),
-             "WebSocket client layer for ws:// and wss://: lean (wsload's own) or beast (Boost.Beast's stream)")
-            ("insecure", po::bool_switch(), "wss: do not verify the server's certificate")
-            ("tls-resume", po::bool_switch(), "wss, tls: resume the TLS sessions servers offer (each once), as returning clients do; off: a full handshake per connect")
-            ("ca-file", text(config_.ca_file)->value_name("FILE"), "wss: trust the CA certificates in this PEM file")
-            ("seed", po::value<std::string>()->value_name("N"), "seed of the per-user random generators (default: random)")
-            ("log-level", text("warn")->value_name("L"), "error, warn, info or debug")
-            ("json", text(config_.json_file)->value_name("FILE"), "also write the results as JSON to FILE")
-            ("csv", text(config_.csv_prefix)->value_name("PREFIX"), "also write PREFIX_stats.csv, PREFIX_stats_history.csv, PREFIX_failures.csv")
-            ("html", text(config_.html_file)->value_name("FILE"), "also write a self-contained HTML report to FILE")
-            ("metrics-listen", text(config_.metrics_listen)->value_name("HOST:PORT"), "serve Prometheus metrics at http://HOST:PORT/metrics while running")
-            ("quiet,q", po::bool_switch(), "no progress line each second")
-            ("threshold", po::value<std::vector<std::string>>()->composing()->value_name("EXPR"),
-             "pass/fail criterion, repeatable: \"connect.p99 < 100ms\", \"connect.success >= 99%\"")
-            ("abort-on-fail", po::bool_switch(), "end the run as soon as a threshold can no longer pass");
-
+            ("config", po::value<std::string>()->value_name("FILE"),
+             "read flags from FILE: \"name = value\" lines, # comments (see README); WSLOAD_<FLAG> variables are read too")
+            ("print-config", "print each flag's value and where it came from, as a --config file, then exit");
         po::options_description own("scenario flags", 110, 55);
-        for (const auto& f : flags_) {
-            auto* v = po::value<std::string>()->default_value(f.default_text)->value_name(f.is_switch ? "BOOL" : "V");
-            if (f.is_switch) v->implicit_value("true");
-            own.add_options()(f.name.c_str(), v, f.help.c_str());
+        po::options_description file_keys;  // what a config file may set: every flag but the three above
+        for (const auto& e : entries) {
+            declare(e.own ? own : common, e, true);
+            declare(file_keys, e, false);
         }
+        for (auto* d : {&common, &file_keys})
+            d->add_options()("threshold", po::value<std::vector<std::string>>()->composing()->value_name("EXPR"),
+                             "pass/fail criterion, repeatable: \"connect.p99 < 100ms\", \"connect.success >= 99%\"");
         po::options_description all(110, 55);
         all.add(common);
         if (!flags_.empty()) all.add(own);
@@ -98,66 +108,219 @@ public:
                               wsload::detail::quoted(vm["wsload-positional"].as<std::vector<std::string>>().front()) +
                               " (flags start with --; see --help)");
         if (vm.count("help")) {
-            std::cout << "Usage: " << (argc > 0 ? std::filesystem::path(argv[0]).filename().string() : "scenario")
-                      << " [flags]\n\n" << all << "\nExit status: 0 ran (and every threshold passed), 1 a threshold failed, 2 usage error,\n"
-                      << "3 the run failed (no connection succeeded, or every behaviour failed).\n";
+            out << "Usage: " << (argc > 0 ? std::filesystem::path(argv[0]).filename().string() : "scenario")
+                << " [flags]\n\n" << all << "\nExit status: 0 ran (and every threshold passed), 1 a threshold failed, 2 usage error,\n"
+                << "3 the run failed (no connection succeeded, or every behaviour failed).\n";
             return false;
         }
 
-        // Only what the user typed is applied: the defaults are the builder's own values.
-        const auto given = [&](const char* name) { return vm.count(name) && !vm[name].defaulted(); };
-        const auto value = [&](const char* name) { return vm[name].as<std::string>(); };
-        const auto apply = [&](const char* name, auto&& f) {
-            if (!given(name)) return;
-            try {
-                f(value(name));
-            } catch (const usage_error& e) {
-                throw usage_error(std::string("--") + name + ": " + e.what());
+        // The three sources, each a list of settings: the command line's (by name, thresholds in
+        // the order typed), the environment's and the config file's (in the order written).
+        std::vector<setting> typed;
+        for (const auto& [name, v] : vm) {
+            if (v.defaulted() || name == "help" || name == "config" || name == "print-config") continue;
+            if (name == "threshold") {
+                for (const auto& t : v.as<std::vector<std::string>>())
+                    typed.push_back({.key = name, .value = t, .from = origin::command_line});
+            } else {
+                typed.push_back({.key = name, .value = v.as<std::string>(), .from = origin::command_line});
             }
-        };
-        const auto alias = [&](const char* name, const char* other) {
-            if (given(name) && given(other) && value(name) != value(other))
-                throw usage_error(std::string("--") + name + " and --" + other + " disagree (give one of them)");
-            return given(other) ? other : name;
-        };
+        }
+        std::vector<std::string> names{"config", "threshold"};
+        for (const auto& e : entries) {
+            names.push_back(e.name);
+            if (e.alias) names.push_back(e.alias);
+        }
+        ignored_variables_.clear();
+        auto environment_settings = read_environment(environment, names, ignored_variables_);
+        config_file_.reset();
+        if (vm.count("config"))
+            config_file_ = setting{.key = "config", .value = vm["config"].as<std::string>(), .from = origin::command_line};
+        for (const auto& s : environment_settings)
+            if (s.key == "config" && !config_file_) config_file_ = s;
+        std::erase_if(environment_settings, [](const setting& s) { return s.key == "config"; });
+        std::vector<setting> file_settings;
+        if (config_file_) file_settings = read_config_file(config_file_->value, label(*config_file_), file_keys);
+        refuse_repeated_keys(file_settings);
 
-        apply("target", [&](const std::string& v) { target_text_ = v; });
-        apply(alias("users", "conns"), [&](const std::string& v) { config_.users = parse_flag_value<std::uint64_t>(v); });
-        apply("ramp", [&](const std::string& v) { config_.ramp = parse_duration(v); });
-        apply(alias("duration", "run-time"), [&](const std::string& v) { config_.duration = parse_duration(v); });
-        apply("ping-interval", [&](const std::string& v) { config_.ping_interval = parse_duration(v); });
-        apply("threads", [&](const std::string& v) { config_.threads = parse_flag_value<unsigned>(v); });
-        apply("connect-timeout", [&](const std::string& v) { config_.connect_timeout = parse_duration(v); });
-        apply("grace", [&](const std::string& v) { config_.grace = parse_duration(v); });
-        apply("ws-layer", [&](const std::string& v) { config_.ws_layer = parse_layer(v); });
-        apply("ca-file", [&](const std::string& v) { config_.ca_file = v; });
-        apply("seed", [&](const std::string& v) { config_.seed = parse_flag_value<std::uint64_t>(v); });
-        apply("log-level", [&](const std::string& v) { config_.level = parse_log_level(v); });
-        apply("json", [&](const std::string& v) { config_.json_file = v; });
-        apply("csv", [&](const std::string& v) { config_.csv_prefix = v; });
-        apply("html", [&](const std::string& v) { config_.html_file = v; });
-        apply("metrics-listen", [&](const std::string& v) { config_.metrics_listen = v; });
-        if (vm.count("threshold"))
-            for (const auto& t : vm["threshold"].as<std::vector<std::string>>()) config_.thresholds.push_back(t);
-        config_.abort_on_fail = config_.abort_on_fail || vm["abort-on-fail"].as<bool>();
-        config_.insecure = config_.insecure || vm["insecure"].as<bool>();
-        config_.tls_resume = config_.tls_resume || vm["tls-resume"].as<bool>();
-        config_.quiet = config_.quiet || vm["quiet"].as<bool>();
-        for (const auto& f : flags_)
-            apply(f.name.c_str(), [&](const std::string& v) { f.assign(v); });
-        if (!given("seed")) config_.seed = std::random_device{}() * 0x100000001ULL ^ std::random_device{}();
+        // Lowest precedence first; thresholds add up instead (an expression given twice counts once).
+        chosen_.clear();
+        thresholds_.clear();
+        for (const auto& t : config_.thresholds) thresholds_.push_back({.key = "threshold", .value = t, .from = origin::builder});
+        for (const auto* source : {&file_settings, &environment_settings, &typed}) {
+            std::map<std::string, setting> level;
+            for (const auto& s : *source) {
+                if (s.key == "threshold") {
+                    if (std::none_of(thresholds_.begin(), thresholds_.end(), [&](const setting& t) { return t.value == s.value; }))
+                        thresholds_.push_back(s);
+                    continue;
+                }
+                const auto [it, fresh] = level.emplace(canonical(entries, s.key), s);
+                if (!fresh && it->second.value != s.value) throw usage_error(disagreement(it->second, s));
+            }
+            for (auto& [name, s] : level) chosen_[name] = std::move(s);
+        }
+
+        for (auto& e : entries)
+            if (const auto it = chosen_.find(e.name); it != chosen_.end()) {
+                try {
+                    e.set(it->second.value);
+                } catch (const usage_error& x) {
+                    throw usage_error(label(it->second) + ": " + x.what());
+                }
+            }
+        config_.thresholds.clear();
+        for (const auto& t : thresholds_) config_.thresholds.push_back(t.value);
+        if (!chosen_.count("seed")) config_.seed = std::random_device{}() * 0x100000001ULL ^ std::random_device{}();
 
         validate();
+        if (vm.count("print-config")) {
+            print_config(out, entries);
+            return false;
+        }
         return true;
     }
 
 private:
-    static std::string layer_name(websocket_layer l) { return l == websocket_layer::lean ? "lean" : "beast"; }
-    static websocket_layer parse_layer(const std::string& v)
+    /// One flag: how its value is read, shown and where it stands in --help.
+    struct entry {
+        std::string name{};
+        const char* value_name = "V";
+        std::string help{};
+        bool is_switch = false;       ///< `--name` alone means true
+        bool own = false;             ///< a flag of the scenario's
+        const char* alias = nullptr;  ///< another name of the same flag (--conns for --users)
+        const char* short_name = nullptr;
+        origin base = origin::wsload_default;     ///< where the value before any source came from
+        std::function<std::string()> get{};            ///< the value now, as set() reads it back
+        std::function<void(const std::string&)> set{};  ///< throws usage_error without the flag's name
+    };
+
+    template <class T>
+    static entry bound(std::string name, const char* value_name, std::string help, T& variable)
     {
-        if (v == "beast") return websocket_layer::beast;
-        if (v == "lean") return websocket_layer::lean;
-        throw usage_error(wsload::detail::quoted(v) + " is not a WebSocket layer (use beast or lean)");
+        entry e{.name = std::move(name), .value_name = value_name, .help = std::move(help), .is_switch = std::is_same_v<T, bool>};
+        e.get = [&variable] { return format_flag_value(variable); };
+        e.set = [&variable](const std::string& v) { variable = parse_flag_value<T>(v); };
+        return e;
+    }
+
+    /// wsload's flags over `c` and `target`, in the order --help lists them.
+    static std::vector<entry> wsload_entries(run_config& c, std::string& target)
+    {
+        std::vector<entry> e;
+        e.push_back(bound("target", "URL", "where users connect: ws://host:port/path or wss://...", target));
+        e.push_back(bound("users", "N", "simulated users (connections) to start", c.users));
+        e.back().alias = "conns";
+        e.push_back(bound("ramp", "D", "start users evenly over this time (e.g. 30s)", c.ramp));
+        e.push_back(bound("duration", "D", "whole run, ramp included: 90, 30s, 2m, 1h30m", c.duration));
+        e.back().alias = "run-time";
+        e.push_back(bound("ping-interval", "D", "WebSocket ping every D per connection; 0 = off", c.ping_interval));
+        e.push_back(bound("threads", "N", "worker threads, one io_context each", c.threads));
+        e.push_back(bound("connect-timeout", "D", "bound on TCP + TLS + upgrade", c.connect_timeout));
+        e.push_back(bound("grace", "D", "at the end, time users get to close (code 1000)", c.grace));
+        e.push_back({.name = "ws-layer", .value_name = "L",
+                     .help = "WebSocket client layer for ws:// and wss://: lean (wsload's own) or beast (Boost.Beast's stream)"});
+        e.back().get = [&c] { return std::string(c.ws_layer == websocket_layer::lean ? "lean" : "beast"); };
+        e.back().set = [&c](const std::string& v) {
+            if (v == "beast") c.ws_layer = websocket_layer::beast;
+            else if (v == "lean") c.ws_layer = websocket_layer::lean;
+            else throw usage_error(wsload::detail::quoted(v) + " is not a WebSocket layer (use beast or lean)");
+        };
+        e.push_back(bound("insecure", "", "wss: do not verify the server's certificate", c.insecure));
+        e.push_back(bound("tls-resume", "",
+                          "wss, tls: resume the TLS sessions servers offer (each once), as returning clients do; off: a full "
+                          "handshake per connect",
+                          c.tls_resume));
+        e.push_back(bound("ca-file", "FILE", "wss: trust the CA certificates in this PEM file", c.ca_file));
+        e.push_back(bound("seed", "N", "seed of the per-user random generators (default: random)", c.seed));
+        e.push_back({.name = "log-level", .value_name = "L", .help = "error, warn, info or debug"});
+        e.back().get = [&c] {
+            static constexpr const char* names[] = {"error", "warn", "info", "debug"};
+            return std::string(names[static_cast<int>(c.level)]);
+        };
+        e.back().set = [&c](const std::string& v) { c.level = parse_log_level(v); };
+        e.push_back(bound("json", "FILE", "also write the results as JSON to FILE", c.json_file));
+        e.push_back(bound("csv", "PREFIX", "also write PREFIX_stats.csv, PREFIX_stats_history.csv, PREFIX_failures.csv",
+                          c.csv_prefix));
+        e.push_back(bound("html", "FILE", "also write a self-contained HTML report to FILE", c.html_file));
+        e.push_back(bound("metrics-listen", "HOST:PORT", "serve Prometheus metrics at http://HOST:PORT/metrics while running",
+                          c.metrics_listen));
+        e.push_back(bound("quiet", "", "no progress line each second", c.quiet));
+        e.back().short_name = "q";
+        e.push_back(bound("abort-on-fail", "", "end the run as soon as a threshold can no longer pass", c.abort_on_fail));
+        return e;
+    }
+
+    /// Adds `e` (and its alias) to `d`; for --help and the command line with its value now as
+    /// the default shown.
+    static void declare(boost::program_options::options_description& d, const entry& e, bool with_default)
+    {
+        namespace po = boost::program_options;
+        auto* v = po::value<std::string>()->value_name(e.is_switch ? "BOOL" : e.value_name);
+        if (e.is_switch) v->implicit_value("true");
+        if (with_default && e.name != "seed") v->default_value(e.get());
+        const auto name = e.short_name ? e.name + "," + e.short_name : e.name;
+        d.add_options()(name.c_str(), v, e.help.c_str());
+        if (e.alias)
+            d.add_options()(e.alias, po::value<std::string>()->value_name(e.value_name), ("same as --" + e.name).c_str());
+    }
+
+    /// Two flags read from one variable (--interval and --Interval, or a scenario's --users)
+    /// could not be told apart in a config file or the environment: the scenario must rename one.
+    static void refuse_clashing_names(const std::vector<entry>& entries)
+    {
+        std::map<std::string, std::string> flag_of{{environment_name("help"), "help"},
+                                                   {environment_name("config"), "config"},
+                                                   {environment_name("print-config"), "print-config"},
+                                                   {environment_name("threshold"), "threshold"}};
+        for (const auto& e : entries)
+            for (const char* name : {e.name.c_str(), e.alias})
+                if (name)
+                    if (const auto [it, fresh] = flag_of.emplace(environment_name(name), name); !fresh)
+                        throw usage_error(it->second == name ? "the flag --" + it->second + " is declared twice (rename the scenario's flag)"
+                                                             : "the flags --" + it->second + " and --" + name +
+                                                                   " are both read from " + it->first +
+                                                                   " (rename the scenario's flag)");
+    }
+
+    static std::string canonical(const std::vector<entry>& entries, const std::string& key)
+    {
+        for (const auto& e : entries)
+            if (e.alias && key == e.alias) return e.name;
+        return key;
+    }
+
+    /// A flag and its alias given different values in one source; `first` was written first.
+    static std::string disagreement(const setting& first, const setting& second)
+    {
+        // The flag's own name first, as in "--duration and --run-time disagree".
+        const bool alias_first = first.key == "conns" || first.key == "run-time";
+        const auto& a = alias_first ? second : first;
+        const auto& b = alias_first ? first : second;
+        if (a.from == origin::file)
+            return a.where + ": " + a.key + " (line " + std::to_string(a.line) + ") and " + b.key + " (line " +
+                   std::to_string(b.line) + ") disagree (give one of them)";
+        return label(a) + " and " + label(b) + " disagree (give one of them)";
+    }
+
+    /// A key twice in one file is a mistake to point at, not a rule to learn (as the command
+    /// line refuses --users 1 --users 2); threshold is repeatable there as on the command line.
+    static void refuse_repeated_keys(const std::vector<setting>& file)
+    {
+        std::map<std::string, std::size_t> first_line;
+        for (const auto& s : file)
+            if (s.key != "threshold")
+                if (const auto [it, fresh] = first_line.emplace(s.key, s.line); !fresh)
+                    throw usage_error(s.where + ":" + std::to_string(s.line) + ": " + s.key + " is given twice (first on line " +
+                                      std::to_string(it->second) + "; give it once)");
+    }
+
+    /// How errors name the flag `name`: after the source its value came from.
+    std::string where(const std::string& name) const
+    {
+        const auto it = chosen_.find(name);
+        return it == chosen_.end() ? "--" + name : label(it->second);
     }
 
     void validate()
@@ -166,35 +329,79 @@ private:
             try {
                 config_.target = net::parse_url(target_text_);
             } catch (const usage_error& e) {
-                throw usage_error(std::string("--target: ") + e.what());
+                throw usage_error(where("target") + ": " + e.what());
             }
         }
-        for (const auto& t : config_.thresholds) report::parse_threshold(t);  // fail before the run
-        if (config_.users == 0) throw usage_error("--users: must be at least 1");
-        if (config_.threads == 0 || config_.threads > 1024) throw usage_error("--threads: use 1 to 1024");
-        if (config_.duration.count() <= 0) throw usage_error("--duration: must be longer than 0s");
-        if (config_.connect_timeout.count() <= 0) throw usage_error("--connect-timeout: must be longer than 0s");
+        for (const auto& t : thresholds_) {  // fail before the run
+            try {
+                report::parse_threshold(t.value);
+            } catch (const usage_error& e) {
+                // The message names --threshold; a file's or a variable's value is named by where it was written.
+                const std::string_view prefix = "--threshold: ", what = e.what();
+                if (t.from == origin::file || t.from == origin::environment)
+                    throw usage_error(label(t) + ": " + std::string(what.starts_with(prefix) ? what.substr(prefix.size()) : what));
+                throw;
+            }
+        }
+        if (config_.users == 0) throw usage_error(where("users") + ": must be at least 1");
+        if (config_.threads == 0 || config_.threads > 1024) throw usage_error(where("threads") + ": use 1 to 1024");
+        if (config_.duration.count() <= 0) throw usage_error(where("duration") + ": must be longer than 0s");
+        if (config_.connect_timeout.count() <= 0) throw usage_error(where("connect-timeout") + ": must be longer than 0s");
         if (config_.ramp > config_.duration)
             log(log_level::warn, "--ramp (" + format_duration(config_.ramp) + ") is longer than --duration (" +
                                      format_duration(config_.duration) + "): not every user will start");
         std::error_code ec;  // the overloads with an error code: a name too long is an answer, not an exception
         if (!config_.ca_file.empty() && !std::filesystem::is_regular_file(config_.ca_file, ec))
-            throw usage_error("--ca-file: " + wsload::detail::quoted(config_.ca_file) + " is not a readable file");
+            throw usage_error(where("ca-file") + ": " + wsload::detail::quoted(config_.ca_file) + " is not a readable file");
         // Fail now, not after a long run, when an output cannot be written.
-        check_writable("--json", config_.json_file);
-        check_writable("--csv", config_.csv_prefix.empty() ? "" : config_.csv_prefix + "_stats.csv");
-        check_writable("--html", config_.html_file);
+        check_writable(where("json"), config_.json_file);
+        check_writable(where("csv"), config_.csv_prefix.empty() ? "" : config_.csv_prefix + "_stats.csv");
+        check_writable(where("html"), config_.html_file);
     }
 
-    static void check_writable(const char* flag, const std::string& path)
+    static void check_writable(const std::string& flag, const std::string& path)
     {
         if (path.empty()) return;
         std::error_code ec;
         const bool existed = std::filesystem::exists(path, ec);
         std::ofstream probe(path, std::ios::app);
-        if (!probe) throw usage_error(std::string(flag) + ": cannot write " + wsload::detail::quoted(path));
+        if (!probe) throw usage_error(flag + ": cannot write " + wsload::detail::quoted(path));
         probe.close();
         if (!existed) std::filesystem::remove(path, ec);
+    }
+
+    /// --print-config: every flag as a `name = value` line a config file reads back, its origin
+    /// in a comment after it. A value that no line can hold is written as a comment, saying so.
+    void print_config(std::ostream& out, const std::vector<entry>& entries) const
+    {
+        config_writer w;
+        w.comment(config_.name + ": the effective configuration, which --config FILE reads back");
+        w.comment("after each value, where it came from: default, builder, file, env or command line");
+        if (config_file_) w.comment("config file: " + config_file_->value + " (" + label(*config_file_) + ")");
+        const auto print = [&](const entry& e) {
+            const auto it = chosen_.find(e.name);
+            if (e.name == "seed" && it == chosen_.end())
+                w.commented("# seed =", "default: a new random seed each run");
+            else
+                w.value(e.name, e.get(), it != chosen_.end() ? it->second : setting{.from = e.base});
+        };
+        for (const auto& e : entries)
+            if (!e.own) print(e);
+        if (thresholds_.empty()) w.commented("# threshold =", "none: one line each, repeatable");
+        for (const auto& t : thresholds_) w.value("threshold", t.value, t);
+        if (!flags_.empty()) {
+            w.blank();
+            w.comment("the scenario's flags");
+            for (const auto& e : entries)
+                if (e.own) print(e);
+        }
+        if (!ignored_variables_.empty()) {
+            std::string names;
+            for (const auto& v : ignored_variables_) names += (names.empty() ? "" : ", ") + v;
+            w.blank();
+            w.comment("ignored, no flag of this scenario: " + names);
+        }
+        w.write(out);
     }
 
     /// Control bytes (a newline in a typed value) escaped as quoted() does, without the quotes.
@@ -207,6 +414,10 @@ private:
     run_config& config_;
     std::string& target_text_;
     std::vector<custom_flag>& flags_;
+    std::map<std::string, setting> chosen_;       ///< per flag, the value of the highest source that gave one
+    std::vector<setting> thresholds_;             ///< the builder's, the file's, the environment's, the command line's
+    std::optional<setting> config_file_;          ///< --config or WSLOAD_CONFIG
+    std::vector<std::string> ignored_variables_;  ///< WSLOAD_* names no flag is read from
 };
 
 }  // namespace wsload::dsl

@@ -8,9 +8,11 @@
 #include <charconv>
 #include <chrono>
 #include <concepts>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace wsload::dsl {
@@ -47,13 +49,46 @@ T parse_flag_value(const std::string& text)
     }
 }
 
+/// A duration as parse_duration reads it back exactly: format_duration's form (`1.5s`, `1m30s`,
+/// `250ms`) when it is exact, else whole units largest first (`1s500us`, `2m3ns`).
+inline std::string format_exact_duration(std::chrono::nanoseconds d)
+{
+    auto text = format_duration(d);
+    if (d.count() <= 0) return text;  // "0s"; a negative duration has no form that reads back
+    try {
+        if (parse_duration(text) == d) return text;
+    } catch (const usage_error&) {
+    }
+    static constexpr std::pair<const char*, std::int64_t> units[] = {
+        {"h", 3'600'000'000'000}, {"m", 60'000'000'000}, {"s", 1'000'000'000},
+        {"ms", 1'000'000},        {"us", 1'000},         {"ns", 1}};
+    text.clear();
+    auto rest = d.count();
+    for (const auto& [suffix, ns] : units)
+        if (rest >= ns) {
+            text += std::to_string(rest / ns) + suffix;
+            rest %= ns;
+        }
+    return text;
+}
+
+/// A value in the form parse_flag_value<T> reads back to the same value.
 template <class T>
 std::string format_flag_value(const T& v)
 {
-    if constexpr (std::is_same_v<T, std::string>) return v;
-    else if constexpr (std::is_same_v<T, std::chrono::nanoseconds>) return format_duration(v);
-    else if constexpr (std::is_same_v<T, bool>) return v ? "true" : "false";
-    else return std::to_string(v);
+    if constexpr (std::is_same_v<T, std::string>) {
+        return v;
+    } else if constexpr (std::is_same_v<T, std::chrono::nanoseconds>) {
+        return format_exact_duration(v);
+    } else if constexpr (std::is_same_v<T, bool>) {
+        return v ? "true" : "false";
+    } else if constexpr (std::is_floating_point_v<T>) {
+        char buffer[64];  // shortest form that reads back (std::to_string would print 0.000000 for 1e-7)
+        const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, v);
+        return std::string(buffer, ec == std::errc{} ? end : buffer);
+    } else {
+        return std::to_string(v);
+    }
 }
 
 /// A flag declared by a scenario: what --help shows and how a value reaches its variable.
@@ -63,6 +98,7 @@ struct custom_flag {
     std::string default_text;
     bool is_switch = false;  ///< a bool: `--name` alone means true
     std::function<void(const std::string&)> assign;
+    std::function<std::string()> current;  ///< the variable's value now, as assign() reads it back
 };
 
 template <class T>
@@ -87,6 +123,7 @@ custom_flag make_flag(std::string name, T& variable, std::string help, std::vect
         }
         variable = std::move(v);
     };
+    f.current = [&variable] { return format_flag_value(variable); };
     return f;
 }
 

@@ -5,7 +5,7 @@
 //       .target("ws://127.0.0.1:9000/ws")
 //       .users(10'000).ramp(30s).hold(60s)
 //       .behavior(im_user)
-//       .run(argc, argv);   // command-line flags override what the builder set
+//       .run(argc, argv);   // a --config file, WSLOAD_* variables and flags override the builder
 
 //
 // Only run() needs the engine and the reports: it is defined in dsl/impl/scenario.ipp (see
@@ -121,8 +121,9 @@ public:
         return *this;
     }
 
-    /// Parses the command line, runs, prints the report. Returns the exit status:
-    /// 0 ran, 2 usage error, 3 the run failed (see README).
+    /// Parses the command line (and a --config file and WSLOAD_* variables, see README), runs,
+    /// prints the report. Returns the exit status: 0 ran (or --help, --print-config), 2 usage
+    /// error, 3 the run failed (see README).
     WSLOAD_DECL int run(int argc, char** argv);
 
     const run_config& config() const noexcept { return config_; }
