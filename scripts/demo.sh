@@ -3,7 +3,7 @@
 # load test with a few thousand connections; the report is printed at the end.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-bash scripts/setup.sh --target im_server im_bench
+WSLOAD_SETUP=demo bash scripts/setup.sh --target im_server im_bench
 BUILD_DIR=${BUILD_DIR:-build}
 
 out=$(mktemp)

@@ -1,16 +1,27 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages wsload needs (only those missing), then configures and
-# builds. Sourced by demo.sh and test.sh; `BUILD_DIR` and `BUILD_TYPE` may be set.
+# builds. Run by demo.sh (WSLOAD_SETUP=demo: what building needs) and test.sh (the default:
+# what the tests need too); `BUILD_DIR` and `BUILD_TYPE` may be set.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
+# What building needs, and so the demo (scripts/demo.sh sets WSLOAD_SETUP=demo). Boost.Test is
+# here because configuring the project (tests/ included) looks for it.
 packages=(build-essential cmake pkg-config openssl libssl-dev
   libboost1.81-dev libboost-json1.81-dev libboost-program-options1.81-dev libboost-test1.81-dev
-  libboost-url1.81-dev chromium prometheus python3-websockets node-ws libwebsockets-test-server socat valgrind clang-14 libclang-rt-14-dev llvm-14
-  nginx-light wrk curl)
-# Only the tests need these: Conan 2 from ../shared/tools/conan (ctest package_conan) imports them.
-packages+=(python3-requests python3-urllib3 python3-colorama python3-yaml python3-patch-ng
+  libboost-url1.81-dev)
+# What only the tests need (scripts/test.sh, the default): the browser for the HTML report,
+# Prometheus, the third-party peers and servers, valgrind, clang for the fuzzers, and the Python
+# packages Conan 2 (../shared/tools/conan, ctest package_conan) imports.
+test_packages=(chromium prometheus python3-websockets node-ws libwebsockets-test-server socat valgrind
+  clang-14 libclang-rt-14-dev llvm-14 nginx-light wrk curl
+  python3-requests python3-urllib3 python3-colorama python3-yaml python3-patch-ng
   python3-fasteners python3-distro python3-jinja2 python3-dateutil)
+case "${WSLOAD_SETUP:-test}" in
+  demo) ;;
+  test) packages+=("${test_packages[@]}") ;;
+  *) echo "setup.sh: WSLOAD_SETUP is \"${WSLOAD_SETUP}\": use demo or test" >&2; exit 2 ;;
+esac
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
