@@ -23,7 +23,7 @@
 // throughput), it prints the seed's figures: students, uploads done and failed, data sent, the
 // bandwidth the run needed and the one the seed plans for (500 x 150 KB/s).
 
-#include "upload_names.hpp"
+#include "upload_client.hpp"
 
 #include <wsload/wsload.hpp>
 
@@ -60,13 +60,7 @@ wsload::task<> student(wsload::user& u)
     const auto id = student_id(student_offset + u.index() + 1);
     http::client api(u, http::options().timeout(upload_timeout));
 
-    const boost::json::value credentials = {{"student_id", id}, {"password", password}};
-    const auto login = co_await api.post_json("/api/login", credentials, {.name = "login"});
-    if (!login.ok) co_return;  // counted: failed, timed out or rejected with its status
-    const auto reply = login.json();  // throws (a behaviour error, counted) when it is not JSON
-    const auto* token = reply.is_object() ? reply.as_object().if_contains("token") : nullptr;
-    if (!token || !token->is_string()) throw std::runtime_error("the login reply has no token: " + login.body);
-    api.bearer(std::string(token->as_string()));
+    if (!co_await upload_names::log_in(api, id, password)) co_return;  // counted: failed, timed out or rejected
 
     const auto min_bytes = static_cast<std::uint64_t>(min_mb * 1e6);
     const auto max_bytes = static_cast<std::uint64_t>(max_mb * 1e6);

@@ -47,7 +47,6 @@ struct http_exchange {
     http_response_message message;
     clock::duration upload_time{};
     std::uint64_t uploaded = 0;
-    error_code error;
     std::exception_ptr behaviour_error;  ///< the body's source threw (a file that shrank)
 };
 
@@ -307,7 +306,6 @@ private:
     void conclude(http_exchange& x, const error_code& ec)
     {
         namespace http = boost::beast::http;
-        x.error = ec;
         early_.clear();
         if (x.behaviour_error) {
             x.failure = stats::request_failure::other;
