@@ -5,10 +5,17 @@
 # itself, not the server).
 #
 # The scenario is compiled against wsload's separately compiled runtime (the engine, the
-# connection layers and the reports: include/wsload/impl/src.hpp), which is built once per
-# build tree as the static library `wsload_runtime` and shared by every scenario: a scenario's
-# own translation unit then compiles in seconds, and an edit to it rebuilds only that file.
+# connection layers and the reports: include/wsload/impl/src.hpp), so that its own translation
+# unit compiles in seconds and an edit to it rebuilds only that file. Which runtime:
+# - the prebuilt one an installed wsload carries (wsload::runtime, WSLOAD_INSTALL_RUNTIME),
+#   when it was built by the consumer's compiler (same id and version) and the consumer did not
+#   set WSLOAD_PREBUILT_RUNTIME to OFF (to compile the runtime with flags of its own, such as
+#   sanitizers or _GLIBCXX_DEBUG);
+# - otherwise `wsload_runtime`, a static library built once per build tree from the headers
+#   and shared by every scenario of it (a minute, once).
 # HEADER_ONLY compiles everything into the scenario instead (no library, a minute per file).
+option(WSLOAD_PREBUILT_RUNTIME "Link scenarios to the installed prebuilt wsload runtime when it fits" ON)
+
 function(wsload_runtime_library)
   if(TARGET wsload_runtime)
     return()
@@ -30,6 +37,38 @@ function(_wsload_default_optimisation target)
   endif()
 endfunction()
 
+# The runtime a scenario links: the prebuilt one when it fits (said once), else one built here.
+function(_wsload_runtime_target out)
+  set(why "")
+  if(NOT TARGET wsload::runtime)
+    # No prebuilt runtime: a source tree (add_subdirectory, FetchContent) or a header-only install.
+  elseif(NOT WSLOAD_PREBUILT_RUNTIME)
+    set(why "WSLOAD_PREBUILT_RUNTIME is OFF")
+  elseif(NOT CMAKE_CXX_COMPILER_ID STREQUAL WSLOAD_RUNTIME_CXX_COMPILER_ID OR
+         NOT CMAKE_CXX_COMPILER_VERSION STREQUAL WSLOAD_RUNTIME_CXX_COMPILER_VERSION)
+    string(CONCAT why "it was built by ${WSLOAD_RUNTIME_CXX_COMPILER_ID} ${WSLOAD_RUNTIME_CXX_COMPILER_VERSION}, "
+                      "this project uses ${CMAKE_CXX_COMPILER_ID} ${CMAKE_CXX_COMPILER_VERSION}")
+  else()
+    get_property(said GLOBAL PROPERTY _wsload_runtime_said)
+    if(NOT said)
+      get_target_property(location wsload::runtime LOCATION)
+      message(STATUS "wsload: scenarios link the prebuilt runtime ${location}")
+      set_property(GLOBAL PROPERTY _wsload_runtime_said TRUE)
+    endif()
+    set(${out} wsload::runtime PARENT_SCOPE)
+    return()
+  endif()
+  if(why)
+    get_property(said GLOBAL PROPERTY _wsload_runtime_said)
+    if(NOT said)
+      message(STATUS "wsload: not using the prebuilt runtime (${why}): building wsload_runtime here")
+      set_property(GLOBAL PROPERTY _wsload_runtime_said TRUE)
+    endif()
+  endif()
+  wsload_runtime_library()
+  set(${out} wsload_runtime PARENT_SCOPE)
+endfunction()
+
 function(wsload_add_scenario name)
   cmake_parse_arguments(PARSE_ARGV 1 _wsload "HEADER_ONLY" "" "")
   if(NOT _wsload_UNPARSED_ARGUMENTS)
@@ -39,8 +78,8 @@ function(wsload_add_scenario name)
   if(_wsload_HEADER_ONLY)
     target_link_libraries(${name} PRIVATE wsload::wsload)
   else()
-    wsload_runtime_library()
-    target_link_libraries(${name} PRIVATE wsload_runtime)
+    _wsload_runtime_target(runtime)
+    target_link_libraries(${name} PRIVATE ${runtime})
   endif()
   _wsload_default_optimisation(${name})
 endfunction()

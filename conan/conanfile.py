@@ -65,6 +65,9 @@ class WsloadConan(ConanFile):
         toolchain = CMakeToolchain(self)
         for part in ("EXAMPLES", "TESTS", "BENCH", "TOOLS"):
             toolchain.cache_variables[f"WSLOAD_BUILD_{part}"] = False
+        # A header-only package carries no compiled runtime: the consumer's wsload_add_scenario
+        # builds it once per build tree, with the consumer's own compiler and flags.
+        toolchain.cache_variables["WSLOAD_INSTALL_RUNTIME"] = False
         toolchain.generate()
 
     def build(self):

@@ -5,7 +5,8 @@
 # CMake and checks the layout; it reads them from this file, so keep one option per line.
 get_filename_component(SOURCE_PATH "${CMAKE_CURRENT_LIST_DIR}/../.." ABSOLUTE)
 
-# Header-only: one configuration is enough, and nothing goes into debug/.
+# Header-only (no prebuilt runtime: scenarios build it with the consumer's triplet's flags): one
+# configuration is enough, and nothing goes into debug/.
 set(VCPKG_BUILD_TYPE release)
 
 vcpkg_cmake_configure(
@@ -15,6 +16,7 @@ vcpkg_cmake_configure(
         -DWSLOAD_BUILD_TESTS=OFF
         -DWSLOAD_BUILD_BENCH=OFF
         -DWSLOAD_BUILD_TOOLS=OFF
+        -DWSLOAD_INSTALL_RUNTIME=OFF
         -DWSLOAD_INSTALL_CMAKEDIR=share/wsload
 )
 vcpkg_cmake_install()

@@ -5,7 +5,8 @@
 # one the server picked and a 2 s run's flags added; then checks the result file: every request
 # answered, none rejected, timed out or failed. Also checks wsload-new's usage errors.
 # Prints (and writes to WORK_DIR/times.txt) the wall time from an empty directory to the end of
-# the first run, for each project: each one's first build compiles wsload's runtime library.
+# the first run, for each project: each one's first build links the prebuilt runtime the install
+# carries (and compiles no runtime of its own: checked).
 #
 # -D: WSLOAD_SOURCE_DIR, WSLOAD_BINARY_DIR, WORK_DIR, IM_SERVER, CHAT_SERVER, UPLOAD_SERVER,
 #     CMAKE_CXX_COMPILER.
@@ -164,6 +165,10 @@ foreach(transport ws tcp http)
   endforeach()
   list(GET times 0 configure_s)
   list(GET times 1 build_s)
+  file(GLOB_RECURSE own_runtime ${dir}/build/*libwsload_runtime.a)
+  if(own_runtime)
+    message(FATAL_ERROR "${name} compiled a runtime of its own instead of linking the installed one: ${own_runtime}")
+  endif()
 
   # 2. Run against the bundled server on the port it picked, for 2 s, with a result file.
   string(REGEX REPLACE "127\\.0\\.0\\.1:[0-9]+" "127.0.0.1:@PORT@" run_command "${run_command}")
