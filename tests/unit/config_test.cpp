@@ -455,6 +455,16 @@ BOOST_AUTO_TEST_CASE(prints_every_flag_its_value_and_origin_then_stops)
                           "users = 500                      # file " + f + ":1\n"
                           "ramp = 1s500us                   # command line\n"
                           "duration = 1m                    # default\n"
+                          "spawn-rate = 0                   # default\n"
+                          "stages =                         # default\n"
+                          "steps =                          # default\n"
+                          "step-duration = 0s               # default\n"
+                          "step-ramp = 0s                   # default\n"
+                          "warmup-users = 0                 # default\n"
+                          "warmup-duration = 0s             # default\n"
+                          "batch-size = 0                   # default\n"
+                          "batch-interval = 0s              # default\n"
+                          "ramp-down-timeout = 30s          # default\n"
                           "ping-interval = 5s               # env WSLOAD_PING_INTERVAL\n"
                           "threads = 4                      # builder\n"
                           "connect-timeout = 10s            # default\n"
@@ -515,6 +525,33 @@ BOOST_AUTO_TEST_CASE(what_it_prints_reads_back_to_the_same_configuration)
     BOOST_TEST(second.interval.count() == first.interval.count());
     BOOST_TEST(second.interval.count() == 1'000'000'001);
     BOOST_TEST(cfg_origin(reprinted, "users") == "file " + again.name() + ":5");  // after 3 comment lines and target
+}
+
+BOOST_AUTO_TEST_CASE(a_load_shape_reads_back_and_the_users_it_decides_are_comments)
+{
+    cfg_scenario first;
+    const auto printed = first.print_config({"--stages", "5s:20,10s:20,5s:0", "--ramp-down-timeout", "3s"});
+    BOOST_TEST(printed.find("\n# users = 20") != std::string::npos);
+    BOOST_TEST(printed.find("from the load shape: stages 5s:20, 10s:20, 5s:0") != std::string::npos);
+    BOOST_TEST(printed.find("\nstages = 5s:20,10s:20,5s:0") != std::string::npos);
+    cfg_file again(printed, "again.conf");
+    cfg_scenario second;
+    const auto reprinted = second.print_config({"--config", again.name()});
+    BOOST_TEST(cfg_values(reprinted) == cfg_values(printed));
+    BOOST_REQUIRE(second.config.load.has_value());
+    BOOST_TEST(second.config.load->description() == first.config.load->description());
+    BOOST_TEST(second.config.users == 20u);
+    BOOST_TEST(second.config.duration.count() == std::chrono::nanoseconds(20s).count());
+    BOOST_TEST(second.config.ramp_down_timeout.count() == std::chrono::nanoseconds(3s).count());
+
+    cfg_scenario rate;  // a spawn rate takes --users: only the ramp is the shape's
+    const auto rate_printed = rate.print_config({"--users", "30", "--spawn-rate", "10"});
+    BOOST_TEST(rate_printed.find("\nusers = 30") != std::string::npos);
+    BOOST_TEST(rate_printed.find("\n# ramp = 0s") != std::string::npos);
+    cfg_file rate_again(rate_printed, "rate.conf");
+    cfg_scenario rate_second;
+    rate_second.print_config({"--config", rate_again.name()});
+    BOOST_TEST(rate_second.config.load->description() == "30 users at 10/s");
 }
 
 BOOST_AUTO_TEST_CASE(a_value_no_line_can_hold_is_a_comment_that_says_so)

@@ -85,6 +85,57 @@ BOOST_AUTO_TEST_CASE(without_flags_the_builder_values_stay)
     BOOST_TEST(p.config.target->port == 9000);
 }
 
+BOOST_AUTO_TEST_CASE(load_shapes_from_flags_set_users_and_duration)
+{
+    parsed p;
+    BOOST_TEST(p.parse({"--stages", "10s:50,1m:50,10s:0"}));
+    BOOST_REQUIRE(p.config.load.has_value());
+    BOOST_TEST(p.config.users == 50u);  // the peak
+    BOOST_TEST(p.config.duration.count() == std::chrono::nanoseconds(80s).count());  // the stages' own length
+    BOOST_TEST(p.config.load->description() == "stages 10s:50, 1m:50, 10s:0");
+
+    parsed given;  // a duration given wins over the shape's own length
+    BOOST_TEST(given.parse({"--steps", "5,10", "--step-duration", "30s", "--warmup-users", "2", "--warmup-duration",
+                            "10s", "--duration", "2m"}));
+    BOOST_TEST(given.config.users == 10u);
+    BOOST_TEST(given.config.duration.count() == std::chrono::nanoseconds(2min).count());
+    BOOST_TEST(given.config.load->phases().size() == 3u);
+
+    parsed rate;  // spawn rate and batches take --users
+    BOOST_TEST(rate.parse({"--users", "100", "--spawn-rate", "20", "--duration", "1m"}));
+    BOOST_TEST(rate.config.users == 100u);
+    BOOST_TEST(rate.config.load->length().count() == std::chrono::nanoseconds(5s).count());
+    BOOST_TEST(rate.config.duration.count() == std::chrono::nanoseconds(1min).count());
+    parsed batches;
+    BOOST_TEST(batches.parse({"--users", "10", "--batch-size", "4", "--batch-interval", "2s"}));
+    BOOST_TEST(batches.config.load->length().count() == std::chrono::nanoseconds(4s).count());
+}
+
+BOOST_AUTO_TEST_CASE(the_builders_shape_stays_unless_a_shape_flag_replaces_it)
+{
+    parsed p;
+    p.config.load = wsload::sched::stages{{5s, 20}, {5s, 0}}.to_plan();
+    BOOST_TEST(p.parse({}));
+    BOOST_TEST(p.config.users == 20u);
+    BOOST_TEST(p.config.duration.count() == std::chrono::nanoseconds(10s).count());
+
+    parsed replaced;
+    replaced.config.load = wsload::sched::stages{{5s, 20}, {5s, 0}}.to_plan();
+    BOOST_TEST(replaced.parse({"--stages", "1s:3"}));
+    BOOST_TEST(replaced.config.users == 3u);
+
+    parsed refused;
+    refused.config.load = wsload::sched::stages{{5s, 20}, {5s, 0}}.to_plan();
+    try {
+        refused.parse({"--users", "5"});
+        BOOST_FAIL("--users with the builder's stages");
+    } catch (const wsload::usage_error& e) {
+        BOOST_TEST(std::string(e.what()) ==
+                   "--users does not apply: the scenario's load shape (stages 5s:20, 5s:0) says how users start; give "
+                   "--stages, --steps, --spawn-rate or --batch-size instead");
+    }
+}
+
 BOOST_AUTO_TEST_CASE(help_returns_false)
 {
     parsed p;
@@ -114,6 +165,18 @@ const bad_case bad_cases[] = {
     {{"--json", "/nonexistent/dir/out.json"}, "--json: cannot write \"/nonexistent/dir/out.json\""},
     {{"stray"}, "unexpected argument \"stray\" (flags start with --; see --help)"},
     {{"--con", "5"}, "unknown flag --con (see --help)"},  // no guessing of abbreviations
+    // Load shapes: one at a time, with the flags that belong to them.
+    {{"--stages", "10s:5", "--steps", "1,2"}, "--stages and --steps are two load shapes (give one)"},
+    {{"--spawn-rate", "5", "--batch-size", "2"}, "--spawn-rate and --batch-size are two load shapes (give one)"},
+    {{"--stages", "10s:5", "--users", "7"}, "--users does not apply: --stages says how many users run"},
+    {{"--steps", "5,10", "--step-duration", "1m", "--ramp", "1s"}, "--ramp does not apply: --steps says how many users run"},
+    {{"--spawn-rate", "5", "--ramp", "10s"}, "--ramp does not apply: --spawn-rate says how users start"},
+    {{"--step-duration", "1m"}, "--step-duration applies to --steps only"},
+    {{"--batch-interval", "1s", "--spawn-rate", "2"}, "--batch-interval applies to --batch-size only"},
+    {{"--steps", "5,10"}, "--steps needs --step-duration (how long each level is held)"},
+    {{"--steps", "5,x", "--step-duration", "1m"}, "--steps: \"x\" is not a level (give users per level, e.g. 10,50,100)"},
+    {{"--steps", "5", "--step-duration", "1m", "--warmup-users", "2"}, "--warmup-users and --warmup-duration go together"},
+    {{"--stages", "10s"}, "--stages: \"10s\" is not a stage (write duration:target, e.g. 30s:100)"},
 };
 
 BOOST_DATA_TEST_CASE(bad_input_is_a_usage_error, boost::unit_test::data::make(bad_cases), c)

@@ -1,12 +1,11 @@
 #ifndef BOOST_TEST_DYN_LINK
 #define BOOST_TEST_DYN_LINK
 #endif
-// Pieces of the runtime with no network: the load shape, per-user randomness, the failure
+// Pieces of the runtime with no network: per-user randomness, the failure
 // taxonomy, the exact merging of per-thread statistics and the per-thread deadline queue.
 #include <wsload/core/random.hpp>
 #include <wsload/net/connect.hpp>
 #include <wsload/net/deadline_queue.hpp>
-#include <wsload/sched/ramp.hpp>
 #include <wsload/stats/metrics.hpp>
 
 #include <boost/asio/ssl/error.hpp>
@@ -18,27 +17,6 @@
 
 using namespace std::chrono_literals;
 namespace stats = wsload::stats;
-
-BOOST_AUTO_TEST_SUITE(load_shape)
-
-BOOST_AUTO_TEST_CASE(linear_ramp_spreads_users_evenly)
-{
-    const wsload::sched::linear_ramp ramp{10'000, 10s};
-    BOOST_TEST(ramp.start_offset(0).count() == 0);
-    BOOST_TEST(ramp.start_offset(5'000).count() == std::chrono::nanoseconds(5s).count());
-    BOOST_TEST(ramp.start_offset(9'999).count() == std::chrono::nanoseconds(10s).count() - 1'000'000);
-    for (std::uint64_t i = 1; i < 10'000; ++i) BOOST_REQUIRE(ramp.start_offset(i) > ramp.start_offset(i - 1));
-}
-
-BOOST_AUTO_TEST_CASE(zero_ramp_starts_everyone_at_once_and_long_ramps_do_not_overflow)
-{
-    BOOST_TEST(wsload::sched::linear_ramp({1000, 0s}).start_offset(999).count() == 0);
-    const wsload::sched::linear_ramp long_ramp{10'000'000, 24h};
-    BOOST_TEST(long_ramp.start_offset(9'999'999).count() ==
-               std::chrono::nanoseconds(24h).count() / 10'000'000 * 9'999'999);
-}
-
-BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(per_user_random)
 

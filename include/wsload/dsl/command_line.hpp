@@ -34,6 +34,20 @@
 
 namespace wsload::dsl {
 
+/// The load-shape flags as given; resolved into run_config::load (sched/shapes.hpp) once every
+/// source has spoken.
+struct load_flags {
+    double spawn_rate = 0;                    ///< --spawn-rate: users per second
+    std::string stages;                       ///< --stages 30s:100,1m:100,20s:0
+    std::string steps;                        ///< --steps 10,50,100
+    std::chrono::nanoseconds step_duration{0};
+    std::chrono::nanoseconds step_ramp{0};
+    std::uint64_t warmup_users = 0;
+    std::chrono::nanoseconds warmup_duration{0};
+    std::uint64_t batch_size = 0;             ///< --batch-size: users started together
+    std::chrono::nanoseconds batch_interval{0};
+};
+
 class command_line {
 public:
     command_line(run_config& config, std::string& target_text, std::vector<custom_flag>& flags)
@@ -47,12 +61,15 @@ public:
     bool parse(int argc, char** argv, char** environment = environ, std::ostream& out = std::cout)
     {
         namespace po = boost::program_options;
-        auto entries = wsload_entries(config_, target_text_);
+        load_ = load_flags{};
+        shape_sets_users_ = false;
+        auto entries = wsload_entries(config_, target_text_, load_);
         {
             // A value the builder left as a default-constructed run_config has it is wsload's default.
             run_config defaults;
             std::string no_target;
-            const auto plain = wsload_entries(defaults, no_target);
+            load_flags no_load;
+            const auto plain = wsload_entries(defaults, no_target, no_load);
             for (std::size_t i = 0; i < entries.size(); ++i)
                 if (entries[i].get() != plain[i].get()) entries[i].base = origin::builder;
         }
@@ -173,6 +190,7 @@ public:
         for (const auto& t : thresholds_) config_.thresholds.push_back(t.value);
         if (!chosen_.count("seed")) config_.seed = std::random_device{}() * 0x100000001ULL ^ std::random_device{}();
 
+        resolve_load(entries);
         validate();
         if (vm.count("print-config")) {
             print_config(out, entries);
@@ -206,15 +224,34 @@ private:
     }
 
     /// wsload's flags over `c` and `target`, in the order --help lists them.
-    static std::vector<entry> wsload_entries(run_config& c, std::string& target)
+    static std::vector<entry> wsload_entries(run_config& c, std::string& target, load_flags& l)
     {
         std::vector<entry> e;
         e.push_back(bound("target", "URL", "where users connect: ws://host:port/path or wss://...", target));
         e.push_back(bound("users", "N", "simulated users (connections) to start", c.users));
         e.back().alias = "conns";
         e.push_back(bound("ramp", "D", "start users evenly over this time (e.g. 30s)", c.ramp));
-        e.push_back(bound("duration", "D", "whole run, ramp included: 90, 30s, 2m, 1h30m", c.duration));
+        e.push_back(bound("duration", "D", "whole run, ramp included: 90, 30s, 2m, 1h30m (default with --stages, --steps: theirs)",
+                          c.duration));
         e.back().alias = "run-time";
+        e.push_back(bound("spawn-rate", "R", "start R users per second until --users run (Locust); instead of --ramp; 0: off",
+                          l.spawn_rate));
+        e.push_back(bound("stages", "LIST",
+                          "k6 stages, duration:target,...: e.g. 30s:100,1m:100,20s:0 (linear to each target; users stop "
+                          "newest first)",
+                          l.stages));
+        e.push_back(bound("steps", "LEVELS", "levels of users, each held --step-duration: e.g. 10,50,100 (users kept)", l.steps));
+        e.push_back(bound("step-duration", "D", "--steps: how long each level is held", l.step_duration));
+        e.push_back(bound("step-ramp", "D", "--steps: reach each level over D (default: at once)", l.step_ramp));
+        e.push_back(bound("warmup-users", "N", "--steps: a warm-up level of N users first", l.warmup_users));
+        e.push_back(bound("warmup-duration", "D", "--steps: how long the warm-up level is held", l.warmup_duration));
+        e.push_back(bound("batch-size", "N", "start users N at a time, every --batch-interval, until --users run; 0: off",
+                          l.batch_size));
+        e.push_back(bound("batch-interval", "D", "--batch-size: time between batches", l.batch_interval));
+        e.push_back(bound("ramp-down-timeout", "D",
+                          "a user the load shape stops gets D to finish, then its connections are aborted (k6's "
+                          "gracefulRampDown)",
+                          c.ramp_down_timeout));
         e.push_back(bound("ping-interval", "D", "WebSocket ping every D per connection; 0 = off", c.ping_interval));
         e.push_back(bound("threads", "N", "worker threads, one io_context each", c.threads));
         e.push_back(bound("connect-timeout", "D", "bound on TCP + TLS + upgrade", c.connect_timeout));
@@ -323,6 +360,89 @@ private:
         return it == chosen_.end() ? "--" + name : label(it->second);
     }
 
+    /// The load shape from its flags (or the builder's), checked: one shape, the flags that
+    /// belong to it, and the run's users and duration that follow from it.
+    void resolve_load(const std::vector<entry>& entries)
+    {
+        const auto given = [&](const char* name) { return chosen_.count(name) > 0; };
+        // A shape's flags count when they say something: 0 and empty are their off values
+        // (and what --print-config writes for them).
+        const std::pair<const char*, bool> set[] = {
+            {"spawn-rate", load_.spawn_rate != 0},          {"stages", !load_.stages.empty()},
+            {"steps", !load_.steps.empty()},                {"batch-size", load_.batch_size != 0},
+            {"step-duration", load_.step_duration.count() != 0}, {"step-ramp", load_.step_ramp.count() != 0},
+            {"warmup-users", load_.warmup_users != 0},      {"warmup-duration", load_.warmup_duration.count() != 0},
+            {"batch-interval", load_.batch_interval.count() != 0}};
+        const auto says = [&](std::string_view name) {
+            for (const auto& [flag, value] : set)
+                if (flag == name) return value;
+            return false;
+        };
+        const auto from_builder = [&](const char* name) {
+            for (const auto& e : entries)
+                if (e.name == name) return e.base == origin::builder;
+            return false;
+        };
+        // Which shape flag, if any: at most one.
+        std::vector<std::string> shapes;
+        for (const char* name : {"spawn-rate", "stages", "steps", "batch-size"})
+            if (says(name)) shapes.push_back(name);
+        if (shapes.size() > 1)
+            throw usage_error(where(shapes[0]) + " and " + where(shapes[1]) + " are two load shapes (give one)");
+        const std::string shape = shapes.empty() ? "" : shapes[0];
+        // The flags that only mean something with their shape.
+        static constexpr std::pair<const char*, const char*> belongs[] = {
+            {"step-duration", "steps"}, {"step-ramp", "steps"},           {"warmup-users", "steps"},
+            {"warmup-duration", "steps"}, {"batch-interval", "batch-size"}};
+        for (const auto& [flag, owner] : belongs)
+            if (says(flag) && shape != owner) throw usage_error(where(flag) + " applies to --" + std::string(owner) + " only");
+        const auto refuse = [&](const char* flag, const std::string& why) {
+            if (given(flag)) throw usage_error(where(flag) + " does not apply: " + why);
+        };
+
+        try {
+            if (shape == "stages" || shape == "steps") {
+                const auto why = "--" + shape + " says how many users run";
+                refuse("users", why);
+                refuse("ramp", why);
+            }
+            if (shape == "stages") {
+                config_.load = sched::parse_stages(load_.stages).to_plan();
+            } else if (shape == "steps") {
+                if (load_.step_duration.count() <= 0) throw usage_error("--steps needs --step-duration (how long each level is held)");
+                if ((load_.warmup_users > 0) != (load_.warmup_duration.count() > 0))
+                    throw usage_error("--warmup-users and --warmup-duration go together");
+                config_.load = sched::steps{sched::parse_levels(load_.steps), load_.step_duration, load_.step_ramp,
+                                            load_.warmup_users, load_.warmup_duration}
+                                   .to_plan();
+            } else if (shape == "spawn-rate") {
+                refuse("ramp", "--spawn-rate says how users start");
+                if (!(load_.spawn_rate > 0)) throw usage_error("must be above 0 users per second (0: off)");
+                config_.load = sched::spawn_rate{config_.users, load_.spawn_rate}.to_plan();
+            } else if (shape == "batch-size") {
+                refuse("ramp", "--batch-size says how users start");
+                config_.load = sched::batches{config_.users, load_.batch_size, load_.batch_interval}.to_plan();
+            } else if (config_.load) {
+                // The builder's shape: --users and --ramp cannot change it.
+                const auto why = "the scenario's load shape (" + config_.load->description() +
+                                 ") says how users start; give --stages, --steps, --spawn-rate or --batch-size instead";
+                refuse("users", why);
+                refuse("ramp", why);
+            }
+        } catch (const usage_error& e) {
+            const std::string what = e.what();
+            if (what.starts_with("--") || shape.empty()) throw;
+            throw usage_error(where(shape) + ": " + what);
+        }
+        if (!config_.load) return;
+        shape_sets_users_ = shape != "spawn-rate" && shape != "batch-size";
+        config_.users = config_.load->peak();
+        config_.ramp = std::chrono::nanoseconds(0);
+        // Stages and steps last as long as they do, unless a duration was given.
+        if (config_.load->has_own_length() && !given("duration") && !from_builder("duration"))
+            config_.duration = config_.load->length();
+    }
+
     void validate()
     {
         if (!target_text_.empty()) {
@@ -347,6 +467,10 @@ private:
         if (config_.threads == 0 || config_.threads > 1024) throw usage_error(where("threads") + ": use 1 to 1024");
         if (config_.duration.count() <= 0) throw usage_error(where("duration") + ": must be longer than 0s");
         if (config_.connect_timeout.count() <= 0) throw usage_error(where("connect-timeout") + ": must be longer than 0s");
+        if (config_.load && config_.load->length() > config_.duration)
+            log(log_level::warn, "the load shape (" + config_.load->description() + ") takes " +
+                                     format_duration(config_.load->length()) + ", longer than --duration (" +
+                                     format_duration(config_.duration) + "): it will not run to its end");
         if (config_.ramp > config_.duration)
             log(log_level::warn, "--ramp (" + format_duration(config_.ramp) + ") is longer than --duration (" +
                                      format_duration(config_.duration) + "): not every user will start");
@@ -382,6 +506,9 @@ private:
             const auto it = chosen_.find(e.name);
             if (e.name == "seed" && it == chosen_.end())
                 w.commented("# seed =", "default: a new random seed each run");
+            else if ((e.name == "users" && shape_sets_users_) || (e.name == "ramp" && config_.load))
+                // Read back, they would clash with the shape that decided them.
+                w.commented("# " + e.name + " = " + e.get(), "from the load shape: " + config_.load->description());
             else
                 w.value(e.name, e.get(), it != chosen_.end() ? it->second : setting{.from = e.base});
         };
@@ -413,6 +540,8 @@ private:
 
     run_config& config_;
     std::string& target_text_;
+    load_flags load_;
+    bool shape_sets_users_ = false;  ///< the load shape says how many users run (not --users)
     std::vector<custom_flag>& flags_;
     std::map<std::string, setting> chosen_;       ///< per flag, the value of the highest source that gave one
     std::vector<setting> thresholds_;             ///< the builder's, the file's, the environment's, the command line's

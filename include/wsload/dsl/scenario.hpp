@@ -26,9 +26,18 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 namespace wsload {
+
+// The load shapes, by the names a scenario writes them with (sched/shapes.hpp).
+using sched::batches;
+using sched::linear_ramp;
+using sched::spawn_rate;
+using sched::stage;
+using sched::stages;
+using sched::steps;
 
 class scenario {
 public:
@@ -52,7 +61,26 @@ public:
         config_.ramp = d;
         return *this;
     }
-    /// How long the run lasts after the ramp: the duration becomes ramp + hold.
+    /// The load shape, instead of users() and ramp(): `wsload::stages{{30s, 100}, {1m, 100},
+    /// {20s, 0}}`, `wsload::steps{{10, 50, 100}, 2min}`, `wsload::spawn_rate{1000, 50}`,
+    /// `wsload::batches{100, 5, 2s}`, `wsload::linear_ramp{1000, 30s}`, or a `sched::plan` of
+    /// your own. The shape flags (--stages, --steps, --spawn-rate, --batch-size) replace it.
+    template <class Shape>
+    scenario& load(const Shape& shape)
+    {
+        if constexpr (std::is_same_v<Shape, sched::plan>) config_.load = shape;
+        else config_.load = shape.to_plan();
+        return *this;
+    }
+    /// How long a user the load shape stops gets to finish before it is aborted
+    /// (--ramp-down-timeout; k6's gracefulRampDown).
+    scenario& ramp_down_timeout(std::chrono::nanoseconds d)
+    {
+        config_.ramp_down_timeout = d;
+        return *this;
+    }
+    /// How long the run lasts after the ramp (or the load shape): the duration becomes ramp +
+    /// hold.
     scenario& hold(std::chrono::nanoseconds d)
     {
         hold_ = d;

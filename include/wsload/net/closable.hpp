@@ -1,10 +1,25 @@
 #pragma once
 // Things a worker must reach when the run ends: users (to cut their sleeps short) and
-// connections (to close them). An intrusive list: no allocation, O(1) unlink.
+// connections (to close them), and a user's own connections (so that one user can be stopped
+// on its own: a load shape's ramp-down). Intrusive lists: no allocation, O(1) unlink.
 
 namespace wsload::net {
 
-class closable {
+/// The links of an intrusive list: a closable, or a list's own head.
+class closable_link {
+protected:
+    closable_link() = default;
+    ~closable_link() = default;
+
+private:
+    friend class closable_list;
+    // Linked when prev_ is set (a list is a ring through its head, so a linked element always
+    // has both neighbours): no flag, and an element leaves its list without knowing which one.
+    closable_link* prev_ = nullptr;
+    closable_link* next_ = nullptr;
+};
+
+class closable : private closable_link {
 public:
     closable() = default;
     closable(const closable&) = delete;
@@ -20,46 +35,60 @@ protected:
 
 private:
     friend class closable_list;
-    // Linked when it has a predecessor or is the head (no flag: every user and connection has
-    // one of these, and a bool would cost 8 bytes of padding each).
-    closable* prev_ = nullptr;
-    closable* next_ = nullptr;
 };
 
+/// A ring of closables through its head. An element is in at most one list: linking it moves
+/// it (a connection goes from its thread's list to its user's), and unlink() needs no list,
+/// so a thread, a user or the element itself can take it out.
 class closable_list {
 public:
-    bool linked(const closable& c) const noexcept { return c.prev_ != nullptr || head_ == &c; }
+    closable_list() noexcept { head_.prev_ = head_.next_ = &head_; }
+    closable_list(const closable_list&) = delete;
+    closable_list& operator=(const closable_list&) = delete;
+    ~closable_list() { unlink_all(); }
 
+    static bool linked(const closable& c) noexcept { return as_link(c).prev_ != nullptr; }
+
+    /// Puts `c` at the front, out of whichever list it was in.
     void link(closable& c) noexcept
     {
-        if (linked(c)) return;
-        c.prev_ = nullptr;
-        c.next_ = head_;
-        if (head_) head_->prev_ = &c;
-        head_ = &c;
+        unlink(c);
+        auto& l = as_link(c);
+        l.prev_ = &head_;
+        l.next_ = head_.next_;
+        head_.next_->prev_ = &l;
+        head_.next_ = &l;
     }
-    void unlink(closable& c) noexcept
+    /// Takes `c` out of its list, if it is in one.
+    static void unlink(closable& c) noexcept
     {
-        if (!linked(c)) return;
-        if (c.prev_) c.prev_->next_ = c.next_;
-        else head_ = c.next_;
-        if (c.next_) c.next_->prev_ = c.prev_;
-        c.prev_ = c.next_ = nullptr;
+        auto& l = as_link(c);
+        if (!l.prev_) return;
+        l.prev_->next_ = l.next_;
+        l.next_->prev_ = l.prev_;
+        l.prev_ = l.next_ = nullptr;
     }
-    /// Calls f on each element; f may unlink the element it is given (but no other).
+    /// Calls f on each element; f may unlink or move the element it is given (but no other).
     template <class F>
     void for_each(F f)
     {
-        for (auto* c = head_; c;) {
-            auto* next = c->next_;
-            f(*c);
-            c = next;
+        for (auto* l = head_.next_; l != &head_;) {
+            auto* next = l->next_;
+            f(static_cast<closable&>(*l));
+            l = next;
         }
     }
-    bool empty() const noexcept { return head_ == nullptr; }
+    bool empty() const noexcept { return head_.next_ == &head_; }
 
 private:
-    closable* head_ = nullptr;
+    static closable_link& as_link(closable& c) noexcept { return c; }
+    static const closable_link& as_link(const closable& c) noexcept { return c; }
+    void unlink_all() noexcept
+    {
+        for_each([](closable& c) { unlink(c); });
+    }
+
+    closable_link head_;
 };
 
 }  // namespace wsload::net

@@ -4,6 +4,7 @@
 // a transport does not touch the user. runtime's user implements it.
 
 #include <wsload/core/random.hpp>
+#include <wsload/net/closable.hpp>
 #include <wsload/net/url.hpp>
 
 namespace wsload::net {
@@ -18,6 +19,9 @@ public:
     virtual const url& target() const = 0;
     /// The owner's generator (seeded from --seed): phases, jitter, choices.
     virtual random_generator& random() noexcept = 0;
+    /// The owner's open connections: a transport links each connection it makes here, so that
+    /// stopping the owner alone (a ramp-down) closes them. One leaves the list when it ends.
+    virtual closable_list& connections() noexcept = 0;
 
 protected:
     ~connection_owner() = default;

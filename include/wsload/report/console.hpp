@@ -104,10 +104,9 @@ inline void print_report(std::FILE* out, const stats::run_info& config, const st
     const auto succeeded = t[counter_id::connect_successes];
 
     std::fprintf(out, "\n==================== wsload report: %s ====================\n", config.name.c_str());
-    if (!config.target.empty()) std::fprintf(out, "target %s, %llu users, ramp %s, duration %s, %u threads%s\n",
-                                    config.target.c_str(),
-                                    static_cast<unsigned long long>(config.users),
-                                    format_duration(config.ramp).c_str(), format_duration(config.duration).c_str(),
+    if (!config.target.empty()) std::fprintf(out, "target %s, %s, duration %s, %u threads%s\n",
+                                    config.target.c_str(), load_text(config).c_str(),
+                                    format_duration(config.duration).c_str(),
                                     config.threads, r.interrupted ? " (interrupted)" : "");
 
     std::fprintf(out, "\n--- Connections ---\n");

@@ -124,7 +124,7 @@ inline std::string config_card(const stats::run_info& c, const stats::run_result
     std::string s = "<div class=\"card\"><h3>Configuration</h3><table id=\"table-config\" class=\"kv\">";
     s += tr({"target", c.target.empty() ? "(none)" : c.target});
     s += tr({"users", std::to_string(c.users)});
-    s += tr({"ramp", format_duration(c.ramp)});
+    s += tr({"load", load_text(c)});
     s += tr({"duration", format_duration(c.duration)});
     s += tr({"ping interval", c.ping_interval.count() ? format_duration(c.ping_interval) : "off"});
     s += tr({"connect timeout", format_duration(c.connect_timeout)});

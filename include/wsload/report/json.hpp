@@ -132,6 +132,7 @@ inline boost::json::object result_document(const stats::run_info& config, const 
     cfg["target"] = config.target;
     cfg["users"] = config.users;
     cfg["ramp_s"] = std::chrono::duration<double>(config.ramp).count();
+    cfg["load"] = config.load;
     cfg["duration_s"] = std::chrono::duration<double>(config.duration).count();
     cfg["ping_interval_s"] = std::chrono::duration<double>(config.ping_interval).count();
     cfg["connect_timeout_s"] = std::chrono::duration<double>(config.connect_timeout).count();

@@ -4,6 +4,7 @@
 // What `wsload-report` and, later, distributed runs are built on.
 
 #include <wsload/core/error.hpp>
+#include <wsload/report/summary.hpp>
 #include <wsload/report/thresholds.hpp>
 #include <wsload/stats/run_info.hpp>
 #include <wsload/stats/run_result.hpp>
@@ -136,6 +137,7 @@ inline loaded_result load_result(const boost::json::object& doc, const std::stri
         if (const auto* t = cfg.if_contains("target"); t && t->is_string()) c.target = std::string(t->as_string());
         c.users = number(cfg, "users", file);
         c.ramp = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>(detail::real(cfg, "ramp_s", file)));
+        if (const auto* l = cfg.if_contains("load"); l && l->is_string()) c.load = std::string(l->as_string());
         c.duration = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>(detail::real(cfg, "duration_s", file)));
         c.ping_interval = std::chrono::duration_cast<std::chrono::nanoseconds>(
             std::chrono::duration<double>(detail::real(cfg, "ping_interval_s", file)));
@@ -243,6 +245,17 @@ inline loaded_result merge_results(std::vector<loaded_result> parts)
     out.config = parts.front().config;
     out.config.users = 0;
     out.config.threads = 0;
+    // The users of the parts add up; their shapes are named, not summed.
+    if (parts.size() > 1) {
+        std::vector<std::string> shapes;
+        for (const auto& p : parts) {
+            const auto text = load_text(p.config);
+            if (std::find(shapes.begin(), shapes.end(), text) == shapes.end()) shapes.push_back(text);
+        }
+        std::string joined;
+        for (const auto& t : shapes) joined += (joined.empty() ? "" : "; ") + t;
+        out.config.load = std::to_string(parts.size()) + " runs merged (" + (shapes.size() == 1 ? "each " : "") + joined + ")";
+    }
     auto& r = out.result;
     r.totals = std::make_unique<stats::totals>();
     auto start = parts.front().result.started_at;

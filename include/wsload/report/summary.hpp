@@ -2,11 +2,14 @@
 // The figures every report shows, derived once from a run's totals so that the text, the
 // JSON and later sinks cannot disagree.
 
+#include <wsload/core/duration.hpp>
 #include <wsload/stats/histogram.hpp>
+#include <wsload/stats/run_info.hpp>
 
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <string>
 
 namespace wsload::report {
 
@@ -34,6 +37,14 @@ struct latency_ms {
 };
 
 /// Ratios shown as percentages; a ratio of nothing is reported as 0, never as NaN.
+/// How the users started, in words: the load shape's description, or (files written before
+/// shapes were recorded) "N users, ramp D".
+inline std::string load_text(const stats::run_info& c)
+{
+    if (!c.load.empty()) return c.load;
+    return std::to_string(c.users) + (c.users == 1 ? " user" : " users") + ", ramp " + format_duration(c.ramp);
+}
+
 inline double percent(std::uint64_t part, std::uint64_t whole) noexcept
 {
     return whole == 0 ? 0.0 : 100.0 * static_cast<double>(part) / static_cast<double>(whole);

@@ -8,7 +8,7 @@
 #include <wsload/runtime/behavior.hpp>
 #include <wsload/runtime/user.hpp>
 #include <wsload/runtime/worker.hpp>
-#include <wsload/sched/ramp.hpp>
+#include <wsload/sched/plan.hpp>
 #include <wsload/stats/metrics.hpp>
 #include <wsload/stats/run_result.hpp>
 #include <wsload/stats/series_merge.hpp>
@@ -39,7 +39,8 @@ using run_result = stats::run_result;
 class engine final : public stats::live_run {
 public:
     /// Builds the workers (their threads start in run()), so snapshot() works from here on.
-    engine(run_config config, behavior b) : state_(std::move(config)), behavior_(std::move(b))
+    engine(run_config config, behavior b)
+        : state_(std::move(config)), behavior_(std::move(b)), plan_(load_plan(state_.config))
     {
         state_.tls.prepare();
         for (unsigned i = 0; i < state_.config.threads; ++i) workers_.push_back(std::make_unique<worker>(i, state_));
@@ -79,20 +80,28 @@ public:
     }
 
 private:
-    // Each worker starts its own share of the users (i = index, index + threads, ...), so
-    // arrivals never cross threads.
+    // Each worker follows the plan for its own users (i = index, index + threads, ...): their
+    // starts and, where the shape goes down, their stops. Nothing crosses threads.
     task<> spawn_users(worker& w)
     {
-        const auto& config = state_.config;
-        const sched::linear_ramp shape{config.users, config.ramp};
+        sched::plan_cursor cursor(plan_, w.index(), state_.config.threads);
         timer next(w.get_executor());
         spawn_timers_[w.index()] = &next;
-        for (std::uint64_t i = w.index(); i < config.users && !w.stopping(); i += config.threads) {
-            next.expires_at(state_.started_at + shape.start_offset(i));
+        while (!w.stopping()) {
+            const auto event = cursor.next();
+            if (!event) break;
+            next.expires_at(state_.started_at + event->at);
             co_await next.async_wait(use_task);
             if (w.stopping()) break;
-            state_.live_users.fetch_add(1, std::memory_order_relaxed);
-            start_user(w, i);
+            auto*& running = w.slot(event->index);
+            if (event->start && !running) {
+                state_.live_users.fetch_add(1, std::memory_order_relaxed);
+                running = start_user(w, event->index);
+            } else if (!event->start && running) {
+                // Out of its slot first: the same index may start again (a stage going back up)
+                // while this one still closes.
+                std::exchange(running, nullptr)->ramp_down(state_.config.ramp_down_timeout);
+            }
         }
         spawn_timers_[w.index()] = nullptr;
         spawners_done_.fetch_add(1, std::memory_order_release);
@@ -102,9 +111,12 @@ private:
     /// and is owned by the completion handler, which counts the ending: an idle user is then
     /// parked in the behaviour's frames and co_spawn's entry frame only, with no frame of the
     /// engine's between them (PERF-FACTS.md: each parked frame costs ~400 B per user).
-    void start_user(worker& w, std::uint64_t index)
+    /// Returns the user while its behaviour runs, or null when it ended before its first
+    /// suspension point.
+    user* start_user(worker& w, std::uint64_t index)
     {
         auto u = std::make_unique<user>(w, index);
+        auto* started = u.get();
         w.stats()[stats::counter_id::users_started].add();
         // The behaviour's frame and co_spawn's may stay parked for the whole run: exact sizes.
         wsload::detail::release_cached_frames();
@@ -113,13 +125,14 @@ private:
             behaviour.emplace(behavior_(*u));
         } catch (...) {  // a behaviour that throws before its first suspension point
             user_ended(std::move(u), std::current_exception());
-            return;
+            return nullptr;
         }
         boost::asio::co_spawn(w.get_executor(), std::move(*behaviour),
                               [u = std::move(u)](std::exception_ptr e) mutable {
                                   // Only the user is captured: the handler lives in co_spawn's frame.
                                   user_ended(std::move(u), e);
                               });
+        return started;
     }
 
     static void user_ended(std::unique_ptr<user> u, std::exception_ptr e)
@@ -138,6 +151,7 @@ private:
             }
         }
         w.stats()[stats::counter_id::users_finished].add();
+        if (auto*& running = w.slot(u->index()); running == u.get()) running = nullptr;
         u.reset();
         w.run().live_users.fetch_sub(1, std::memory_order_release);
     }
@@ -292,6 +306,7 @@ private:
 
     run_state state_;
     behavior behavior_;
+    sched::plan plan_;
     std::vector<std::unique_ptr<worker>> workers_;
     std::vector<timer*> spawn_timers_ = std::vector<timer*>(state_.config.threads, nullptr);
     std::atomic<std::size_t> spawners_done_{0};

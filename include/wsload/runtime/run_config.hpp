@@ -3,6 +3,8 @@
 
 #include <wsload/core/log.hpp>
 #include <wsload/net/url.hpp>
+#include <wsload/sched/plan.hpp>
+#include <wsload/sched/shapes.hpp>
 #include <wsload/stats/run_info.hpp>
 
 #include <chrono>
@@ -25,6 +27,11 @@ struct run_config {
     std::optional<net::url> target;   ///< what `user::websocket()` connects to
     std::uint64_t users = 1;          ///< simulated users started over the run
     std::chrono::nanoseconds ramp{0};  ///< users start evenly spread over this time
+    /// The load shape (stages, steps, a spawn rate, batches); unset: `users` over `ramp`.
+    std::optional<sched::plan> load;
+    /// How long a user the shape stops (a ramp-down) gets to finish before it is aborted (k6's
+    /// gracefulRampDown).
+    std::chrono::nanoseconds ramp_down_timeout = std::chrono::seconds(30);
     std::chrono::nanoseconds duration = std::chrono::seconds(60);  ///< whole run, ramp included (as Locust's --run-time)
     std::chrono::nanoseconds ping_interval{0};  ///< WebSocket heartbeat; 0 = off
     std::chrono::nanoseconds connect_timeout = std::chrono::seconds(10);  ///< TCP + TLS + upgrade together
@@ -46,6 +53,12 @@ struct run_config {
     bool abort_on_fail = false;           ///< end the run once a threshold can no longer pass
 };
 
+/// The shape the engine follows: the configured one, or `users` evenly over `ramp`.
+inline sched::plan load_plan(const run_config& c)
+{
+    return c.load ? *c.load : sched::linear_ramp{c.users, c.ramp}.to_plan();
+}
+
 /// The run as reports describe it.
 inline stats::run_info describe(const run_config& c)
 {
@@ -54,6 +67,7 @@ inline stats::run_info describe(const run_config& c)
     info.target = c.target ? c.target->to_string() : std::string();
     info.users = c.users;
     info.ramp = c.ramp;
+    info.load = load_plan(c).description();
     info.duration = c.duration;
     info.ping_interval = c.ping_interval;
     info.connect_timeout = c.connect_timeout;

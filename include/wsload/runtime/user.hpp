@@ -72,7 +72,8 @@ public:
     WSLOAD_DECL user(runtime::worker& w, std::uint64_t index);
     WSLOAD_DECL ~user();
 
-    /// Unique over the whole run: 0 .. users-1.
+    /// 0 .. the shape's peak - 1, unique among the users running at once (a user started again
+    /// after a ramp-down gets the index of one that stopped, as k6 reuses its VUs).
     std::uint64_t index() const noexcept { return index_; }
     /// Printable form of index(), e.g. "u42" (made when asked: not kept by every user).
     std::string id() const { return "u" + std::to_string(index_); }
@@ -102,10 +103,20 @@ public:
         return connect(net::parse_url(url), std::move(o));
     }
 
+    /// The run is ending: running() turns false, sleeps end, the user's connections close
+    /// gracefully.
     WSLOAD_DECL void on_stop() override;
-    void on_abort() override { on_stop(); }
+    /// The grace period is over: the user's connections end now.
+    WSLOAD_DECL void on_abort() override;
+    /// The load shape stops this user before the run's end (a ramp-down): as at the end,
+    /// running() turns false, its waits end and its connections close; if it is still running
+    /// after `timeout`, its connections are aborted and it is counted in users_aborted.
+    WSLOAD_DECL void ramp_down(std::chrono::nanoseconds timeout);
+    net::closable_list& connections() noexcept override { return connections_; }
 
 private:
+    struct ramp_down_deadline;
+
     WSLOAD_DECL task<wsload::websocket> connect(net::url u, websocket_options o);
     template <class Connection>
     task<wsload::websocket> open(net::url u, net::detail::ws_connect_options c);
@@ -114,6 +125,8 @@ private:
     std::uint64_t index_;
     std::unique_ptr<timer> sleep_;  ///< made at the first sleep: a user that only holds a connection has none
     random_generator random_;
+    net::closable_list connections_;  ///< its open connections (each leaves when it ends)
+    std::unique_ptr<ramp_down_deadline> ramp_down_;  ///< made when the shape stops it
     bool stopped_ = false;
 };
 

@@ -16,6 +16,10 @@
 #include <utility>
 #include <vector>
 
+namespace wsload {
+class user;
+}  // namespace wsload
+
 namespace wsload::runtime {
 
 /// What every worker of a run shares, read-only on the hot path but for the stop flag.
@@ -82,6 +86,15 @@ public:
         }
     }
 
+    /// The running user with this index (null: none, or it is being stopped). User i lives on
+    /// worker i mod threads: one pointer per user of the shape's peak, made as users start.
+    user*& slot(std::uint64_t index)
+    {
+        const auto k = index / run_.config.threads;
+        if (k >= slots_.size()) slots_.resize(k + 1, nullptr);
+        return slots_[k];
+    }
+
     /// This worker's seconds since the start; read it once the worker's thread has ended.
     const std::vector<stats::second_record>& seconds() const noexcept { return seconds_; }
 
@@ -112,6 +125,7 @@ private:
     run_state& run_;
     timer second_timer_{get_executor()};
     std::vector<stats::second_record> seconds_;
+    std::vector<user*> slots_;
     std::unique_ptr<stats::counter_totals> last_second_ = std::make_unique<stats::counter_totals>();
 };
 

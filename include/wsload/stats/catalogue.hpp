@@ -95,6 +95,10 @@ inline constexpr std::array<counter_info, counter_count> counter_catalogue{{
      "TLS handshakes that resumed a session the server offered earlier (--tls-resume)."},
     {counter_id::upload_bytes, "upload_bytes", counter_kind::counter,
      "Request body bytes sent in pieces (HTTP uploads); bytes_sent counts them too."},
+    {counter_id::users_stopped, "users_stopped", counter_kind::counter,
+     "Users the load shape stopped before the run's end (a ramp-down)."},
+    {counter_id::users_aborted, "users_aborted", counter_kind::counter,
+     "Users the load shape stopped that were still running after the ramp-down timeout (their connections aborted)."},
 }};
 
 /// The catalogues are in identifier order, under the names metrics.hpp gives the identifiers.

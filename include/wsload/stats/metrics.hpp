@@ -38,6 +38,8 @@ enum class counter_id : std::size_t {
     requests_rejected, ///< answered with a reply its matcher rejected (an error status): a failure
     tls_sessions_resumed,  ///< TLS handshakes that resumed an earlier session (--tls-resume)
     upload_bytes,          ///< request body bytes sent in pieces (HTTP uploads); also in bytes_sent
+    users_stopped,         ///< users the load shape stopped before the run's end (a ramp-down)
+    users_aborted,         ///< of those, users still running after the ramp-down timeout
     count_
 };
 
@@ -60,7 +62,8 @@ inline constexpr std::array<std::string_view, counter_count> counter_names{
     "messages_received", "bytes_sent",        "bytes_received",     "pings_sent",
     "pongs_received",    "pongs_missed",      "requests_sent",      "requests_answered",
     "requests_timed_out", "requests_failed",  "users_started",      "users_finished",
-    "behaviour_errors",  "inbox_dropped",     "requests_rejected",  "tls_sessions_resumed", "upload_bytes"};
+    "behaviour_errors",  "inbox_dropped",     "requests_rejected",  "tls_sessions_resumed", "upload_bytes",
+    "users_stopped",     "users_aborted"};
 
 inline constexpr std::array<std::string_view, histogram_count> histogram_names{
     "connect", "connect_tcp", "connect_tls", "connect_upgrade", "round_trip", "ping_round_trip", "upload"};

@@ -15,6 +15,7 @@ struct run_info {
     std::string target;                        ///< canonical URL; empty when the run had none
     std::uint64_t users = 0;
     std::chrono::nanoseconds ramp{0};
+    std::string load;                          ///< the load shape, e.g. "stages 30s:100, 1m:100, 20s:0"
     std::chrono::nanoseconds duration{0};      ///< whole run, ramp included
     std::chrono::nanoseconds ping_interval{0};
     std::chrono::nanoseconds connect_timeout = std::chrono::seconds(10);

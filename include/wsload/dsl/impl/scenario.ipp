@@ -16,7 +16,7 @@ namespace wsload {
 WSLOAD_DECL int scenario::run(int argc, char** argv)
 {
     try {
-        if (hold_) config_.duration = config_.ramp + *hold_;
+        if (hold_) config_.duration = (config_.load ? config_.load->length() : config_.ramp) + *hold_;
         dsl::command_line cli(config_, target_text_, flags_);
         if (!cli.parse(argc, argv)) return 0;  // --help
         if (!behavior_) throw usage_error("the scenario has no behavior()");

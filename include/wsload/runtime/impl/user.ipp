@@ -19,7 +19,24 @@ WSLOAD_DECL user::user(runtime::worker& w, std::uint64_t index)
     worker_.track(*this);
 }
 
-WSLOAD_DECL user::~user() { worker_.untrack(*this); }
+/// Aborts a ramped-down user that outlived its ramp-down timeout.
+struct user::ramp_down_deadline : net::deadline_entry {
+    explicit ramp_down_deadline(user& u) noexcept : net::deadline_entry(&expire), owner(u) {}
+    static void expire(net::deadline_entry& e) noexcept
+    {
+        auto& u = static_cast<ramp_down_deadline&>(e).owner;
+        u.worker_.stats()[stats::counter_id::users_aborted].add();
+        u.on_abort();
+    }
+    user& owner;
+};
+
+WSLOAD_DECL user::~user()
+{
+    worker_.untrack(*this);
+    // Connections still closing (held by their pending operations) stay reachable at the end.
+    connections_.for_each([this](net::closable& c) { worker_.track(c); });
+}
 
 WSLOAD_DECL net::io_thread& user::thread() noexcept { return worker_; }
 
@@ -50,6 +67,23 @@ WSLOAD_DECL void user::on_stop()
 {
     stopped_ = true;
     if (sleep_) sleep_->cancel();
+    connections_.for_each([](net::closable& c) { c.on_stop(); });
+}
+
+WSLOAD_DECL void user::on_abort()
+{
+    stopped_ = true;
+    if (sleep_) sleep_->cancel();
+    connections_.for_each([](net::closable& c) { c.on_abort(); });
+}
+
+WSLOAD_DECL void user::ramp_down(std::chrono::nanoseconds timeout)
+{
+    if (stopped_) return;
+    worker_.stats()[stats::counter_id::users_stopped].add();
+    on_stop();
+    ramp_down_ = std::make_unique<ramp_down_deadline>(*this);
+    worker_.deadlines().add(*ramp_down_, clock::now() + timeout, timeout);
 }
 
 WSLOAD_DECL task<wsload::websocket> user::connect(net::url u, websocket_options o)
@@ -74,6 +108,7 @@ template <class Connection>
 task<wsload::websocket> user::open(net::url u, net::detail::ws_connect_options c)
 {
     auto connection = std::make_shared<Connection>(worker_);
+    connections_.link(*connection);
     connection->set_reply_key(c.reply_key);
     if (!co_await connection->connect(std::move(u), std::move(c))) co_return wsload::websocket{};
     co_return wsload::websocket{std::move(connection)};

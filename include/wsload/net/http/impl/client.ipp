@@ -183,6 +183,7 @@ struct client::state {
             break;
         }
         auto session = std::make_shared<net::detail::http_session>(owner->thread());
+        owner->connections().link(*session);
         if (!co_await session->connect(u)) co_return nullptr;
         connections.push_back({u.tls, u.port, u.host, session});
         co_return session;

@@ -18,6 +18,7 @@ template <class Session>
 task<connection> open(net::connection_owner& owner, net::url u, options o)
 {
     auto session = std::make_shared<Session>(owner.thread());
+    owner.connections().link(*session);
     session->set_reply_key(o.reply_key());
     if (!co_await session->connect(std::move(u), o)) co_return connection{};
     co_return connection{std::move(session)};

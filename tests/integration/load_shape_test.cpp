@@ -1,0 +1,128 @@
+// Load shapes in the engine, against a real im_server: users start and stop as the plan says,
+// a user the shape stops ends like one at the run's end (running() false, waits cut short,
+// connections closed with 1000), one that does not end in time is counted as aborted, and an
+// index stopped can start again. Every start, stop and connection is counted exactly once.
+
+#include <support/child_process.hpp>
+#include <support/layer_under_test.hpp>
+#include <wsload/runtime/engine.hpp>
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include <atomic>
+#include <mutex>
+#include <set>
+
+using namespace std::chrono_literals;
+namespace stats = wsload::stats;
+using stats::counter_id;
+
+namespace {
+
+wsload::run_config shaped(const wsload::test::im_server_process& server, const wsload::sched::plan& plan)
+{
+    wsload::run_config c;
+    c.name = "load-shape";
+    c.target = wsload::net::parse_url("ws://127.0.0.1:" + std::to_string(server.port()) + "/ws");
+    c.load = plan;
+    c.users = plan.peak();
+    c.duration = plan.length() + 10s;  // an upper bound: the run ends when every user has ended
+    c.threads = 2;
+    c.ws_layer = wsload::test::layer_under_test();
+    return c;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(load_shape)
+
+BOOST_AUTO_TEST_CASE(stages_ramp_down_stops_users_like_the_end_of_a_run, *boost::unit_test::timeout(60))
+{
+    wsload::test::im_server_process server(WSLOAD_IM_SERVER);
+    const auto plan = wsload::sched::stages{{0s, 8}, {1s, 8}, {1s, 0}}.to_plan();
+    std::atomic<int> ended_waiting{0};
+    wsload::runtime::engine engine(shaped(server, plan), [&](wsload::user& u) -> wsload::task<> {
+        auto ws = co_await u.websocket();
+        if (!ws) co_return;
+        while (u.running()) {
+            co_await ws.request("hi " + u.id(), [&](std::string_view m) { return m == "hi " + u.id(); });
+            // A long wait: the ramp-down must cut it short.
+            if (!co_await ws.receive(30s) && !u.running()) ++ended_waiting;
+        }
+    });
+    const auto started = wsload::clock::now();
+    const auto r = engine.run();
+    const auto& t = *r.totals;
+    BOOST_TEST(t[counter_id::users_started] == 8u);
+    BOOST_TEST(t[counter_id::users_stopped] == 8u);
+    BOOST_TEST(t[counter_id::users_aborted] == 0u);
+    BOOST_TEST(t[counter_id::users_finished] == 8u);
+    BOOST_TEST(ended_waiting == 8);
+    BOOST_TEST(t[counter_id::connect_attempts] == 8u);
+    BOOST_TEST(t[counter_id::connect_successes] == 8u);
+    BOOST_TEST(t[counter_id::active_connections] == 0u);
+    BOOST_TEST(t.ended(stats::disconnect_reason::client_stop) == 8u);
+    BOOST_TEST(t.disconnect_total() == 8u);
+    BOOST_TEST(t[counter_id::requests_sent] == 8u);
+    BOOST_TEST(t[counter_id::requests_answered] == 8u);
+    // The stages took 2 s, the last stop at 2 s; the run ended with its users, not at its duration.
+    BOOST_TEST((r.elapsed < 6s));
+    BOOST_TEST((wsload::clock::now() - started < 8s));
+    BOOST_TEST(!r.interrupted);
+}
+
+BOOST_AUTO_TEST_CASE(a_user_that_outlives_its_ramp_down_timeout_is_counted_aborted, *boost::unit_test::timeout(60))
+{
+    wsload::test::im_server_process server(WSLOAD_IM_SERVER);
+    const auto plan = wsload::sched::stages{{0s, 4}, {500ms, 4}, {0s, 0}, {3s, 0}}.to_plan();
+    auto config = shaped(server, plan);
+    config.ramp_down_timeout = 300ms;
+    std::atomic<int> closed_before_abort{0};
+    wsload::runtime::engine engine(config, [&](wsload::user& u) -> wsload::task<> {
+        auto ws = co_await u.websocket();
+        if (!ws) co_return;
+        // Deaf to running(): an asio timer of its own, which no stop cuts short.
+        boost::asio::steady_timer deaf(co_await boost::asio::this_coro::executor, 1500ms);
+        co_await deaf.async_wait(wsload::use_task);
+        if (!ws.is_open() && ws.end_reason() == stats::disconnect_reason::client_stop) ++closed_before_abort;
+    });
+    const auto r = engine.run();
+    const auto& t = *r.totals;
+    BOOST_TEST(t[counter_id::users_started] == 4u);
+    BOOST_TEST(t[counter_id::users_stopped] == 4u);
+    BOOST_TEST(t[counter_id::users_aborted] == 4u);  // still in their timer at 800 ms
+    BOOST_TEST(t[counter_id::users_finished] == 4u);
+    BOOST_TEST(closed_before_abort == 4);  // the stop closed their connections gracefully first
+    BOOST_TEST(t.ended(stats::disconnect_reason::client_stop) == 4u);
+    BOOST_TEST(t.disconnect_total() == 4u);
+}
+
+BOOST_AUTO_TEST_CASE(a_stage_going_back_up_starts_the_stopped_indices_again, *boost::unit_test::timeout(60))
+{
+    wsload::test::im_server_process server(WSLOAD_IM_SERVER);
+    const auto plan = wsload::sched::stages{{0s, 6}, {600ms, 6}, {0s, 2}, {600ms, 2}, {0s, 6}, {600ms, 6}}.to_plan();
+    auto config = shaped(server, plan);
+    config.duration = plan.length();
+    std::mutex m;
+    std::multiset<std::uint64_t> lives;
+    wsload::runtime::engine engine(config, [&](wsload::user& u) -> wsload::task<> {
+        {
+            std::lock_guard lock(m);
+            lives.insert(u.index());
+        }
+        auto ws = co_await u.websocket();
+        if (!ws) co_return;
+        while (u.running()) co_await u.think(1s);
+    });
+    const auto r = engine.run();
+    const auto& t = *r.totals;
+    BOOST_TEST(t[counter_id::users_started] == 10u);  // 6, then 4 of them again
+    BOOST_TEST(t[counter_id::users_stopped] == 4u);   // the ramp-down; the rest end with the run
+    BOOST_TEST(t[counter_id::users_finished] == 10u);
+    BOOST_TEST(t[counter_id::connect_successes] == 10u);
+    BOOST_TEST(t.ended(stats::disconnect_reason::client_stop) == 10u);
+    for (std::uint64_t i = 0; i < 6; ++i) BOOST_TEST(lives.count(i) == (i < 2 ? 1u : 2u));
+}
+
+BOOST_AUTO_TEST_SUITE_END()

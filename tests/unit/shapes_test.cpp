@@ -1,0 +1,202 @@
+#ifndef BOOST_TEST_DYN_LINK
+#define BOOST_TEST_DYN_LINK
+#endif
+// Load shapes as plans (sched/): every user's starts and stops, walked per worker as the engine
+// does, against the formulas the shapes promise; and their command-line forms.
+#include <wsload/sched/plan.hpp>
+#include <wsload/sched/shapes.hpp>
+
+#include <boost/test/unit_test.hpp>
+
+#include <algorithm>
+#include <map>
+#include <vector>
+
+using namespace std::chrono_literals;
+namespace sched = wsload::sched;
+
+namespace {
+
+/// Every worker's events of `p`, as the engine's workers walk them; checks on the way that each
+/// worker's events are in time order and are its own users'.
+std::vector<sched::user_event> walk(const sched::plan& p, unsigned workers)
+{
+    std::vector<sched::user_event> all;
+    for (unsigned w = 0; w < workers; ++w) {
+        sched::plan_cursor cursor(p, w, workers);
+        std::chrono::nanoseconds last{-1};
+        while (const auto e = cursor.next()) {
+            BOOST_REQUIRE(e->index % workers == w);
+            BOOST_REQUIRE(e->at >= last);
+            last = e->at;
+            all.push_back(*e);
+        }
+    }
+    std::stable_sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.at < b.at; });
+    return all;
+}
+
+/// Users running at t by the events (start at or before t counts, stop at or before t counts).
+std::uint64_t running_at(const std::vector<sched::user_event>& events, std::chrono::nanoseconds t)
+{
+    std::int64_t n = 0;
+    for (const auto& e : events)
+        if (e.at <= t) n += e.start ? 1 : -1;
+    return static_cast<std::uint64_t>(n);
+}
+
+std::int64_t ns(std::chrono::nanoseconds d) { return d.count(); }
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(load_shape)
+
+BOOST_AUTO_TEST_CASE(linear_ramp_spreads_users_evenly_over_the_workers)
+{
+    const auto p = sched::linear_ramp{10'000, 10s}.to_plan();
+    BOOST_TEST(p.peak() == 10'000u);
+    BOOST_TEST(!p.has_own_length());
+    BOOST_TEST(p.description() == "10000 users over 10s");
+    for (unsigned workers : {1u, 3u, 8u}) {
+        const auto events = walk(p, workers);
+        BOOST_REQUIRE(events.size() == 10'000u);
+        std::vector<int> seen(10'000, 0);
+        for (const auto& e : events) {
+            BOOST_REQUIRE(e.start);
+            ++seen[e.index];
+            // user i at ramp * i / users: 1 ms apart, user 0 at the start
+            BOOST_REQUIRE(ns(e.at) == static_cast<std::int64_t>(e.index) * 1'000'000);
+        }
+        BOOST_TEST(std::all_of(seen.begin(), seen.end(), [](int n) { return n == 1; }));
+    }
+}
+
+BOOST_AUTO_TEST_CASE(zero_ramp_starts_everyone_at_once_and_long_ramps_do_not_overflow)
+{
+    const auto at_once = walk(sched::linear_ramp{1000, 0s}.to_plan(), 2);
+    BOOST_TEST(at_once.size() == 1000u);
+    BOOST_TEST(std::all_of(at_once.begin(), at_once.end(), [](const auto& e) { return e.at.count() == 0; }));
+    const auto long_ramp = sched::linear_ramp{10'000'000, 24h}.to_plan();
+    sched::plan_cursor c(long_ramp, 0, 1);
+    sched::user_event last;
+    while (const auto e = c.next()) last = *e;
+    BOOST_TEST(last.index == 9'999'999u);
+    BOOST_TEST(ns(last.at) == ns(24h) / 10'000'000 * 9'999'999);
+}
+
+BOOST_AUTO_TEST_CASE(spawn_rate_starts_rate_users_a_second)
+{
+    const auto p = sched::spawn_rate{100, 8}.to_plan();  // 12.5 s to start 100
+    BOOST_TEST(p.length().count() == ns(12500ms));
+    BOOST_TEST(p.description() == "100 users at 8/s");
+    for (const auto& e : walk(p, 3)) BOOST_REQUIRE(ns(e.at) == static_cast<std::int64_t>(e.index) * 125'000'000);
+    BOOST_CHECK_THROW(sched::spawn_rate({10, 0}).to_plan(), wsload::usage_error);
+}
+
+BOOST_AUTO_TEST_CASE(stages_go_linearly_and_stop_the_newest_users_first)
+{
+    const auto p = sched::stages{{10s, 100}, {10s, 100}, {10s, 0}}.to_plan();
+    BOOST_TEST(p.peak() == 100u);
+    BOOST_TEST(p.length().count() == ns(30s));
+    BOOST_TEST(p.has_own_length());
+    BOOST_TEST(p.ramps_down());
+    BOOST_TEST(p.final_users() == 0u);
+    BOOST_TEST(p.description() == "stages 10s:100, 10s:100, 10s:0");
+    BOOST_REQUIRE(p.phases().size() == 3u);
+    BOOST_TEST(p.phases()[2].name == "stage 3");
+    BOOST_TEST(p.phases()[2].start.count() == ns(20s));
+
+    const auto events = walk(p, 4);
+    BOOST_REQUIRE(events.size() == 200u);
+    std::map<std::uint64_t, std::chrono::nanoseconds> started, stopped;
+    for (const auto& e : events) (e.start ? started : stopped)[e.index] = e.at;
+    BOOST_TEST(started.size() == 100u);
+    BOOST_TEST(stopped.size() == 100u);
+    for (std::uint64_t i = 0; i < 100; ++i) {
+        BOOST_REQUIRE(ns(started[i]) == static_cast<std::int64_t>(i) * 100'000'000);      // i * 10s / 100
+        BOOST_REQUIRE(ns(stopped[i]) == ns(20s) + static_cast<std::int64_t>(100 - i) * 100'000'000);  // newest first
+    }
+    BOOST_TEST(ns(stopped[99]) == ns(20s) + 100'000'000);
+    BOOST_TEST(ns(stopped[0]) == ns(30s));  // the last one at the stage's end
+    // users_at agrees with the events, everywhere.
+    for (auto t = 0ns; t <= 31s; t += 37ms) BOOST_REQUIRE(p.users_at(t) == running_at(events, t));
+    BOOST_TEST(p.users_at(15s) == 100u);
+    BOOST_TEST(p.users_at(31s) == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_shape_going_back_up_starts_the_same_indices_again)
+{
+    const auto p = sched::stages{{0s, 10}, {5s, 10}, {0s, 4}, {5s, 4}, {0s, 10}, {5s, 10}}.to_plan();
+    const auto events = walk(p, 3);
+    std::map<std::uint64_t, int> starts, stops;
+    for (const auto& e : events) ++(e.start ? starts : stops)[e.index];
+    for (std::uint64_t i = 0; i < 10; ++i) {
+        BOOST_TEST(starts[i] == (i < 4 ? 1 : 2));
+        BOOST_TEST(stops[i] == (i < 4 ? 0 : 1));
+    }
+    for (auto t = 0ns; t <= 16s; t += 250ms) BOOST_REQUIRE(p.users_at(t) == running_at(events, t));
+}
+
+BOOST_AUTO_TEST_CASE(steps_hold_each_level_after_a_warm_up)
+{
+    const auto p = sched::steps{{10, 50, 100}, 2min, 0s, 5, 30s}.to_plan();
+    BOOST_TEST(p.length().count() == ns(30s + 6min));
+    BOOST_TEST(p.peak() == 100u);
+    BOOST_TEST(p.has_own_length());
+    BOOST_TEST(!p.ramps_down());
+    BOOST_REQUIRE(p.phases().size() == 4u);
+    BOOST_TEST(p.phases()[0].name == "warm-up");
+    BOOST_TEST(p.phases()[1].name == "level 10");
+    BOOST_TEST(p.phases()[1].start.count() == ns(30s));
+    BOOST_TEST(p.phases()[3].name == "level 100");
+    BOOST_TEST(p.phases()[3].start.count() == ns(30s + 4min));
+    const auto events = walk(p, 2);
+    BOOST_TEST(running_at(events, 0s) == 5u);
+    BOOST_TEST(running_at(events, 30s) == 10u);
+    BOOST_TEST(running_at(events, 2min + 29s) == 10u);
+    BOOST_TEST(running_at(events, 2min + 30s) == 50u);
+    BOOST_TEST(running_at(events, 4min + 30s) == 100u);
+    // With a ramp into each level: level 50 reached over 10 s.
+    const auto ramped = sched::steps{{10, 50}, 1min, 10s}.to_plan();
+    BOOST_TEST(ramped.users_at(1min + 10s - 1ns) == 10u);  // level 10 reached at 10 s, held 1 min
+    BOOST_TEST(ramped.users_at(1min + 10s) == 11u);        // the ramp to 50 starts its first user at once
+    BOOST_TEST(ramped.users_at(1min + 15s) == 31u);
+    BOOST_TEST(ramped.users_at(1min + 20s) == 50u);
+    BOOST_CHECK_THROW(sched::steps({{10}, 0s}).to_plan(), wsload::usage_error);
+    BOOST_CHECK_THROW(sched::steps({{}, 1s}).to_plan(), wsload::usage_error);
+}
+
+BOOST_AUTO_TEST_CASE(batches_start_together_at_each_interval)
+{
+    const auto p = sched::batches{12, 5, 2s}.to_plan();
+    BOOST_TEST(p.length().count() == ns(4s));
+    const auto events = walk(p, 2);
+    BOOST_REQUIRE(events.size() == 12u);
+    for (const auto& e : events) BOOST_REQUIRE(ns(e.at) == static_cast<std::int64_t>(e.index / 5) * ns(2s));
+    BOOST_TEST(p.description() == "12 users in batches of 5 every 2s");
+}
+
+BOOST_AUTO_TEST_CASE(command_line_forms_and_their_errors)
+{
+    const auto s = sched::parse_stages("30s:100,1m:100,20s:0");
+    BOOST_REQUIRE(s.list.size() == 3u);
+    BOOST_TEST(s.list[1].duration.count() == ns(1min));
+    BOOST_TEST(s.list[2].target == 0u);
+    const auto message = [](auto f) {
+        try {
+            f();
+        } catch (const wsload::usage_error& e) {
+            return std::string(e.what());
+        }
+        return std::string("no error");
+    };
+    BOOST_TEST(message([] { sched::parse_stages("30s"); }) == "\"30s\" is not a stage (write duration:target, e.g. 30s:100)");
+    BOOST_TEST(message([] { sched::parse_stages("30s:ten"); }) == "\"ten\" is not a number of users (in stage \"30s:ten\")");
+    BOOST_TEST(message([] { sched::parse_stages("30s:10,"); }) == "\"\" is not a stage (write duration:target, e.g. 30s:100)");
+    BOOST_TEST(message([] { sched::parse_stages("30s:0").to_plan(); }) == "stages: every target is 0 (no user would start)");
+    BOOST_TEST(sched::parse_levels("10,50,100").size() == 3u);
+    BOOST_TEST(message([] { sched::parse_levels("10,0"); }) == "\"0\" is not a level (give users per level, e.g. 10,50,100)");
+    BOOST_TEST(message([] { sched::parse_levels("10,,20"); }) == "\"\" is not a level (give users per level, e.g. 10,50,100)");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
