@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <csignal>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -172,6 +173,33 @@ BOOST_AUTO_TEST_CASE(messaging_every_message_comes_back_with_its_round_trip, *bo
     BOOST_TEST(r.series_sum("round_trips") <= sent);
     BOOST_TEST(r.series_sum("round_trips") + 100 >= sent);
     BOOST_TEST(r.series_sum("messages_received") == r.series_sum("round_trips"));
+    // Each row's exact histogram (written from the run's spill) holds that row's round trips, and
+    // bucket by bucket the rows are a part of the run's round-trip histogram.
+    const auto& ts = r.result.at("timeseries").as_object();
+    const auto& rows = ts.at("rows").as_array();
+    const auto& seconds = ts.at("round_trip_histograms").as_array();
+    BOOST_REQUIRE(seconds.size() == rows.size());
+    const auto buckets_of = [](const boost::json::object& h) {
+        std::map<std::uint64_t, std::uint64_t> out;
+        for (const auto& b : h.at("buckets").as_array())
+            out[b.as_array()[0].to_number<std::uint64_t>()] += b.as_array()[1].to_number<std::uint64_t>();
+        return out;
+    };
+    std::map<std::uint64_t, std::uint64_t> in_rows;
+    std::uint64_t counted = 0;
+    for (std::size_t k = 0; k < seconds.size(); ++k) {
+        const auto& h = seconds[k].as_object();
+        const auto count = h.at("count").to_number<std::uint64_t>();
+        BOOST_TEST(count == rows[k].as_array()[9].to_number<std::uint64_t>());  // column round_trips
+        counted += count;
+        for (const auto& [index, n] : buckets_of(h)) in_rows[index] += n;
+    }
+    BOOST_TEST(counted == r.series_sum("round_trips"));
+    const auto total = buckets_of(r.result.at("histograms").as_object().at("round_trip").as_object());
+    for (const auto& [index, n] : in_rows) {
+        BOOST_TEST_INFO("bucket " << index);
+        BOOST_TEST((total.contains(index) && total.at(index) >= n));
+    }
     check_accounting(r);
 }
 

@@ -20,8 +20,11 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <exception>
 #include <fstream>
+#include <ostream>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -78,7 +81,9 @@ inline boost::json::object environment_json(const stats::run_result& r)
     return env;
 }
 
-inline boost::json::object timeseries_json(const stats::run_result& r)
+/// The time series; with `histograms` false, "round_trip_histograms" is an empty array for
+/// write_json to stream the spilled histograms into.
+inline boost::json::object timeseries_json(const stats::run_result& r, bool histograms = true)
 {
     boost::json::object ts;
     ts["interval_s"] = 1;
@@ -91,7 +96,7 @@ inline boost::json::object timeseries_json(const stats::run_result& r)
     }
     // Each row's round trips exactly (as in `histograms`), so that per-second percentiles of
     // several runs merge exactly.
-    for (const auto& state : r.series_round_trips) buckets.emplace_back(to_json(state));
+    if (histograms) r.series_round_trips.for_each([&](const auto& state) { buckets.emplace_back(to_json(state)); });
     ts["columns"] = std::move(columns);
     ts["rows"] = std::move(rows);
     ts["round_trip_histograms"] = std::move(buckets);
@@ -119,8 +124,10 @@ inline boost::json::object request_totals_json(const stats::counter_totals& t)
     return o;
 }
 
+namespace detail {
+
 inline boost::json::object result_document(const stats::run_info& config, const stats::run_result& r,
-                                          const outcome& verdict)
+                                          const outcome& verdict, bool series_histograms)
 {
     using stats::counter_id;
     const auto& t = *r.totals;
@@ -196,7 +203,7 @@ inline boost::json::object result_document(const stats::run_info& config, const 
         requests.push_back(std::move(o));
     }
     doc["requests"] = std::move(requests);
-    doc["timeseries"] = timeseries_json(r);
+    doc["timeseries"] = timeseries_json(r, series_histograms);
     doc["environment"] = environment_json(r);
 
     boost::json::array thresholds, grades;
@@ -224,12 +231,67 @@ inline boost::json::object result_document(const stats::run_info& config, const 
     return doc;
 }
 
+/// `o` as boost::json::serialize writes it, but the value of `streamed_key` (a placeholder in
+/// `o`) written by `streamed(out)`.
+template <class Streamed>
+void write_object(std::ostream& out, const boost::json::object& o, std::string_view streamed_key, Streamed streamed)
+{
+    out << '{';
+    bool first = true;
+    for (const auto& [key, value] : o) {
+        if (!first) out << ',';
+        first = false;
+        out << boost::json::serialize(key) << ':';
+        if (key == streamed_key)
+            streamed(out);
+        else
+            out << boost::json::serialize(value);
+    }
+    out << '}';
+}
+
+}  // namespace detail
+
+/// The whole result document, as one JSON object (the time series' histograms included).
+inline boost::json::object result_document(const stats::run_info& config, const stats::run_result& r,
+                                          const outcome& verdict)
+{
+    return detail::result_document(config, r, verdict, true);
+}
+
+/// Writes result_document(config, r, verdict) to `out`, byte for byte as serialize() would,
+/// but the time series' histograms one at a time from their spill: what is in memory at once
+/// does not grow with the run's length.
+inline void write_result_document(std::ostream& out, const stats::run_info& config, const stats::run_result& r,
+                                  const outcome& verdict)
+{
+    const auto doc = detail::result_document(config, r, verdict, false);
+    detail::write_object(out, doc, "timeseries", [&](std::ostream& o) {
+        detail::write_object(o, doc.at("timeseries").as_object(), "round_trip_histograms", [&](std::ostream& h) {
+            h << '[';
+            bool first = true;
+            r.series_round_trips.for_each([&](const stats::histogram::state& state) {
+                if (!first) h << ',';
+                first = false;
+                h << boost::json::serialize(to_json(state));
+            });
+            h << ']';
+        });
+    });
+}
+
 /// Writes the document; false (and a logged error) if the file cannot be written.
 inline bool write_json(const std::string& path, const stats::run_info& config, const stats::run_result& r,
                        const outcome& verdict)
 {
     std::ofstream out(path, std::ios::trunc);
-    out << boost::json::serialize(result_document(config, r, verdict)) << '\n';
+    try {
+        write_result_document(out, config, r, verdict);
+    } catch (const std::exception& e) {  // the spilled histograms could not be read back
+        log(log_level::error, "--json: cannot write \"" + path + "\": " + e.what());
+        return false;
+    }
+    out << '\n';
     out.close();
     if (!out) {
         log(log_level::error, "--json: cannot write \"" + path + "\"");

@@ -267,7 +267,16 @@ inline loaded_result merge_results(std::vector<loaded_result> parts)
     r.started_at = start;
     r.elapsed = std::chrono::duration_cast<std::chrono::nanoseconds>(end - start);
 
-    std::map<std::uint32_t, std::pair<stats::second, stats::histogram>> seconds;  // by t since `start`
+    // By t since `start`: each second's row and its round trips as a sparse state (a whole
+    // histogram per second is ~270 KB: 1 GB for an hour's files). `scratch` merges them.
+    std::map<std::uint32_t, std::pair<stats::second, stats::histogram::state>> seconds;
+    stats::histogram scratch;
+    const auto add_state = [&scratch](stats::histogram::state& into, const stats::histogram::state& from) {
+        scratch.reset();
+        scratch.merge(into);
+        scratch.merge(from);
+        into = scratch.export_state();
+    };
     for (auto& p : parts) {
         out.config.users += p.config.users;
         out.config.threads += p.config.threads;
@@ -278,8 +287,9 @@ inline loaded_result merge_results(std::vector<loaded_result> parts)
         r.ended_early = r.ended_early || p.result.ended_early;
         const auto offset = static_cast<std::uint32_t>(
             std::chrono::round<std::chrono::seconds>(p.result.started_at - start).count());
-        for (std::size_t i = 0; i < p.result.series.size(); ++i) {
-            const auto& row = p.result.series[i];
+        std::size_t i = 0;
+        p.result.series_round_trips.for_each([&](const stats::histogram::state& state) {
+            const auto& row = p.result.series.at(i++);
             auto& [merged, h] = seconds[row.t + offset];
             merged.t = row.t + offset;
             merged.active += row.active;
@@ -290,16 +300,18 @@ inline loaded_result merge_results(std::vector<loaded_result> parts)
             merged.messages_received += row.messages_received;
             merged.bytes_sent += row.bytes_sent;
             merged.bytes_received += row.bytes_received;
-            h.merge(p.result.series_round_trips[i]);
-        }
+            add_state(h, state);
+        });
     }
     for (auto& [t, entry] : seconds) {
         auto& [row, h] = entry;
-        row.round_trips = h.count();
-        row.round_trip_p50_ns = h.percentile(50);
-        row.round_trip_p99_ns = h.percentile(99);
+        scratch.reset();
+        scratch.merge(h);
+        row.round_trips = scratch.count();
+        row.round_trip_p50_ns = scratch.percentile(50);
+        row.round_trip_p99_ns = scratch.percentile(99);
         r.series.push_back(row);
-        r.series_round_trips.push_back(h.export_state());
+        r.series_round_trips.push_back(h);
     }
     return out;
 }

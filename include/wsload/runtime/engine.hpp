@@ -75,7 +75,8 @@ public:
         for (auto& t : threads) t.join();
 
         result_.totals = collect<stats::totals>();
-        build_series();
+        take_seconds();  // the last ones, cut as the run stopped
+        series_.finish();
         return std::move(result_);
     }
 
@@ -192,12 +193,12 @@ private:
                state_.live_users.load(std::memory_order_acquire) == 0;
     }
 
-    /// The time series, merged over workers (stats/series_merge.hpp).
-    void build_series()
+    /// Hands the seconds the workers have cut to the time series (stats/series_merge.hpp),
+    /// which merges each second once every worker has cut it and spills its histogram.
+    void take_seconds()
     {
-        std::vector<const std::vector<stats::second_record>*> sources;
-        for (const auto& w : workers_) sources.push_back(&w->seconds());
-        stats::merge_series(sources, result_.series, result_.series_round_trips);
+        for (std::size_t i = 0; i < workers_.size(); ++i)
+            for (auto& r : workers_[i]->take_seconds()) series_.add(i, std::move(r));
     }
 
     template <class F>
@@ -260,6 +261,7 @@ private:
                 auto now = collect();
                 if (on_progress_) on_progress_({std::chrono::seconds(seconds), *now, *previous});
                 previous = std::move(now);
+                take_seconds();  // usually the second before this one: workers cut it meanwhile
                 tick();
             });
         };
@@ -314,6 +316,8 @@ private:
     std::atomic<clock::rep> started_ns_{0};  ///< started_at, for readers on other threads
     std::function<void(const progress&)> on_progress_;
     run_result result_;
+    /// Fills result_.series and result_.series_round_trips as the run goes (control thread).
+    stats::series_builder series_{state_.config.threads, result_.series, result_.series_round_trips};
 };
 
 }  // namespace wsload::runtime

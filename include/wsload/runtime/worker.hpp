@@ -58,7 +58,7 @@ private:
 };
 
 /// One thread of the engine: the connections' io_thread, plus the users it starts and the
-/// seconds of the time series it cuts.
+/// seconds of the time series it cuts (handed to the engine as they are cut).
 class worker : public net::io_thread {
 public:
     worker(unsigned index, run_state& run)
@@ -95,8 +95,13 @@ public:
         return slots_[k];
     }
 
-    /// This worker's seconds since the start; read it once the worker's thread has ended.
-    const std::vector<stats::second_record>& seconds() const noexcept { return seconds_; }
+    /// The seconds this worker has cut since the last call, in order; any thread. The engine
+    /// takes them every second, so none accumulate here however long the run.
+    std::vector<stats::second_record> take_seconds()
+    {
+        std::lock_guard lock(seconds_mutex_);
+        return std::exchange(seconds_, {});
+    }
 
 private:
     void close_second()
@@ -118,13 +123,17 @@ private:
         r.row.bytes_received = delta(counter_id::bytes_received);
         r.round_trips = stats().round_trip_this_second.export_state();
         stats().round_trip_this_second.reset();
-        seconds_.push_back(std::move(r));
+        {
+            std::lock_guard lock(seconds_mutex_);  // once a second: the engine's tick takes them
+            seconds_.push_back(std::move(r));
+        }
         last_second_ = std::move(now);
     }
 
     run_state& run_;
     timer second_timer_{get_executor()};
-    std::vector<stats::second_record> seconds_;
+    std::mutex seconds_mutex_;
+    std::vector<stats::second_record> seconds_;  ///< cut and not yet taken (guarded by seconds_mutex_)
     std::vector<user*> slots_;
     std::unique_ptr<stats::counter_totals> last_second_ = std::make_unique<stats::counter_totals>();
 };

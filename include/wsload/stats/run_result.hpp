@@ -3,6 +3,7 @@
 // engine fills it; reports, result files and merges read it without knowing the engine.
 
 #include <wsload/stats/histogram.hpp>
+#include <wsload/stats/histogram_spill.hpp>
 #include <wsload/stats/metrics.hpp>
 #include <wsload/stats/timeseries.hpp>
 
@@ -16,8 +17,9 @@ namespace wsload::stats {
 struct run_result {
     std::unique_ptr<stats::totals> totals;  ///< with histograms
     std::vector<second> series;         ///< one entry per second (the last may be partial)
-    /// Each second's round trips, exactly (so that series of several runs merge exactly).
-    std::vector<histogram::state> series_round_trips;
+    /// Each second's round trips, exactly (so that series of several runs merge exactly), one
+    /// per row of `series`: out of memory, read back in order (an hour of them is ~40 MB).
+    histogram_spill series_round_trips;
     std::chrono::system_clock::time_point started_at{};  ///< wall clock, for merging runs
     std::chrono::nanoseconds elapsed{0};       ///< start to the moment the run was told to end
     std::uint64_t open_at_end = 0;             ///< connections open when the run was told to end
