@@ -4,6 +4,7 @@
 // within the grace period, stragglers are aborted and counted) and SIGINT/SIGTERM.
 
 #include <wsload/core/error.hpp>
+#include <wsload/core/log.hpp>
 #include <wsload/detail/frame_cache.hpp>
 #include <wsload/runtime/behavior.hpp>
 #include <wsload/runtime/user.hpp>
@@ -229,7 +230,10 @@ private:
         std::function<void()> wait_signal = [&] {
             signals.async_wait([&](boost::system::error_code ec, int) {
                 if (ec) return;
-                if (phase != phase::running) std::_Exit(130);  // second signal: leave at once
+                if (phase != phase::running) {  // second signal: leave at once, the log file written
+                    close_log_file_now();
+                    std::_Exit(130);
+                }
                 log(log_level::warn, "interrupted: closing connections (press Ctrl-C again to quit now)");
                 begin_stop(true);
                 wait_signal();
