@@ -6,6 +6,9 @@
 #include <wsload/core/random.hpp>
 #include <wsload/net/url.hpp>
 
+#include <string>
+#include <string_view>
+
 namespace wsload::net {
 
 class io_thread;
@@ -18,6 +21,11 @@ public:
     virtual const url& target() const = 0;
     /// The owner's generator (seeded from --seed): phases, jitter, choices.
     virtual random_generator& random() noexcept = 0;
+    /// Whether the owner's connections log their traffic (--log-users chose it): asked once per
+    /// connect; an owner not traced costs its connections one bool test per event.
+    virtual bool traced() const noexcept { return false; }
+    /// How a traced owner's lines name it, e.g. `user_3` (asked only when traced()).
+    virtual std::string trace_tag() const { return {}; }
 
 protected:
     ~connection_owner() = default;

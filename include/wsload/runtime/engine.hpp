@@ -134,9 +134,13 @@ private:
                 w.run().report_misuse(x.what());  // not the user's failure: the run's setup is wrong
             } catch (const std::exception& x) {
                 log(log_level::debug, "user " + u->id() + ": behaviour failed: " + x.what());
+                if (u->traced()) log_traced("wsload", u->trace_tag(), "ended: behaviour failed: " + mask_secrets(x.what()));
             } catch (...) {
                 log(log_level::debug, "user " + u->id() + ": behaviour failed with a non-standard exception");
+                if (u->traced()) log_traced("wsload", u->trace_tag(), "ended: behaviour failed with a non-standard exception");
             }
+        } else if (u->traced()) {
+            log_traced("wsload", u->trace_tag(), "ended: its behaviour returned");
         }
         w.stats()[stats::counter_id::users_finished].add();
         u.reset();

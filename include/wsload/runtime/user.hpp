@@ -90,6 +90,9 @@ public:
     WSLOAD_DECL task<> sleep_until(clock::time_point t);
 
     random_generator& random() noexcept override { return random_; }
+    /// --log-users chose this user: its connections log their traffic at debug, as `user_N`.
+    bool traced() const noexcept override { return traced_; }
+    std::string trace_tag() const override { return "user_" + std::to_string(index_); }
     /// The thread this user and its connections live on (what a transport is built on).
     WSLOAD_DECL net::io_thread& thread() noexcept override;
 
@@ -115,6 +118,7 @@ private:
     std::unique_ptr<timer> sleep_;  ///< made at the first sleep: a user that only holds a connection has none
     random_generator random_;
     bool stopped_ = false;
+    bool traced_ = false;  ///< --log-users chose it
 };
 
 }  // namespace wsload

@@ -183,6 +183,7 @@ struct client::state {
             break;
         }
         auto session = std::make_shared<net::detail::http_session>(owner->thread());
+        if (owner->traced()) session->trace_as(owner->trace_tag());
         if (!co_await session->connect(u)) co_return nullptr;
         connections.push_back({u.tls, u.port, u.host, session});
         co_return session;
