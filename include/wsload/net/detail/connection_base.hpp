@@ -136,9 +136,7 @@ public:
         if (!ec && !r.reply && state_ != state::closed) co_await park(r, sent_at, timeout);
         unlink(r);
         if (r.reply) {
-            if (traced_)
-                trace(request_label(name) + (r.rejected ? " rejected by its reply after " : " answered in ") +
-                      trace_ms(clock::now() - sent_at));
+            if (traced_) trace_request(name, r.rejected ? " rejected by its reply after " : " answered in ", sent_at);
             co_return std::move(r.reply);
         }
         if (state_ == state::closed || ec) {
@@ -146,10 +144,10 @@ public:
             // ended lost it (a reset the reader has not seen yet).
             const auto why = state_ == state::closed ? stats::request_failure_for(end_reason_) : stats::request_failure::reset;
             r.figures.failed(why);
-            if (traced_) trace(request_label(name) + " failed (" + std::string(stats::name(why)) + ")");
+            if (traced_) trace_request(name, " failed (", {}, stats::name(why));
         } else {
             r.figures.timed_out();
-            if (traced_) trace(request_label(name) + " timed out after " + trace_ms(clock::now() - sent_at));
+            if (traced_) trace_request(name, " timed out after ", sent_at);
         }
         co_return std::nullopt;
     }
@@ -546,8 +544,11 @@ protected:
 
     // ---- --log-users: a traced connection's lines (callers test traced_ first) ------------
 
+    // Out of line and cold: the string work stays out of the hot paths and coroutine frames
+    // that test traced_.
+
     /// One line of this connection's, tagged with its owner's tag.
-    void trace(std::string_view text) const noexcept
+    [[gnu::cold, gnu::noinline]] void trace(std::string_view text) const noexcept
     {
         try {
             log_traced(trace_component(request_type()), thread_.local<trace_registry>()[this].tag, text);
@@ -555,20 +556,35 @@ protected:
         }
     }
     /// `sent: {"hello":1}` with the content bounded and masked (log_content).
-    void trace_message(std::string_view what, std::string_view data, bool binary) const
+    [[gnu::cold, gnu::noinline]] void trace_message(std::string_view what, std::string_view data, bool binary) const noexcept
     {
-        trace(std::string(what) + (binary ? " binary: " : ": ") + log_content(data, binary));
+        try {
+            trace(std::string(what) + (binary ? " binary: " : ": ") + log_content(data, binary));
+        } catch (...) {
+        }
     }
-    /// `request "login"`, or `request` for an unnamed one.
-    static std::string request_label(std::string_view name)
+    /// `request "login" <outcome>`, `request <outcome>` for an unnamed one; then the time since
+    /// `since` if given, or `<failure class>)`.
+    [[gnu::cold, gnu::noinline]] void trace_request(std::string_view name, std::string_view outcome,
+                                                    clock::time_point since, std::string_view failure = {}) const noexcept
     {
-        return name.empty() ? std::string("request") : "request " + wsload::detail::quoted(name);
+        try {
+            std::string text = name.empty() ? std::string("request") : "request " + wsload::detail::quoted(name);
+            text += outcome;
+            if (since != clock::time_point{}) text += trace_ms(clock::now() - since);
+            if (!failure.empty()) text.append(failure).append(")");
+            trace(text);
+        } catch (...) {
+        }
     }
     /// After a layer's write: the message, or why it did not go out.
-    void trace_sent(const error_code& ec, std::string_view data, bool binary) const
+    [[gnu::cold, gnu::noinline]] void trace_sent(const error_code& ec, std::string_view data, bool binary) const noexcept
     {
-        if (!ec) trace_message("sent", data, binary);
-        else trace("send of " + std::to_string(data.size()) + " bytes failed: " + ec.message());
+        if (!ec) return trace_message("sent", data, binary);
+        try {
+            trace("send of " + std::to_string(data.size()) + " bytes failed: " + ec.message());
+        } catch (...) {
+        }
     }
 
     /// Out of the waiting requests (a no-op for one already out).
