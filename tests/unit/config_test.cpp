@@ -475,6 +475,8 @@ BOOST_AUTO_TEST_CASE(prints_every_flag_its_value_and_origin_then_stops)
                           "ca-file =                        # default\n"
                           "# seed =                         # default: a new random seed each run\n"
                           "log-level = warn                 # default\n"
+                          "log-file =                       # default\n"
+                          "log-users =                      # default\n"
                           "json =                           # default\n"
                           "csv =                            # default\n"
                           "html =                           # default\n"
@@ -498,7 +500,7 @@ BOOST_AUTO_TEST_CASE(what_it_prints_reads_back_to_the_same_configuration)
     first.environment = {"WSLOAD_PING_INTERVAL=5s", "WSLOAD_MODE=test", "WSLOAD_WS_LAYER=beast"};
     const auto printed = first.print_config({"--config", file.name(), "--ramp", "1s500us", "--run-time", "1h30m",
                                              "--threshold", "rtt.p99 < 5ms", "--seed", "42", "-q", "--insecure",
-                                             "--log-level", "info", "--interval", "1.000000001s"});
+                                             "--log-level", "info", "--log-users", "7,1-3", "--interval", "1.000000001s"});
     cfg_file again(printed, "again.conf");
     cfg_scenario second;
     const auto reprinted = second.print_config({"--config", again.name()});
@@ -507,6 +509,8 @@ BOOST_AUTO_TEST_CASE(what_it_prints_reads_back_to_the_same_configuration)
     const auto& a = first.config;
     const auto& b = second.config;
     BOOST_TEST(b.users == a.users);
+    BOOST_TEST(b.log_users.to_string() == "1-3,7");
+    BOOST_TEST(a.log_users.to_string() == "1-3,7");
     BOOST_TEST(b.ramp.count() == a.ramp.count());
     BOOST_TEST(b.ramp.count() == std::chrono::nanoseconds(1s + 500us).count());
     BOOST_TEST(b.duration.count() == a.duration.count());

@@ -272,11 +272,16 @@ private:
         e.push_back(bound("ca-file", "FILE", "wss: trust the CA certificates in this PEM file", c.ca_file));
         e.push_back(bound("seed", "N", "seed of the per-user random generators (default: random)", c.seed));
         e.push_back({.name = "log-level", .value_name = "L", .help = "error, warn, info or debug"});
-        e.back().get = [&c] {
-            static constexpr const char* names[] = {"error", "warn", "info", "debug"};
-            return std::string(names[static_cast<int>(c.level)]);
-        };
+        e.back().get = [&c] { return std::string(short_name(c.level)); };
         e.back().set = [&c](const std::string& v) { c.level = parse_log_level(v); };
+        e.push_back(bound("log-file", "FILE",
+                          "also write log lines to FILE: [YYYY-MM-DD HH:MM:SS,mmm] LEVEL/component: text (local time)",
+                          c.log_file));
+        e.push_back({.name = "log-users", .value_name = "SPEC",
+                     .help = "log these users' connects, messages (contents cut to 256 bytes), requests and closes "
+                             "at debug, e.g. 0-9 or 3,7,100-199 (users count from 0)"});
+        e.back().get = [&c] { return c.log_users.to_string(); };
+        e.back().set = [&c](const std::string& v) { c.log_users = index_set::parse(v); };
         e.push_back(bound("json", "FILE", "also write the results as JSON to FILE", c.json_file));
         e.push_back(bound("csv", "PREFIX", "also write PREFIX_stats.csv, PREFIX_stats_history.csv, PREFIX_failures.csv",
                           c.csv_prefix));
@@ -481,6 +486,7 @@ private:
         check_writable(where("json"), config_.json_file);
         check_writable(where("csv"), config_.csv_prefix.empty() ? "" : config_.csv_prefix + "_stats.csv");
         check_writable(where("html"), config_.html_file);
+        check_writable(where("log-file"), config_.log_file);
     }
 
     static void check_writable(const std::string& flag, const std::string& path)

@@ -7,6 +7,9 @@
 #include <wsload/net/closable.hpp>
 #include <wsload/net/url.hpp>
 
+#include <string>
+#include <string_view>
+
 namespace wsload::net {
 
 class io_thread;
@@ -22,6 +25,11 @@ public:
     /// The owner's open connections: a transport links each connection it makes here, so that
     /// stopping the owner alone (a ramp-down) closes them. One leaves the list when it ends.
     virtual closable_list& connections() noexcept = 0;
+    /// Whether the owner's connections log their traffic (--log-users chose it): asked once per
+    /// connect; an owner not traced costs its connections one bool test per event.
+    virtual bool traced() const noexcept { return false; }
+    /// How a traced owner's lines name it, e.g. `user_3` (asked only when traced()).
+    virtual std::string trace_tag() const { return {}; }
 
 protected:
     ~connection_owner() = default;

@@ -4,6 +4,7 @@
 // within the grace period, stragglers are aborted and counted) and SIGINT/SIGTERM.
 
 #include <wsload/core/error.hpp>
+#include <wsload/core/log.hpp>
 #include <wsload/detail/frame_cache.hpp>
 #include <wsload/runtime/behavior.hpp>
 #include <wsload/runtime/user.hpp>
@@ -147,9 +148,13 @@ private:
                 w.run().report_misuse(x.what());  // not the user's failure: the run's setup is wrong
             } catch (const std::exception& x) {
                 log(log_level::debug, "user " + u->id() + ": behaviour failed: " + x.what());
+                if (u->traced()) log_traced("wsload", u->trace_tag(), "ended: behaviour failed: " + mask_secrets(x.what()));
             } catch (...) {
                 log(log_level::debug, "user " + u->id() + ": behaviour failed with a non-standard exception");
+                if (u->traced()) log_traced("wsload", u->trace_tag(), "ended: behaviour failed with a non-standard exception");
             }
+        } else if (u->traced()) {
+            log_traced("wsload", u->trace_tag(), "ended: its behaviour returned");
         }
         w.stats()[stats::counter_id::users_finished].add();
         if (auto*& running = w.slot(u->index()); running == u.get()) running = nullptr;
@@ -244,7 +249,10 @@ private:
         std::function<void()> wait_signal = [&] {
             signals.async_wait([&](boost::system::error_code ec, int) {
                 if (ec) return;
-                if (phase != phase::running) std::_Exit(130);  // second signal: leave at once
+                if (phase != phase::running) {  // second signal: leave at once, the log file written
+                    close_log_file_now();
+                    std::_Exit(130);
+                }
                 log(log_level::warn, "interrupted: closing connections (press Ctrl-C again to quit now)");
                 begin_stop(true);
                 wait_signal();

@@ -1,6 +1,7 @@
 #pragma once
 // Everything a run is configured with, after the builder and the command line have spoken.
 
+#include <wsload/core/index_set.hpp>
 #include <wsload/core/log.hpp>
 #include <wsload/net/url.hpp>
 #include <wsload/sched/plan.hpp>
@@ -49,6 +50,8 @@ struct run_config {
     std::string html_file;   ///< write a self-contained HTML report here
     std::string metrics_listen;  ///< serve Prometheus metrics on host:port while running
     log_level level = log_level::warn;
+    std::string log_file;     ///< --log-file: lines at or above `level` (and traced users') go here too
+    index_set log_users;      ///< --log-users: users (by index) whose connections log their traffic
     std::vector<std::string> thresholds;  ///< pass/fail criteria, e.g. "connect.p99 < 100ms"
     bool abort_on_fail = false;           ///< end the run once a threshold can no longer pass
 };

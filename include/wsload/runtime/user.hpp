@@ -91,6 +91,9 @@ public:
     WSLOAD_DECL task<> sleep_until(clock::time_point t);
 
     random_generator& random() noexcept override { return random_; }
+    /// --log-users chose this user: its connections log their traffic at debug, as `user_N`.
+    bool traced() const noexcept override { return traced_; }
+    std::string trace_tag() const override { return "user_" + std::to_string(index_); }
     /// The thread this user and its connections live on (what a transport is built on).
     WSLOAD_DECL net::io_thread& thread() noexcept override;
 
@@ -128,6 +131,7 @@ private:
     net::closable_list connections_;  ///< its open connections (each leaves when it ends)
     std::unique_ptr<ramp_down_deadline> ramp_down_;  ///< made when the shape stops it
     bool stopped_ = false;
+    bool traced_ = false;  ///< --log-users chose it
 };
 
 }  // namespace wsload

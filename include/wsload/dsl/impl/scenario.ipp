@@ -10,6 +10,7 @@
 
 #include <cstdio>
 #include <exception>
+#include <optional>
 
 namespace wsload {
 
@@ -25,6 +26,13 @@ WSLOAD_DECL int scenario::run(int argc, char** argv)
         return 2;
     }
     current_log_level().store(config_.level);
+    std::optional<log_file> log_lines;  // closed (flushed, joined) when run() returns, whichever way
+    try {
+        log_lines.emplace(config_.log_file);
+    } catch (const usage_error& e) {
+        std::fprintf(stderr, "wsload: --log-file: %s\n", e.what());
+        return 2;
+    }
     try {
         std::vector<report::threshold> rules;
         for (const auto& text : config_.thresholds) rules.push_back(report::parse_threshold(text));

@@ -11,6 +11,7 @@
 #include <wsload/core/task.hpp>
 #include <wsload/net/connect.hpp>
 #include <wsload/net/detail/connect_deadline.hpp>
+#include <wsload/net/detail/connection_trace.hpp>
 #include <wsload/net/detail/handler_memory.hpp>
 #include <wsload/net/detail/lean_stream.hpp>
 #include <wsload/net/detail/parked.hpp>
@@ -54,6 +55,7 @@ public:
     virtual ~connection_base()
     {
         thread_.untrack(*this);
+        if (traced_) thread_.local<trace_registry>().erase(this);
         // Only reached with waiters when the io_context is torn down unfinished: their
         // coroutines are destroyed, not resumed.
         while (closed_waiters_) delete std::exchange(closed_waiters_, closed_waiters_->next);
@@ -133,14 +135,19 @@ public:
         }
         if (!ec && !r.reply && state_ != state::closed) co_await park(r, sent_at, timeout);
         unlink(r);
-        if (r.reply) co_return std::move(r.reply);
+        if (r.reply) {
+            if (traced_) trace_request(name, r.rejected ? " rejected by its reply after " : " answered in ", sent_at);
+            co_return std::move(r.reply);
+        }
         if (state_ == state::closed || ec) {
             // In the class of the connection's end; a write that failed on a connection not yet
             // ended lost it (a reset the reader has not seen yet).
-            r.figures.failed(state_ == state::closed ? stats::request_failure_for(end_reason_)
-                                                     : stats::request_failure::reset);
+            const auto why = state_ == state::closed ? stats::request_failure_for(end_reason_) : stats::request_failure::reset;
+            r.figures.failed(why);
+            if (traced_) trace_request(name, " failed (", {}, stats::name(why));
         } else {
             r.figures.timed_out();
+            if (traced_) trace_request(name, " timed out after ", sent_at);
         }
         co_return std::nullopt;
     }
@@ -218,6 +225,14 @@ public:
     /// Messages kept for receive() when nobody waits; the oldest is dropped beyond it.
     void set_inbox_limit(std::size_t n) noexcept { inbox_limit_ = n; }
 
+    /// Logs this connection's connect, messages (contents bounded and masked), requests and end
+    /// at debug as `tag` (--log-users). Before connect().
+    void trace_as(std::string tag)
+    {
+        thread_.local<trace_registry>()[this].tag = std::move(tag);
+        traced_ = true;
+    }
+
 protected:
     friend class connect_deadline;
 
@@ -254,6 +269,8 @@ protected:
     void deliver(std::string_view data, bool binary)
     {
         count_received(data.size());
+        if (traced_) [[unlikely]]
+            trace_message("received", data, binary);
         if (keyed_ && !keyed_->waiting.empty()) {
             if (const auto k = (*keyed_->key_of)(data)) {
                 if (const auto found = keyed_->waiting.find(*k); found != keyed_->waiting.end()) {
@@ -283,7 +300,7 @@ protected:
     bool claim(pending_request& r, reply verdict, std::string_view data, bool binary)
     {
         if (verdict == reply::ignore) return false;
-        if (verdict == reply::reject) r.figures.rejected();
+        if (verdict == reply::reject) r.figures.rejected(), r.rejected = true;
         else r.figures.answered(elapsed_ns(r.sent_at));
         r.reply.emplace(std::string(data), binary);
         unlink(r);
@@ -303,6 +320,7 @@ protected:
     {
         stats_[stats::counter_id::connect_attempts].add();
         t.start = clock::now();
+        if (traced_) thread_.local<trace_registry>()[this].url = mask_secrets(u.to_string());
         std::vector<boost::asio::ip::tcp::endpoint> endpoints;
         error_code ec;
         if (const auto address = boost::asio::ip::make_address(u.host, ec); !ec) {
@@ -376,6 +394,9 @@ protected:
     bool connect_failed(stats::connect_failure why, const error_code& ec, unsigned http_status)
     {
         stats_.count_failure(why, http_status);
+        if (traced_)
+            trace("connect to " + thread_.local<trace_registry>()[this].url + " failed (" + std::string(stats::name(why)) +
+                  (http_status ? ", HTTP status " + std::to_string(http_status) : std::string()) + "): " + ec.message());
         if (log_enabled(log_level::debug))
             log(log_level::debug, "connect failed (" + std::string(stats::name(why)) + "): " + ec.message());
         finish(stats::disconnect_reason::network);  // not established: nothing counted, just unlinked
@@ -392,6 +413,16 @@ protected:
         record_span(stats::histogram_id::connect_tcp, t0, t_tcp);  // DNS of a literal is free
         if (tls) record_span(stats::histogram_id::connect_tls, t_tcp, t_tls);
         if (handshake) record_span(stats::histogram_id::connect_upgrade, t_tls, t_open);
+        if (traced_) [[unlikely]] {
+            try {
+                std::string phases = "tcp " + trace_ms(t_tcp - t0);
+                if (tls) phases += ", tls " + trace_ms(t_tls - t_tcp);
+                if (handshake) phases += ", upgrade " + trace_ms(t_open - t_tls);
+                trace("connected to " + thread_.local<trace_registry>()[this].url + " in " + trace_ms(t_open - t0) + " (" +
+                      phases + ")");
+            } catch (...) {  // a log line never fails a connect
+            }
+        }
     }
 
     /// Around a layer's write(): one send at a time per connection, and a message counted once,
@@ -485,6 +516,9 @@ protected:
             close_code_ = close_code;
             stats_[stats::counter_id::active_connections].sub();
             stats_.count_disconnect(why, close_code);
+            if (traced_)
+                trace("closed (" + std::string(stats::name(why)) +
+                      (close_code ? ", code " + std::to_string(close_code) : std::string()) + ")");
         }
         thread_.untrack(*this);
         if (keyed_) keyed_->waiting.clear();
@@ -507,6 +541,51 @@ protected:
     }
 
     static std::uint64_t elapsed_ns(clock::time_point since) noexcept { return request_accounting::elapsed_ns(since); }
+
+    // ---- --log-users: a traced connection's lines (callers test traced_ first) ------------
+
+    // Out of line and cold: the string work stays out of the hot paths and coroutine frames
+    // that test traced_.
+
+    /// One line of this connection's, tagged with its owner's tag.
+    [[gnu::cold, gnu::noinline]] void trace(std::string_view text) const noexcept
+    {
+        try {
+            log_traced(trace_component(request_type()), thread_.local<trace_registry>()[this].tag, text);
+        } catch (...) {  // a log line never fails a connection
+        }
+    }
+    /// `sent: {"hello":1}` with the content bounded and masked (log_content).
+    [[gnu::cold, gnu::noinline]] void trace_message(std::string_view what, std::string_view data, bool binary) const noexcept
+    {
+        try {
+            trace(std::string(what) + (binary ? " binary: " : ": ") + log_content(data, binary));
+        } catch (...) {
+        }
+    }
+    /// `request "login" <outcome>`, `request <outcome>` for an unnamed one; then the time since
+    /// `since` if given, or `<failure class>)`.
+    [[gnu::cold, gnu::noinline]] void trace_request(std::string_view name, std::string_view outcome,
+                                                    clock::time_point since, std::string_view failure = {}) const noexcept
+    {
+        try {
+            std::string text = name.empty() ? std::string("request") : "request " + wsload::detail::quoted(name);
+            text += outcome;
+            if (since != clock::time_point{}) text += trace_ms(clock::now() - since);
+            if (!failure.empty()) text.append(failure).append(")");
+            trace(text);
+        } catch (...) {
+        }
+    }
+    /// After a layer's write: the message, or why it did not go out.
+    [[gnu::cold, gnu::noinline]] void trace_sent(const error_code& ec, std::string_view data, bool binary) const noexcept
+    {
+        if (!ec) return trace_message("sent", data, binary);
+        try {
+            trace("send of " + std::to_string(data.size()) + " bytes failed: " + ec.message());
+        } catch (...) {
+        }
+    }
 
     /// Out of the waiting requests (a no-op for one already out).
     void unlink(pending_request& r) noexcept
@@ -544,6 +623,7 @@ protected:
     bool writing_ = false;
     bool timed_out_ = false;  ///< connecting: our deadline closed the socket
     bool aborted_ = false;    ///< connecting: the run's abort closed it
+    bool traced_ = false;     ///< --log-users chose its owner (trace_as): its events are logged
     pending_request* requests_ = nullptr;
     std::unique_ptr<keyed_requests> keyed_;  ///< null until the connection is given a reply_key
     parked_receive* receiver_ = nullptr;

@@ -27,6 +27,7 @@ struct pending_request : parked_wait {
     std::optional<message> reply;
     pending_request* next = nullptr;
     const std::string* key = nullptr;  ///< a keyed request's key (in the lookup's node); null: matched by scan
+    bool rejected = false;  ///< its reply said it failed (reply::reject)
 };
 
 /// A connection's requests by key (reply_key): allocated when the connection is given a key.

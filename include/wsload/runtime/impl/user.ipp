@@ -14,7 +14,7 @@ namespace wsload {
 
 WSLOAD_DECL user::user(runtime::worker& w, std::uint64_t index)
     : worker_(w), index_(index), 
-      random_(w.config().seed ^ (index * 0x9e3779b97f4a7c15ULL))
+      random_(w.config().seed ^ (index * 0x9e3779b97f4a7c15ULL)), traced_(w.config().log_users.contains(index))
 {
     worker_.track(*this);
 }
@@ -110,6 +110,7 @@ task<wsload::websocket> user::open(net::url u, net::detail::ws_connect_options c
     auto connection = std::make_shared<Connection>(worker_);
     connections_.link(*connection);
     connection->set_reply_key(c.reply_key);
+    if (traced_) connection->trace_as(trace_tag());
     if (!co_await connection->connect(std::move(u), std::move(c))) co_return wsload::websocket{};
     co_return wsload::websocket{std::move(connection)};
 }

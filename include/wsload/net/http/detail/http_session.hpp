@@ -122,11 +122,13 @@ public:
         } catch (...) {
             x.behaviour_error = std::current_exception();
         }
+        if (traced_ && !ec && !x.behaviour_error) trace_request(head, body);
         if (!ec && !x.behaviour_error) ec = co_await read_response(x, body_limit, head_request);
         deadline.leave_queue();
         in_flight_ = false;
         ++exchanges_;
         conclude(x, ec);
+        if (traced_) trace_outcome(x, from);
         pass_write_turn();
         if (stop_requested_) close_as(stats::disconnect_reason::client_stop);
         co_return x;
@@ -177,6 +179,34 @@ private:
     };
 
     tcp_socket& socket() noexcept { return stream_.socket(); }
+
+    /// --log-users: the request as sent (header block and body, bounded and masked).
+    void trace_request(std::string_view head, http::body_source* body) const
+    {
+        auto text = "request: " + log_content(head, false, 4 * log_content_limit);
+        if (body) {
+            if (const auto whole = body->in_memory()) text += " body: " + log_content(*whole);
+            else text += " body: " + std::to_string(body->size()) + " bytes streamed";
+        }
+        trace(text);
+    }
+    /// --log-users: the response (status, header block, body) or how the exchange failed.
+    void trace_outcome(const http_exchange& x, clock::time_point from) const
+    {
+        using outcome = http_exchange::outcome;
+        if (x.result == outcome::timed_out) return trace("request timed out after " + trace_ms(clock::now() - from));
+        if (x.result == outcome::failed)
+            return trace("request failed (" + std::string(stats::name(x.failure)) + ") after " + trace_ms(clock::now() - from));
+        std::string head = "HTTP/1.1 " + std::to_string(x.message.result_int()) + " " + std::string(x.message.reason()) + "\r\n";
+        for (const auto& field : x.message.base()) {
+            head += field.name_string();
+            head += ": ";
+            head += field.value();
+            head += "\r\n";
+        }
+        trace("response " + std::to_string(x.message.result_int()) + " in " + trace_ms(clock::now() - from) + ": " +
+              log_content(head, false, 4 * log_content_limit) + " body: " + log_content(x.message.body().text));
+    }
     void close_socket() noexcept { stream_.close(); }
 
     static bool is_orderly_end(const error_code& ec) noexcept

@@ -184,6 +184,7 @@ struct client::state {
         }
         auto session = std::make_shared<net::detail::http_session>(owner->thread());
         owner->connections().link(*session);
+        if (owner->traced()) session->trace_as(owner->trace_tag());
         if (!co_await session->connect(u)) co_return nullptr;
         connections.push_back({u.tls, u.port, u.host, session});
         co_return session;

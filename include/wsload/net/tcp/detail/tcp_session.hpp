@@ -88,6 +88,7 @@ public:
             co_await yield();  // a send suspends once, as an asio write does
         }
         end_write(ec, data.size());
+        if (traced_) trace_sent(ec, data, false);
         co_return ec;
     }
 

@@ -108,6 +108,7 @@ public:
         ws_.binary(binary);
         auto [ec, n] = co_await ws_.async_write(boost::asio::buffer(data.data(), data.size()), use_task);
         end_write(ec, n);
+        if (traced_) trace_sent(ec, data, binary);
         co_return ec;
     }
 

@@ -124,6 +124,7 @@ public:
             ec = co_await write_message(data, binary);
         }
         end_write(ec, data.size());
+        if (traced_) trace_sent(ec, data, binary);
         co_return ec;
     }
 
