@@ -6,10 +6,13 @@
 #include <support/child_process.hpp>
 #include <support/layer_under_test.hpp>
 #include <wsload/runtime/engine.hpp>
+#include <wsload/runtime/iteration_loop.hpp>
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <mutex>
 #include <set>
@@ -123,6 +126,87 @@ BOOST_AUTO_TEST_CASE(a_stage_going_back_up_starts_the_stopped_indices_again, *bo
     BOOST_TEST(t[counter_id::connect_successes] == 10u);
     BOOST_TEST(t.ended(stats::disconnect_reason::client_stop) == 10u);
     for (std::uint64_t i = 0; i < 6; ++i) BOOST_TEST(lives.count(i) == (i < 2 ? 1u : 2u));
+}
+
+BOOST_AUTO_TEST_CASE(iterations_are_counted_timed_and_a_throwing_one_ends_only_itself, *boost::unit_test::timeout(60))
+{
+    wsload::test::im_server_process server(WSLOAD_IM_SERVER);
+    auto config = shaped(server, wsload::sched::linear_ramp{4, 0s}.to_plan());
+    config.iterations_per_user = 6;
+    std::atomic<int> starts{0}, stops{0}, answered{0};
+    struct per_user {
+        wsload::websocket ws;
+        int n = 0;
+    };
+    std::array<per_user, 4> state;
+    auto it = wsload::iterations([&](wsload::user& u) -> wsload::task<> {
+                  auto& s = state[u.index()];
+                  if (++s.n % 3 == 0) throw std::runtime_error("every third fails");
+                  const auto text = "it " + std::to_string(s.n);
+                  if (co_await s.ws.request(text, [&](std::string_view m) { return m == text; })) ++answered;
+              })
+                  .on_start([&](wsload::user& u) -> wsload::task<> {
+                      state[u.index()].ws = co_await u.websocket();
+                      ++starts;
+                  })
+                  .on_stop([&](wsload::user& u) -> wsload::task<> {
+                      co_await state[u.index()].ws.close(1000);
+                      ++stops;
+                  });
+    wsload::runtime::engine engine(config,
+                                   wsload::runtime::iteration_behavior(std::make_shared<const wsload::iterations>(it)));
+    const auto r = engine.run();
+    const auto& t = *r.totals;
+    BOOST_TEST(starts == 4);
+    BOOST_TEST(stops == 4);
+    BOOST_TEST(t[counter_id::iterations] == 16u);  // 6 each, every third failed: 4 ok of 6
+    BOOST_TEST(t[counter_id::iteration_errors] == 8u);
+    BOOST_TEST(t[stats::histogram_id::iteration].count() == 24u);
+    BOOST_TEST(answered == 16);
+    BOOST_TEST(t[counter_id::requests_answered] == 16u);
+    BOOST_TEST(t[counter_id::behaviour_errors] == 0u);
+    BOOST_REQUIRE(t.errors.size() == 1u);
+    BOOST_TEST(t.errors.begin()->first == "iteration: every third fails");
+    BOOST_TEST(t.errors.begin()->second == 8u);
+    BOOST_TEST(t.ended(stats::disconnect_reason::client_close) == 4u);
+    BOOST_TEST((r.elapsed < 10s));  // ended when the users had run their iterations
+}
+
+BOOST_AUTO_TEST_CASE(shared_iterations_are_run_exactly_once_over_all_users, *boost::unit_test::timeout(60))
+{
+    wsload::test::im_server_process server(WSLOAD_IM_SERVER);
+    auto config = shaped(server, wsload::sched::linear_ramp{5, 0s}.to_plan());
+    config.iterations = 23;
+    std::atomic<int> ran{0};
+    auto it = wsload::iterations([&](wsload::user& u) -> wsload::task<> {
+        ++ran;
+        co_await u.think(5ms);
+    });
+    wsload::runtime::engine engine(config,
+                                   wsload::runtime::iteration_behavior(std::make_shared<const wsload::iterations>(it)));
+    const auto r = engine.run();
+    BOOST_TEST(ran == 23);
+    BOOST_TEST((*r.totals)[counter_id::iterations] == 23u);
+    BOOST_TEST((*r.totals)[counter_id::users_finished] == 5u);
+}
+
+BOOST_AUTO_TEST_CASE(paced_steps_are_an_interval_apart_across_threads, *boost::unit_test::timeout(60))
+{
+    wsload::test::im_server_process server(WSLOAD_IM_SERVER);
+    auto config = shaped(server, wsload::sched::linear_ramp{6, 0s}.to_plan());
+    config.threads = 3;
+    std::mutex m;
+    std::vector<wsload::clock::time_point> logins;
+    wsload::runtime::engine engine(config, [&](wsload::user& u) -> wsload::task<> {
+        co_await u.pace("login", 100ms);
+        std::lock_guard lock(m);
+        logins.push_back(wsload::clock::now());
+    });
+    engine.run();
+    BOOST_REQUIRE(logins.size() == 6u);
+    std::sort(logins.begin(), logins.end());
+    for (std::size_t i = 1; i < logins.size(); ++i) BOOST_TEST((logins[i] - logins[i - 1] >= 95ms));
+    BOOST_TEST((logins.back() - logins.front() < 800ms));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

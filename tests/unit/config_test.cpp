@@ -464,6 +464,8 @@ BOOST_AUTO_TEST_CASE(prints_every_flag_its_value_and_origin_then_stops)
                           "warmup-duration = 0s             # default\n"
                           "batch-size = 0                   # default\n"
                           "batch-interval = 0s              # default\n"
+                          "iterations = 0                   # default\n"
+                          "iterations-per-user = 0          # default\n"
                           "ramp-down-timeout = 30s          # default\n"
                           "ping-interval = 5s               # env WSLOAD_PING_INTERVAL\n"
                           "threads = 4                      # builder\n"

@@ -4,7 +4,9 @@
 // Load shapes as plans (sched/): every user's starts and stops, walked per worker as the engine
 // does, against the formulas the shapes promise; and their command-line forms.
 #include <wsload/sched/plan.hpp>
+#include <wsload/sched/pacer.hpp>
 #include <wsload/sched/shapes.hpp>
+#include <wsload/stats/errors.hpp>
 
 #include <boost/test/unit_test.hpp>
 
@@ -197,6 +199,43 @@ BOOST_AUTO_TEST_CASE(command_line_forms_and_their_errors)
     BOOST_TEST(sched::parse_levels("10,50,100").size() == 3u);
     BOOST_TEST(message([] { sched::parse_levels("10,0"); }) == "\"0\" is not a level (give users per level, e.g. 10,50,100)");
     BOOST_TEST(message([] { sched::parse_levels("10,,20"); }) == "\"\" is not a level (give users per level, e.g. 10,50,100)");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(pacing_and_errors)
+
+BOOST_AUTO_TEST_CASE(a_pacer_hands_out_slots_an_interval_apart)
+{
+    wsload::sched::pacer p;
+    const auto t0 = wsload::clock::now();
+    BOOST_TEST((p.claim("login", 2s, t0) == t0));
+    BOOST_TEST((p.claim("login", 2s, t0 + 1s) == t0 + 2s));
+    BOOST_TEST((p.claim("login", 2s, t0 + 1s) == t0 + 4s));
+    BOOST_TEST((p.claim("login", 2s, t0 + 10s) == t0 + 10s));  // a quiet spell: no catching up
+    BOOST_TEST((p.claim("connect", 5s, t0 + 1s) == t0 + 1s));  // steps are paced apart
+}
+
+BOOST_AUTO_TEST_CASE(the_errors_table_counts_by_message_and_stays_bounded)
+{
+    wsload::stats::error_table table;
+    table.count("iteration", "boom");
+    table.count("iteration", "boom");
+    table.count("behaviour", "boom");
+    for (int i = 0; i < 200; ++i) table.count("iteration", "user " + std::to_string(i) + " refused");
+    table.count("iteration", std::string(1000, 'x'));
+    wsload::stats::error_counts all;
+    table.add_to(all);
+    BOOST_TEST(all.size() == wsload::stats::error_message_limit + 1);
+    BOOST_TEST(all["iteration: boom"] == 2u);
+    BOOST_TEST(all["behaviour: boom"] == 1u);
+    std::uint64_t sum = 0;
+    for (const auto& [message, n] : all) sum += n;
+    BOOST_TEST(sum == 204u);  // every exception counted, the overflow under one line
+    BOOST_TEST(all[std::string(wsload::stats::other_errors)] == 204u - 2 - 1 - 98);  // 98 user messages kept
+    wsload::stats::error_counts twice = all;
+    wsload::stats::merge_errors(twice, all);
+    BOOST_TEST(twice["iteration: boom"] == 4u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -248,6 +248,11 @@ private:
         e.push_back(bound("batch-size", "N", "start users N at a time, every --batch-interval, until --users run; 0: off",
                           l.batch_size));
         e.push_back(bound("batch-interval", "D", "--batch-size: time between batches", l.batch_interval));
+        e.push_back(bound("iterations", "N",
+                          "iterations over the whole run, shared by every user (the iteration form); 0: no bound",
+                          c.iterations));
+        e.push_back(bound("iterations-per-user", "N", "iterations each user runs at most (the iteration form); 0: no bound",
+                          c.iterations_per_user));
         e.push_back(bound("ramp-down-timeout", "D",
                           "a user the load shape stops gets D to finish, then its connections are aborted (k6's "
                           "gracefulRampDown)",

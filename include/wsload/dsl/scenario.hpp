@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -126,6 +127,28 @@ public:
     scenario& behavior(F f)
     {
         behavior_ = std::move(f);
+        iterations_.reset();
+        return *this;
+    }
+    /// The iteration form: `wsload::iterations(step).on_start(login).on_stop(logout)`: each
+    /// user runs on_start, then the step again and again (counted, timed, an exception ending
+    /// the iteration only), then on_stop. --iterations and --iterations-per-user bound it.
+    scenario& behavior(wsload::iterations it)
+    {
+        iterations_ = std::make_shared<const wsload::iterations>(std::move(it));
+        behavior_ = nullptr;
+        return *this;
+    }
+    /// Iterations over the whole run, shared by every user (--iterations; k6's shared-iterations).
+    scenario& iterations(std::uint64_t n)
+    {
+        config_.iterations = n;
+        return *this;
+    }
+    /// Iterations each user runs at most (--iterations-per-user; k6's per-vu-iterations).
+    scenario& iterations_per_user(std::uint64_t n)
+    {
+        config_.iterations_per_user = n;
         return *this;
     }
     /// A flag of the scenario's own, bound to `variable` (string, bool, number or duration);
@@ -161,6 +184,7 @@ private:
     std::string target_text_;
     std::optional<std::chrono::nanoseconds> hold_;
     runtime::behavior behavior_;
+    std::shared_ptr<const wsload::iterations> iterations_;  ///< the iteration form, when given
     std::vector<dsl::custom_flag> flags_;
     std::function<void(std::FILE*, const stats::run_info&, const stats::run_result&)> summary_;
 };

@@ -192,8 +192,28 @@ inline void print_report(std::FILE* out, const stats::run_info& config, const st
         if (t.requests.size() > 1 || (t.requests.size() == 1 && t.requests.begin()->first.name != stats::unnamed_request))
             detail::requests_by_name(out, t, r.elapsed);
     }
+    if (const auto& iterations = t[histogram_id::iteration]; !iterations.empty()) {
+        std::fprintf(out, "\n--- Iterations ---\n");
+        std::fprintf(out, "%-22s %llu completed, %llu failed, %.1f/s\n", "iterations:",
+                     static_cast<unsigned long long>(t[counter_id::iterations]),
+                     static_cast<unsigned long long>(t[counter_id::iteration_errors]),
+                     per_second(t[counter_id::iterations] + t[counter_id::iteration_errors], r.elapsed));
+        detail::latency_header(out);
+        detail::latency_row(out, "iteration", iterations);
+    }
+    if (t[counter_id::dropped_iterations])
+        std::fprintf(out, "%-22s %llu (no free user to start them in time)\n", "dropped iterations:",
+                     static_cast<unsigned long long>(t[counter_id::dropped_iterations]));
+    if (!t.errors.empty()) {
+        // Locust's errors table: what was thrown, most frequent first.
+        std::fprintf(out, "\n--- Errors ---\n%10s  %s\n", "count", "where: message");
+        const auto rows = errors_by_count(t.errors);
+        for (std::size_t i = 0; i < rows.size() && i < 20; ++i)
+            std::fprintf(out, "%10llu  %s\n", static_cast<unsigned long long>(rows[i].second), rows[i].first.c_str());
+        if (rows.size() > 20) std::fprintf(out, "%10s  (%zu more messages: see the JSON result)\n", "", rows.size() - 20);
+    }
     if (t[counter_id::behaviour_errors])
-        std::fprintf(out, "\nbehaviour errors: %llu (run with --log-level debug to see them)\n",
+        std::fprintf(out, "\nbehaviour errors: %llu (users ended by an exception: see Errors)\n",
                      static_cast<unsigned long long>(t[counter_id::behaviour_errors]));
 
     if (!verdict.grades.empty()) {

@@ -298,9 +298,19 @@ inline std::string latency_tables(const stats::run_result& r)
     if (t[counter_id::requests_sent])
         s += "<p>Round trip (ms), measured from the intended send time:</p><table id=\"table-rtt-latency\">" +
              latency_header() + latency_tr("rtt", t[histogram_id::round_trip]) + "</table>";
+    if (const auto& iterations = t[histogram_id::iteration]; !iterations.empty())
+        s += "<p>Iterations: " + n(t[counter_id::iterations]) + " completed, " + n(t[counter_id::iteration_errors]) +
+             " failed (ms):</p><table id=\"table-iteration-latency\">" + latency_header() +
+             latency_tr("iteration", iterations) + "</table>";
+    if (t[counter_id::dropped_iterations])
+        s += "<p class=\"bad\">dropped iterations: " + n(t[counter_id::dropped_iterations]) + "</p>";
     if (t[counter_id::behaviour_errors])
-        s += "<p class=\"bad\">behaviour errors: " + n(t[counter_id::behaviour_errors]) +
-             " (run with --log-level debug to see them)</p>";
+        s += "<p class=\"bad\">behaviour errors: " + n(t[counter_id::behaviour_errors]) + " (users ended by an exception)</p>";
+    if (!t.errors.empty()) {
+        s += "<p>Errors, most frequent first:</p><table id=\"table-errors\">" + th_row({"count", "where: message"});
+        for (const auto& [message, count] : errors_by_count(t.errors)) s += tr({n(count), message});
+        s += "</table>";
+    }
     return s;
 }
 

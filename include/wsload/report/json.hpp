@@ -203,6 +203,14 @@ inline boost::json::object result_document(const stats::run_info& config, const 
         requests.push_back(std::move(o));
     }
     doc["requests"] = std::move(requests);
+    boost::json::array errors;  // most frequent first
+    for (const auto& [message, count] : report::errors_by_count(t.errors)) {
+        boost::json::object o;
+        o["message"] = message;
+        o["count"] = count;
+        errors.push_back(std::move(o));
+    }
+    doc["errors"] = std::move(errors);
     doc["timeseries"] = timeseries_json(r, series_histograms);
     doc["environment"] = environment_json(r);
 

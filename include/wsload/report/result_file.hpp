@@ -178,6 +178,17 @@ inline loaded_result load_result(const boost::json::object& doc, const std::stri
             // A histogram added after the file was written (upload) is absent: none of it.
             if (histograms.contains(stats::histogram_names[i]))
                 t.histograms[i].merge(detail::histogram_state(child(histograms, stats::histogram_names[i], file), file));
+        if (const auto* errors = doc.if_contains("errors")) {  // absent from files before issue 18
+            if (!errors->is_array()) detail::bad_file(file, "\"errors\" is not an array");
+            stats::error_counts read;
+            for (const auto& x : errors->as_array()) {
+                const auto* o = x.if_object();
+                const auto* message = o ? o->if_contains("message") : nullptr;
+                if (!message || !message->is_string()) detail::bad_file(file, "an entry of \"errors\" without \"message\"");
+                read[std::string(message->as_string())] += number(*o, "count", file);
+            }
+            stats::merge_errors(t.errors, read);
+        }
         if (const auto* requests = doc.if_contains("requests")) {  // absent from files before 0.1.0's names
             if (!requests->is_array()) detail::bad_file(file, "\"requests\" is not an array");
             for (const auto& x : requests->as_array()) {

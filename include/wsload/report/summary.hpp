@@ -3,13 +3,17 @@
 // JSON and later sinks cannot disagree.
 
 #include <wsload/core/duration.hpp>
+#include <wsload/stats/errors.hpp>
 #include <wsload/stats/histogram.hpp>
 #include <wsload/stats/run_info.hpp>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace wsload::report {
 
@@ -43,6 +47,14 @@ inline std::string load_text(const stats::run_info& c)
 {
     if (!c.load.empty()) return c.load;
     return std::to_string(c.users) + (c.users == 1 ? " user" : " users") + ", ramp " + format_duration(c.ramp);
+}
+
+/// The errors table, most frequent first (ties by message).
+inline std::vector<std::pair<std::string, std::uint64_t>> errors_by_count(const stats::error_counts& errors)
+{
+    std::vector<std::pair<std::string, std::uint64_t>> rows(errors.begin(), errors.end());
+    std::stable_sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+    return rows;
 }
 
 inline double percent(std::uint64_t part, std::uint64_t whole) noexcept

@@ -7,6 +7,7 @@
 #include <wsload/core/log.hpp>
 #include <wsload/detail/frame_cache.hpp>
 #include <wsload/runtime/behavior.hpp>
+#include <wsload/runtime/iteration_loop.hpp>
 #include <wsload/runtime/user.hpp>
 #include <wsload/runtime/worker.hpp>
 #include <wsload/sched/plan.hpp>
@@ -147,9 +148,11 @@ private:
             } catch (const usage_error& x) {
                 w.run().report_misuse(x.what());  // not the user's failure: the run's setup is wrong
             } catch (const std::exception& x) {
+                w.stats().errors.count("behaviour", x.what());
                 log(log_level::debug, "user " + u->id() + ": behaviour failed: " + x.what());
                 if (u->traced()) log_traced("wsload", u->trace_tag(), "ended: behaviour failed: " + mask_secrets(x.what()));
             } catch (...) {
+                w.stats().errors.count("behaviour", "a non-standard exception");
                 log(log_level::debug, "user " + u->id() + ": behaviour failed with a non-standard exception");
                 if (u->traced()) log_traced("wsload", u->trace_tag(), "ended: behaviour failed with a non-standard exception");
             }

@@ -33,6 +33,11 @@ struct run_config {
     /// How long a user the shape stops (a ramp-down) gets to finish before it is aborted (k6's
     /// gracefulRampDown).
     std::chrono::nanoseconds ramp_down_timeout = std::chrono::seconds(30);
+    /// Iterations of the iteration form (wsload::iterations) over the whole run, shared by every
+    /// user (k6's shared-iterations); 0 = no bound.
+    std::uint64_t iterations = 0;
+    /// Iterations each user runs at most (k6's per-vu-iterations); 0 = no bound.
+    std::uint64_t iterations_per_user = 0;
     std::chrono::nanoseconds duration = std::chrono::seconds(60);  ///< whole run, ramp included (as Locust's --run-time)
     std::chrono::nanoseconds ping_interval{0};  ///< WebSocket heartbeat; 0 = off
     std::chrono::nanoseconds connect_timeout = std::chrono::seconds(10);  ///< TCP + TLS + upgrade together

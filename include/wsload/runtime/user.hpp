@@ -89,6 +89,10 @@ public:
     /// Waits `d`, or less if the run ends meanwhile.
     task<> think(std::chrono::nanoseconds d) { return sleep_until(clock::now() + d); }
     WSLOAD_DECL task<> sleep_until(clock::time_point t);
+    /// Waits for the next slot of `step` across the whole run: slots are `interval` apart, in
+    /// the order users ask, over every thread (seed 000's login_interval: at most one login per
+    /// interval however the users arrive). `co_await u.pace("login", 2s);` then log in.
+    WSLOAD_DECL task<> pace(std::string_view step, std::chrono::nanoseconds interval);
 
     random_generator& random() noexcept override { return random_; }
     /// --log-users chose this user: its connections log their traffic at debug, as `user_N`.

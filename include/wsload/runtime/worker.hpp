@@ -5,6 +5,7 @@
 #include <wsload/core/task.hpp>
 #include <wsload/net/io_thread.hpp>
 #include <wsload/runtime/run_config.hpp>
+#include <wsload/sched/pacer.hpp>
 #include <wsload/stats/metrics.hpp>
 #include <wsload/stats/series_merge.hpp>
 
@@ -46,6 +47,13 @@ struct run_state {
         return misuse_;
     }
     std::atomic<bool> misused{false};
+    sched::pacer pacer;  ///< user::pace: run-wide slots of a behaviour's paced steps
+
+    /// Takes one of the run's --iterations; false once they are all taken.
+    bool claim_iteration() noexcept
+    {
+        return iterations_claimed_.fetch_add(1, std::memory_order_relaxed) < config.iterations;
+    }
 
     net::connection_settings connection_settings() const noexcept
     {
@@ -55,6 +63,7 @@ struct run_state {
 private:
     mutable std::mutex misuse_mutex_;
     std::string misuse_;
+    std::atomic<std::uint64_t> iterations_claimed_{0};
 };
 
 /// One thread of the engine: the connections' io_thread, plus the users it starts and the

@@ -16,7 +16,7 @@ namespace wsload::stats {
 /// What a histogram's timed events belong to: a connect (its whole and its phases), a request
 /// (its round trip, or a phase of it: an upload), or the transport's keep-alive. The stats
 /// table's Type column, and the report's grouping.
-enum class histogram_group { connect, request, heartbeat };
+enum class histogram_group { connect, request, heartbeat, iteration };
 
 struct histogram_info {
     histogram_id id;
@@ -47,6 +47,9 @@ inline constexpr std::array<histogram_info, histogram_count> histogram_catalogue
      {"ping", {}}, "Heartbeat ping to its pong.", false},
     {histogram_id::upload, "upload", "upload", "upload", histogram_group::request, {},
      "Sending a request body sent in pieces (an HTTP upload), first byte to last.", false},
+    {histogram_id::iteration, "iteration", "iteration", "iteration", histogram_group::iteration,
+     {"iteration_duration", {}}, "One iteration of a behaviour (its iteration form), start to end, failed ones too.",
+     false},
 }};
 
 /// A counter counts up; a gauge goes up and down (open connections).
@@ -99,6 +102,11 @@ inline constexpr std::array<counter_info, counter_count> counter_catalogue{{
      "Users the load shape stopped before the run's end (a ramp-down)."},
     {counter_id::users_aborted, "users_aborted", counter_kind::counter,
      "Users the load shape stopped that were still running after the ramp-down timeout (their connections aborted)."},
+    {counter_id::iterations, "iterations", counter_kind::counter, "Iterations that ran to their end."},
+    {counter_id::iteration_errors, "iteration_errors", counter_kind::counter,
+     "Iterations ended by an exception (the user went on with its next iteration)."},
+    {counter_id::dropped_iterations, "dropped_iterations", counter_kind::counter,
+     "Iterations an arrival-rate shape could not start: no free user, and no more users allowed."},
 }};
 
 /// The catalogues are in identifier order, under the names metrics.hpp gives the identifiers.
@@ -138,6 +146,7 @@ inline constexpr std::string_view row_type(histogram_group g) noexcept
     case histogram_group::connect: return "CONNECT";
     case histogram_group::heartbeat: return "PING";
     case histogram_group::request: return "REQUEST";
+    case histogram_group::iteration: return "ITER";
     }
     return "";
 }
@@ -151,6 +160,7 @@ inline std::uint64_t failures_of(histogram_id id, const counter_totals& t) noexc
     case histogram_id::round_trip:
         return t[counter_id::requests_timed_out] + t[counter_id::requests_failed] + t[counter_id::requests_rejected];
     case histogram_id::ping_round_trip: return t[counter_id::pongs_missed];
+    case histogram_id::iteration: return t[counter_id::iteration_errors];
     default: return 0;
     }
 }

@@ -21,13 +21,16 @@ inline constexpr std::size_t error_message_bytes = 300;  ///< longer messages ar
 /// Messages and their counts, merged by message: what totals and result files carry.
 using error_counts = std::map<std::string, std::uint64_t, std::less<>>;
 
-/// Adds `from` into `into` with the same bound as a thread's table.
+/// Adds `from` into `into` with the same bound as a thread's table: at most
+/// error_message_limit messages, besides the line the others count under.
 inline void merge_errors(error_counts& into, const error_counts& from)
 {
     for (const auto& [message, n] : from) {
         auto it = into.find(message);
-        if (it == into.end() && into.size() >= error_message_limit) it = into.try_emplace(std::string(other_errors)).first;
-        else if (it == into.end()) it = into.emplace(message, 0).first;
+        if (it == into.end()) {
+            const auto kept = into.size() - into.count(other_errors);
+            it = kept < error_message_limit ? into.emplace(message, 0).first : into.try_emplace(std::string(other_errors)).first;
+        }
         it->second += n;
     }
 }

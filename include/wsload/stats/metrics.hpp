@@ -4,6 +4,7 @@
 
 #include <wsload/stats/counter.hpp>
 #include <wsload/stats/histogram.hpp>
+#include <wsload/stats/errors.hpp>
 #include <wsload/stats/named.hpp>
 #include <wsload/stats/taxonomy.hpp>
 
@@ -40,6 +41,9 @@ enum class counter_id : std::size_t {
     upload_bytes,          ///< request body bytes sent in pieces (HTTP uploads); also in bytes_sent
     users_stopped,         ///< users the load shape stopped before the run's end (a ramp-down)
     users_aborted,         ///< of those, users still running after the ramp-down timeout
+    iterations,            ///< iterations that ran to their end (the iteration form of a behaviour)
+    iteration_errors,      ///< iterations ended by an exception (by message in the errors table)
+    dropped_iterations,    ///< arrivals of an open-model shape that found no free user to run them
     count_
 };
 
@@ -51,6 +55,7 @@ enum class histogram_id : std::size_t {
     round_trip,       ///< request to matched reply, from the intended send time
     ping_round_trip,  ///< heartbeat ping to its pong
     upload,           ///< sending a request body sent in pieces (an HTTP upload): first byte to last
+    iteration,        ///< one iteration of a behaviour, start to end (failed ones too)
     count_
 };
 
@@ -63,10 +68,10 @@ inline constexpr std::array<std::string_view, counter_count> counter_names{
     "pongs_received",    "pongs_missed",      "requests_sent",      "requests_answered",
     "requests_timed_out", "requests_failed",  "users_started",      "users_finished",
     "behaviour_errors",  "inbox_dropped",     "requests_rejected",  "tls_sessions_resumed", "upload_bytes",
-    "users_stopped",     "users_aborted"};
+    "users_stopped",     "users_aborted",     "iterations",         "iteration_errors",   "dropped_iterations"};
 
 inline constexpr std::array<std::string_view, histogram_count> histogram_names{
-    "connect", "connect_tcp", "connect_tls", "connect_upgrade", "round_trip", "ping_round_trip", "upload"};
+    "connect", "connect_tcp", "connect_tls", "connect_upgrade", "round_trip", "ping_round_trip", "upload", "iteration"};
 
 /// HTTP statuses and WebSocket close codes are counted per value, in flat arrays:
 /// no map, no lock, a few KB per thread.
@@ -88,6 +93,8 @@ struct shard {
     histogram round_trip_this_second;
     /// Requests by name (every request also counts in the counters and round_trip above).
     named_table requests;
+    /// Exceptions of behaviours and iterations, by message.
+    error_table errors;
 
     counter& operator[](counter_id id) noexcept { return counters[static_cast<std::size_t>(id)]; }
     histogram& operator[](histogram_id id) noexcept { return histograms[static_cast<std::size_t>(id)]; }
@@ -178,6 +185,7 @@ private:
 struct totals : counter_totals {
     std::array<histogram, histogram_count> histograms;
     named_map requests;
+    error_counts errors;  ///< exceptions by message
 
     using counter_totals::operator[];
     const histogram& operator[](histogram_id id) const noexcept
@@ -190,12 +198,14 @@ struct totals : counter_totals {
         counter_totals::add(s);
         for (std::size_t i = 0; i < histogram_count; ++i) histograms[i].merge(s.histograms[i]);
         s.requests.for_each([this](const named_request& r) { requests[r.key].add(r); });
+        s.errors.add_to(errors);
     }
     void add(const totals& t)
     {
         counter_totals::add(t);
         for (std::size_t i = 0; i < histogram_count; ++i) histograms[i].merge(t.histograms[i]);
         for (const auto& [key, figures] : t.requests) requests[key].add(figures);
+        merge_errors(errors, t.errors);
     }
 };
 

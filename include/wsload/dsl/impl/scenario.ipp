@@ -20,7 +20,10 @@ WSLOAD_DECL int scenario::run(int argc, char** argv)
         if (hold_) config_.duration = (config_.load ? config_.load->length() : config_.ramp) + *hold_;
         dsl::command_line cli(config_, target_text_, flags_);
         if (!cli.parse(argc, argv)) return 0;  // --help
-        if (!behavior_) throw usage_error("the scenario has no behavior()");
+        if (!behavior_ && !iterations_) throw usage_error("the scenario has no behavior()");
+        if (!iterations_ && (config_.iterations != 0 || config_.iterations_per_user != 0))
+            throw usage_error("--iterations and --iterations-per-user count the iterations of wsload::iterations; this "
+                              "scenario's behavior() is one coroutine per user");
     } catch (const usage_error& e) {
         std::fprintf(stderr, "wsload: %s\n", e.what());
         return 2;
@@ -36,7 +39,7 @@ WSLOAD_DECL int scenario::run(int argc, char** argv)
     try {
         std::vector<report::threshold> rules;
         for (const auto& text : config_.thresholds) rules.push_back(report::parse_threshold(text));
-        runtime::engine engine(config_, behavior_);
+        runtime::engine engine(config_, iterations_ ? runtime::iteration_behavior(iterations_) : behavior_);
         const auto info = describe(config_);
         bool aborted = false;
         engine.on_progress([&](const runtime::progress& p) {

@@ -63,6 +63,11 @@ WSLOAD_DECL task<> user::sleep_until(clock::time_point t)
     co_await sleep_->async_wait(use_task);
 }
 
+WSLOAD_DECL task<> user::pace(std::string_view step, std::chrono::nanoseconds interval)
+{
+    return sleep_until(worker_.run().pacer.claim(step, interval, clock::now()));
+}
+
 WSLOAD_DECL void user::on_stop()
 {
     stopped_ = true;
