@@ -23,7 +23,7 @@ constexpr const char* usage =
     "Usage:\n"
     "  wsload-report merge FILE... -o OUT.json   combine result files exactly\n"
     "  wsload-report text FILE                   print the text report\n"
-    "  wsload-report csv FILE PREFIX             write PREFIX_stats.csv, PREFIX_stats_history.csv, PREFIX_failures.csv\n"
+    "  wsload-report csv FILE PREFIX             write PREFIX_stats.csv, _stats_history.csv, _failures.csv (and _phases.csv)\n"
     "  wsload-report html FILE OUT.html          write the self-contained HTML report\n";
 
 wsload::report::outcome verdict_of(const wsload::report::loaded_result& r)

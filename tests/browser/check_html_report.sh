@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# The HTML report in a real browser: runs im_bench (messaging, 50 users, 4 s) against a fresh
-# im_server with --html and --csv, opens the page in headless Debian Chromium, then checks the
-# DOM Chromium built (every chart present, with points and drawn paths or bars) and a
-# screenshot (the right size, many colours, chart colours on it). inspect_report.py does the
+# The HTML report in a real browser: runs im_bench (messaging, steps of 25 then 50 users, 2 s
+# each: 4 s) against a fresh im_server with --html and --csv, opens the page in headless Debian
+# Chromium, then checks the DOM Chromium built (every chart present, with points and drawn paths
+# or bars, the per-phase tables) and a screenshot (the right size, many colours, chart colours on it). inspect_report.py does the
 # checking; its lines say what failed.
 #
 #   check_html_report.sh IM_BENCH IM_SERVER [OUT_DIR]
@@ -54,8 +54,8 @@ port=${BASH_REMATCH[1]}
 echo "im_server (pid $server_pid) listening on port $port"
 
 status=0
-timeout 120 "$im_bench" --target "ws://127.0.0.1:$port/ws" --mode messaging --conns 50 --ramp 1s \
-  --duration 4s --message-interval 100ms --ping-interval 1s --quiet \
+timeout 120 "$im_bench" --target "ws://127.0.0.1:$port/ws" --mode messaging --steps 25,50 --step-duration 2s \
+  --message-interval 100ms --ping-interval 1s --quiet \
   --html "$out/report.html" --csv "$out/run" >"$out/bench.out" 2>"$out/bench.err" || status=$?
 kill "$server_pid"
 wait "$server_pid" 2>/dev/null || true

@@ -72,7 +72,7 @@ def check_dom(out, history_rows):
     parser.feed((out / "dom.html").read_text(encoding="utf-8"))
     check(parser.scenario == "im_bench", f"scenario shown as {parser.scenario!r}, not 'im_bench'")
     for id_ in ("verdict", "table-requests", "table-connections", "table-connect-latency", "table-heartbeat",
-                "table-messages", "table-config", "table-environment"):
+                "table-messages", "table-config", "table-environment", "table-phases", "table-levels"):
         check(id_ in parser.ids, f"no element #{id_}")
     for id_ in LINE_CHARTS + DISTRIBUTIONS:
         chart = parser.charts.get(id_)
@@ -112,6 +112,11 @@ def check_csv(out):
         history = list(csv.DictReader(f))
     check(len(history) >= 4, f"run_stats_history.csv: {len(history)} rows for a 4 s run")
     check((out / "run_failures.csv").read_bytes().startswith(b"Kind,Class,Code,Count\r\n"), "run_failures.csv: header")
+    # --steps 25,50: a row per level, each starting 25 users.
+    with open(out / "run_phases.csv", newline="") as f:
+        phases = list(csv.DictReader(f))
+    check([r["Phase"] for r in phases] == ["level 25", "level 50"], f"run_phases.csv: phases {[r['Phase'] for r in phases]}")
+    check(all(r["Users Started"] == "25" for r in phases), "run_phases.csv: not 25 users started per level")
     return history
 
 

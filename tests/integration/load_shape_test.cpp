@@ -209,4 +209,106 @@ BOOST_AUTO_TEST_CASE(paced_steps_are_an_interval_apart_across_threads, *boost::u
     BOOST_TEST((logins.back() - logins.front() < 800ms));
 }
 
+namespace {
+
+/// Connects, then asks and waits 50 ms until the shape or the run stops it.
+wsload::task<> ask_until_stopped(wsload::user& u)
+{
+    auto ws = co_await u.websocket();
+    if (!ws) co_return;
+    while (u.running()) {
+        const auto text = "hi " + u.id();
+        // Captured by reference: a lambda holding a string, made inside the co_await
+        // expression, would be destroyed twice by g++ 12.
+        const auto answers = [&text](std::string_view m) { return m == text; };
+        co_await ws.request(text, answers);
+        co_await u.think(50ms);
+    }
+}
+
+/// The phases of `r` add up to its totals, counter by counter and bucket by bucket.
+void check_phases_add_up(const wsload::stats::run_result& r)
+{
+    stats::totals sum;
+    for (const auto& p : r.phases) sum.add(*p.totals);
+    const auto& t = *r.totals;
+    for (std::size_t i = 0; i < stats::counter_count; ++i)
+        if (i != static_cast<std::size_t>(counter_id::active_connections))
+            BOOST_TEST(sum.counters[i] == t.counters[i], stats::counter_names[i]);
+    BOOST_TEST(sum.connect_failures == t.connect_failures);
+    BOOST_TEST(sum.disconnects == t.disconnects);
+    BOOST_TEST(sum.request_failures == t.request_failures);
+    for (std::size_t i = 0; i < stats::histogram_count; ++i) {
+        const auto a = sum.histograms[i].export_state(), b = t.histograms[i].export_state();
+        BOOST_TEST(a.count == b.count, stats::histogram_names[i]);
+        BOOST_TEST(a.sum == b.sum);
+        BOOST_TEST((a.buckets == b.buckets));
+    }
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(steps_cut_the_figures_by_level_exactly, *boost::unit_test::timeout(60))
+{
+    wsload::test::im_server_process server(WSLOAD_IM_SERVER);
+    const auto plan = wsload::sched::steps{{2, 4, 6}, 800ms}.to_plan();
+    auto config = shaped(server, plan);
+    config.duration = plan.length();
+    wsload::runtime::engine engine(config, ask_until_stopped);
+    const auto r = engine.run();
+    BOOST_REQUIRE(r.phases.size() == 3u);
+    const std::uint64_t levels[] = {2, 4, 6};
+    for (std::size_t k = 0; k < 3; ++k) {
+        const auto& p = r.phases[k];
+        const auto& t = *p.totals;
+        BOOST_TEST(p.name == "level " + std::to_string(levels[k]));
+        BOOST_TEST(p.users == levels[k]);
+        BOOST_TEST((p.start == 800ms * k));
+        // Each level starts its 2 new users at its first instant, after the reading: they count
+        // in it, as do their connections (a loopback connect takes far less than a level).
+        BOOST_TEST(t[counter_id::users_started] == 2u);
+        BOOST_TEST(t[counter_id::connect_attempts] == 2u);
+        BOOST_TEST(t[counter_id::connect_successes] == 2u);
+        BOOST_TEST(t[stats::histogram_id::connect].count() == 2u);
+        BOOST_TEST(t[counter_id::requests_sent] > 0u);
+        BOOST_TEST(t[counter_id::requests_answered] == t[stats::histogram_id::round_trip].count());
+        // Everyone connected stays: open at the level's end, as many as have started so far.
+        if (k < 2) BOOST_TEST(t[counter_id::active_connections] == levels[k]);
+        if (k < 2) BOOST_TEST((p.end == r.phases[k + 1].start));
+        if (k < 2) BOOST_TEST(t.disconnect_total() == 0u);
+    }
+    BOOST_TEST((r.phases[2].end == r.elapsed));
+    BOOST_TEST(r.phases[2].totals->ended(stats::disconnect_reason::client_stop) == 6u);  // the run's end
+    check_phases_add_up(r);
+}
+
+BOOST_AUTO_TEST_CASE(a_run_ended_during_a_stage_closes_it_and_leaves_the_next_out, *boost::unit_test::timeout(60))
+{
+    wsload::test::im_server_process server(WSLOAD_IM_SERVER);
+    // Stage 1 is a jump (no length), stage 2 holds, stage 3 starts a user at 0.7 s and
+    // another at 1.2 s, stage 4 would start at 1.7 s.
+    const auto plan = wsload::sched::stages{{0s, 3}, {700ms, 3}, {1s, 5}, {3s, 5}}.to_plan();
+    auto config = shaped(server, plan);
+    config.duration = 1s;
+    wsload::runtime::engine engine(config, ask_until_stopped);
+    const auto r = engine.run();
+    BOOST_REQUIRE(r.phases.size() == 3u);  // stage 4 was never reached
+    const auto& jump = *r.phases[0].totals;
+    const auto& hold = *r.phases[1].totals;
+    const auto& ramp = *r.phases[2].totals;
+    BOOST_TEST(r.phases[0].name == "stage 1");
+    // The jump's instant is the jump's: its users start in it (their connects may begin before
+    // the reading that closes it, and end in the hold).
+    BOOST_TEST((r.phases[0].start == 0s && r.phases[0].end == 0s));
+    BOOST_TEST(jump[counter_id::users_started] == 3u);
+    BOOST_TEST(hold[counter_id::users_started] == 0u);
+    BOOST_TEST(jump[counter_id::connect_successes] + hold[counter_id::connect_successes] == 3u);
+    BOOST_TEST(ramp[counter_id::users_started] == 1u);
+    BOOST_TEST(ramp[counter_id::connect_successes] == 1u);
+    BOOST_TEST((r.phases[2].start == 700ms));
+    BOOST_TEST((r.phases[2].end == r.elapsed));
+    BOOST_TEST(ramp.ended(stats::disconnect_reason::client_stop) == 4u);
+    check_phases_add_up(r);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -4,6 +4,7 @@
 
 #include <wsload/core/duration.hpp>
 #include <wsload/report/outcome.hpp>
+#include <wsload/report/phase_table.hpp>
 #include <wsload/report/summary.hpp>
 #include <wsload/stats/catalogue.hpp>
 #include <wsload/stats/run_info.hpp>
@@ -90,6 +91,41 @@ inline void requests_by_name(std::FILE* out, const stats::totals& t, std::chrono
                      static_cast<unsigned long long>(named.failures()), l.percentiles[0], l.percentiles[1],
                      l.percentiles[3], l.mean, l.min, l.max, per_second(named.answered, elapsed));
     }
+}
+
+/// The run cut by phase: a row per phase reached, rates over the phase's own length; for the
+/// steps shape, then seed 001's comparison across levels.
+inline void phases(std::FILE* out, const stats::run_result& r)
+{
+    const auto rows = phase_table(r);
+    if (rows.empty()) return;
+    int width = 5;
+    for (const auto& p : rows) width = std::max(width, static_cast<int>(p.name.size()));
+    const bool levels = phases_are_levels(r);
+    std::fprintf(out, "\n--- Phases ---\n");
+    std::fprintf(out, "%-*s %6s %7s %7s %7s %6s %8s %8s %6s %6s %8s %8s %8s %8s %8s %8s %8s\n", width, "phase", "users",
+                 "time s", "started", "conn ok", "failed", "req sent", "answered", "failed", "ok %", "req/s", "p50 ms",
+                 "p95 ms", "p99 ms", "max ms", "sent/s", "recv/s");
+    for (const auto& p : rows)
+        std::fprintf(out, "%-*s %6llu %7.1f %7llu %7llu %6llu %8llu %8llu %6llu %6.2f %8.1f %8.3f %8.3f %8.3f %8.3f %8.1f %8.1f\n",
+                     width, std::string(p.name).c_str(), static_cast<unsigned long long>(p.users), p.duration_s,
+                     static_cast<unsigned long long>(p.users_started), static_cast<unsigned long long>(p.connects_ok),
+                     static_cast<unsigned long long>(p.connects_failed),
+                     static_cast<unsigned long long>(p.requests_sent),
+                     static_cast<unsigned long long>(p.requests_answered),
+                     static_cast<unsigned long long>(p.requests_failed), p.request_success, p.requests_per_s,
+                     p.rtt_p50, p.rtt_p95, p.rtt_p99, p.rtt_max, p.sent_per_s, p.received_per_s);
+    if (!levels) return;
+    // Seed 001's per-run report, a column per figure and a row per level.
+    std::fprintf(out, "\n--- Levels compared (seed 001) ---\n");
+    std::fprintf(out, "%-*s %6s %9s %9s %10s %10s %9s %9s %11s %11s\n", width, "level", "users", "conn ok %",
+                 "req ok %", "msgs sent", "msgs recv", "avg QPS", "sent/user", "connect avg", "connect max");
+    for (const auto& p : rows)
+        std::fprintf(out, "%-*s %6llu %9.2f %9.2f %10llu %10llu %9.2f %9.1f %8.3f ms %8.3f ms\n", width,
+                     std::string(p.name).c_str(), static_cast<unsigned long long>(p.users), p.connect_success,
+                     p.request_success, static_cast<unsigned long long>(p.messages_sent),
+                     static_cast<unsigned long long>(p.messages_received), p.sent_per_s, p.sent_per_user,
+                     p.connect_avg, p.connect_max);
 }
 
 }  // namespace detail
@@ -228,6 +264,8 @@ inline void print_report(std::FILE* out, const stats::run_info& config, const st
             std::fprintf(out, "%-4s %-36s observed %.*f%s\n", t.passed ? "ok" : "FAIL", t.rule->expression.c_str(),
                          t.rule->unit().empty() ? 0 : 3, t.observed, std::string(t.rule->unit()).c_str());
     }
+
+    detail::phases(out, r);
 
     std::fprintf(out, "\n--- Run time: %.2f s%s ---\n", std::chrono::duration<double>(r.elapsed).count(),
                  r.ended_early ? " (ended early: a threshold failed)" : "");

@@ -1,11 +1,13 @@
 #pragma once
 // `--csv PREFIX`, like Locust's: PREFIX_stats.csv (the request table), PREFIX_stats_history.csv
 // (the time series) and PREFIX_failures.csv (the taxonomy of connect failures, disconnects and
-// request failures, and the HTTP responses per status). RFC 4180: CRLF line ends, fields quoted
+// request failures, and the HTTP responses per status), and PREFIX_phases.csv when the load shape
+// names phases (a row per stage or level). RFC 4180: CRLF line ends, fields quoted
 // when they need it. Columns are documented in docs/csv.md.
 
 #include <wsload/core/log.hpp>
 #include <wsload/report/outcome.hpp>
+#include <wsload/report/phase_table.hpp>
 #include <wsload/report/sink.hpp>
 #include <wsload/report/stats_table.hpp>
 #include <wsload/stats/run_info.hpp>
@@ -151,6 +153,31 @@ inline std::string failures_csv(const stats::run_result& r)
     return w.text();
 }
 
+/// A row per phase reached (phase_table), rates over the phase's own length.
+inline std::string phases_csv(const stats::run_result& r)
+{
+    csv_writer w;
+    for (auto h : {"Phase", "Users", "Start (s)", "End (s)", "Users Started", "Connects OK", "Connects Failed",
+                   "Connect Success (%)", "Connect Avg (ms)", "Connect Max (ms)", "Requests Sent",
+                   "Requests Answered", "Requests Failed", "Request Success (%)", "Requests/s", "RTT p50 (ms)",
+                   "RTT p95 (ms)", "RTT p99 (ms)", "RTT Max (ms)", "Messages Sent", "Messages Received",
+                   "Messages Sent/s", "Messages Received/s", "Sent per User"})
+        w.field(std::string_view(h));
+    w.end_line();
+    for (const auto& p : phase_table(r)) {
+        w.field(p.name).field(p.users).field(p.start_s, 3).field(p.end_s, 3).field(p.users_started);
+        w.field(p.connects_ok).field(p.connects_failed).field(p.connect_success, 2);
+        w.field(p.connect_avg, 3).field(p.connect_max, 3);
+        w.field(p.requests_sent).field(p.requests_answered).field(p.requests_failed);
+        w.field(p.request_success, 2).field(p.requests_per_s, 2);
+        for (double ms : {p.rtt_p50, p.rtt_p95, p.rtt_p99, p.rtt_max}) w.field(ms, 3);
+        w.field(p.messages_sent).field(p.messages_received).field(p.sent_per_s, 2).field(p.received_per_s, 2);
+        w.field(p.sent_per_user, 2);
+        w.end_line();
+    }
+    return w.text();
+}
+
 inline bool write_text_file(const std::string& path, const std::string& text, std::string_view flag)
 {
     std::ofstream out(path, std::ios::binary | std::ios::trunc);  // binary: keep the CRLFs as written
@@ -165,13 +192,15 @@ inline bool write_text_file(const std::string& path, const std::string& text, st
 
 }  // namespace detail
 
-/// Writes PREFIX_stats.csv, PREFIX_stats_history.csv and PREFIX_failures.csv; false (after
-/// logging one line) at the first file that cannot be written.
+/// Writes PREFIX_stats.csv, PREFIX_stats_history.csv, PREFIX_failures.csv and, when the run
+/// has phases, PREFIX_phases.csv; false (after logging one line) at the first file that cannot
+/// be written.
 inline bool write_csv(const std::string& prefix, const stats::run_info&, const stats::run_result& r, const outcome&)
 {
     return detail::write_text_file(prefix + "_stats.csv", detail::stats_csv(r), "--csv") &&
            detail::write_text_file(prefix + "_stats_history.csv", detail::stats_history_csv(r), "--csv") &&
-           detail::write_text_file(prefix + "_failures.csv", detail::failures_csv(r), "--csv");
+           detail::write_text_file(prefix + "_failures.csv", detail::failures_csv(r), "--csv") &&
+           (r.phases.empty() || detail::write_text_file(prefix + "_phases.csv", detail::phases_csv(r), "--csv"));
 }
 
 /// `--csv PREFIX`.

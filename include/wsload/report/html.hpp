@@ -8,6 +8,7 @@
 #include <wsload/report/charts.hpp>
 #include <wsload/report/json.hpp>
 #include <wsload/report/outcome.hpp>
+#include <wsload/report/phase_table.hpp>
 #include <wsload/report/sink.hpp>
 #include <wsload/report/stats_table.hpp>
 #include <wsload/report/summary.hpp>
@@ -314,6 +315,36 @@ inline std::string latency_tables(const stats::run_result& r)
     return s;
 }
 
+/// The run cut by phase (phase_table), and for the steps shape seed 001's comparison across
+/// levels; nothing when the shape names no phases.
+inline std::string phase_tables(const stats::run_result& r)
+{
+    const auto rows = phase_table(r);
+    if (rows.empty()) return {};
+    const auto n = [](std::uint64_t v) { return std::to_string(v); };
+    std::string s = "<section id=\"phases\"><h2>Phases</h2><table id=\"table-phases\">" +
+                    th_row({"phase", "users", "duration (s)", "started", "connects ok", "connects failed",
+                            "requests sent", "answered", "failed", "success %", "requests/s", "p50 (ms)", "p95 (ms)",
+                            "p99 (ms)", "max (ms)", "sent/s", "received/s"});
+    for (const auto& p : rows)
+        s += tr({std::string(p.name), n(p.users), fixed(p.duration_s, 1), n(p.users_started), n(p.connects_ok),
+                 n(p.connects_failed), n(p.requests_sent), n(p.requests_answered), n(p.requests_failed),
+                 fixed(p.request_success, 2), fixed(p.requests_per_s, 1), fixed(p.rtt_p50, 3), fixed(p.rtt_p95, 3),
+                 fixed(p.rtt_p99, 3), fixed(p.rtt_max, 3), fixed(p.sent_per_s, 1), fixed(p.received_per_s, 1)});
+    s += "</table>";
+    if (phases_are_levels(r)) {
+        s += "<h2>Levels compared</h2><table id=\"table-levels\">" +
+             th_row({"level", "users", "connect success %", "request success %", "messages sent", "messages received",
+                     "average QPS", "sent per user", "connect avg (ms)", "connect max (ms)"});
+        for (const auto& p : rows)
+            s += tr({std::string(p.name), n(p.users), fixed(p.connect_success, 2), fixed(p.request_success, 2),
+                     n(p.messages_sent), n(p.messages_received), fixed(p.sent_per_s, 2), fixed(p.sent_per_user, 1),
+                     fixed(p.connect_avg, 3), fixed(p.connect_max, 3)});
+        s += "</table>";
+    }
+    return s + "</section>\n";
+}
+
 }  // namespace detail
 
 /// The whole page as a string.
@@ -341,6 +372,7 @@ inline std::string html_report(const stats::run_info& config, const stats::run_r
     s += "<section id=\"tables\"><h2>Requests</h2>" + detail::requests_table(r) + "<h2>Connections</h2>" +
          detail::connections_table(r) + "<h2>Latency, heartbeat and messages</h2>" + detail::latency_tables(r) +
          "</section>\n";
+    s += detail::phase_tables(r);
     s += "<footer>wsload " WSLOAD_VERSION_STRING "</footer>\n</body></html>\n";
     return s;
 }

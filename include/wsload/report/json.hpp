@@ -124,42 +124,18 @@ inline boost::json::object request_totals_json(const stats::counter_totals& t)
     return o;
 }
 
-namespace detail {
-
-inline boost::json::object result_document(const stats::run_info& config, const stats::run_result& r,
-                                          const outcome& verdict, bool series_histograms)
+/// A run's figures, or a phase's, as the top level of the document and each entry of `phases`
+/// carry them: "connections", "request_totals", "latency_ms", "histograms" (exact), "requests"
+/// (by name, exactly) and "counters". `open_at_end`: connections open at the end.
+inline void write_totals(boost::json::object& doc, const stats::totals& t, std::uint64_t open_at_end)
 {
     using stats::counter_id;
-    const auto& t = *r.totals;
-    boost::json::object doc;
-    doc["schema"] = "wsload.result/1";
-    doc["scenario"] = config.name;
-
-    boost::json::object cfg;
-    cfg["target"] = config.target;
-    cfg["users"] = config.users;
-    cfg["ramp_s"] = std::chrono::duration<double>(config.ramp).count();
-    cfg["load"] = config.load;
-    cfg["duration_s"] = std::chrono::duration<double>(config.duration).count();
-    cfg["ping_interval_s"] = std::chrono::duration<double>(config.ping_interval).count();
-    cfg["connect_timeout_s"] = std::chrono::duration<double>(config.connect_timeout).count();
-    cfg["threads"] = config.threads;
-    cfg["seed"] = config.seed;
-    doc["config"] = std::move(cfg);
-
-    boost::json::object run;
-    run["elapsed_s"] = std::chrono::duration<double>(r.elapsed).count();
-    run["interrupted"] = r.interrupted;
-    run["ended_early"] = r.ended_early;
-    run["exit_status"] = verdict.exit_status();
-    doc["run"] = std::move(run);
-
     boost::json::object conns;
     conns["attempted"] = t[counter_id::connect_attempts];
     conns["succeeded"] = t[counter_id::connect_successes];
     conns["failed"] = t.failures();
     conns["success_rate"] = percent(t[counter_id::connect_successes], t[counter_id::connect_attempts]);
-    conns["open_at_end"] = r.open_at_end;
+    conns["open_at_end"] = open_at_end;
     boost::json::object failures, statuses, disconnects, codes;
     for (std::size_t i = 0; i < stats::connect_failure_count; ++i)
         failures[stats::connect_failure_names[i]] = t.connect_failures[i];
@@ -203,7 +179,59 @@ inline boost::json::object result_document(const stats::run_info& config, const 
         requests.push_back(std::move(o));
     }
     doc["requests"] = std::move(requests);
-    boost::json::array errors;  // most frequent first
+    boost::json::object counters;
+    for (std::size_t i = 0; i < stats::counter_count; ++i) counters[stats::counter_names[i]] = t.counters[i];
+    doc["counters"] = std::move(counters);
+}
+
+/// The run cut by phase: name, start_s, end_s, users and write_totals' figures for each.
+inline boost::json::array phases_json(const stats::run_result& r)
+{
+    boost::json::array phases;
+    for (const auto& p : r.phases) {
+        boost::json::object o;
+        o["name"] = p.name;
+        o["start_s"] = std::chrono::duration<double>(p.start).count();
+        o["end_s"] = std::chrono::duration<double>(p.end).count();
+        o["users"] = p.users;
+        write_totals(o, *p.totals, (*p.totals)[stats::counter_id::active_connections]);
+        phases.push_back(std::move(o));
+    }
+    return phases;
+}
+
+namespace detail {
+
+inline boost::json::object result_document(const stats::run_info& config, const stats::run_result& r,
+                                          const outcome& verdict, bool series_histograms)
+{
+    using stats::counter_id;
+    const auto& t = *r.totals;
+    boost::json::object doc;
+    doc["schema"] = "wsload.result/1";
+    doc["scenario"] = config.name;
+
+    boost::json::object cfg;
+    cfg["target"] = config.target;
+    cfg["users"] = config.users;
+    cfg["ramp_s"] = std::chrono::duration<double>(config.ramp).count();
+    cfg["load"] = config.load;
+    cfg["duration_s"] = std::chrono::duration<double>(config.duration).count();
+    cfg["ping_interval_s"] = std::chrono::duration<double>(config.ping_interval).count();
+    cfg["connect_timeout_s"] = std::chrono::duration<double>(config.connect_timeout).count();
+    cfg["threads"] = config.threads;
+    cfg["seed"] = config.seed;
+    doc["config"] = std::move(cfg);
+
+    boost::json::object run;
+    run["elapsed_s"] = std::chrono::duration<double>(r.elapsed).count();
+    run["interrupted"] = r.interrupted;
+    run["ended_early"] = r.ended_early;
+    run["exit_status"] = verdict.exit_status();
+    doc["run"] = std::move(run);
+
+    write_totals(doc, t, r.open_at_end);
+    boost::json::array errors;  // the run's, most frequent first (not cut by phase)
     for (const auto& [message, count] : report::errors_by_count(t.errors)) {
         boost::json::object o;
         o["message"] = message;
@@ -211,6 +239,7 @@ inline boost::json::object result_document(const stats::run_info& config, const 
         errors.push_back(std::move(o));
     }
     doc["errors"] = std::move(errors);
+    doc["phases"] = phases_json(r);
     doc["timeseries"] = timeseries_json(r, series_histograms);
     doc["environment"] = environment_json(r);
 
@@ -226,10 +255,6 @@ inline boost::json::object result_document(const stats::run_info& config, const 
             {"indicator", g.indicator}, {"value", g.value}, {"unit", g.unit}, {"grade", name(g.level)}});
     doc["thresholds"] = std::move(thresholds);
     doc["grades"] = std::move(grades);
-
-    boost::json::object counters;
-    for (std::size_t i = 0; i < stats::counter_count; ++i) counters[stats::counter_names[i]] = t.counters[i];
-    doc["counters"] = std::move(counters);
 
     boost::json::object rates;
     rates["messages_sent_per_s"] = per_second(t[counter_id::messages_sent], r.elapsed);

@@ -117,6 +117,59 @@ void read_codes(const object& o, std::array<std::uint64_t, N>& into, const std::
     }
 }
 
+inline std::chrono::nanoseconds seconds(double s)
+{
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>(s));
+}
+
+/// The figures write_totals wrote into `doc` (the top level, or an entry of "phases"), added
+/// to `t`; returns "open_at_end".
+inline std::uint64_t read_totals(const object& doc, stats::totals& t, const std::string& file)
+{
+    const auto& conns = child(doc, "connections", file);
+    const auto open_at_end = number(conns, "open_at_end", file);
+    read_classes(child(conns, "failures", file), stats::connect_failure_names, t.connect_failures, file);
+    read_classes(child(conns, "disconnects", file), stats::disconnect_reason_names, t.disconnects, file);
+    read_codes(child(conns, "http_statuses", file), t.http_statuses, file);
+    read_codes(child(conns, "close_codes", file), t.close_codes, file);
+    read_classes(child(doc, "counters", file), stats::counter_names, t.counters, file);
+    // Absent from files written before requests were counted by class: their failed
+    // requests are `other`, so that the classes still sum to requests_failed in any merge.
+    if (doc.contains("request_totals")) {
+        const auto& requests = child(doc, "request_totals", file);
+        read_classes(child(requests, "failures", file), stats::request_failure_names, t.request_failures, file);
+        read_codes(child(requests, "http_responses", file), t.http_responses, file);
+    } else {
+        t.request_failures[static_cast<std::size_t>(stats::request_failure::other)] =
+            t[stats::counter_id::requests_failed];
+    }
+    const auto& histograms = child(doc, "histograms", file);
+    for (std::size_t i = 0; i < stats::histogram_count; ++i)
+        // A histogram added after the file was written (upload) is absent: none of it.
+        if (histograms.contains(stats::histogram_names[i]))
+            t.histograms[i].merge(histogram_state(child(histograms, stats::histogram_names[i], file), file));
+    if (const auto* requests = doc.if_contains("requests")) {  // absent from files before 0.1.0's names
+        if (!requests->is_array()) bad_file(file, "\"requests\" is not an array");
+        for (const auto& x : requests->as_array()) {
+            if (!x.is_object()) bad_file(file, "an entry of \"requests\" is not an object");
+            const auto& o = x.as_object();
+            const auto text = [&](std::string_view key) {
+                const auto* v = o.if_contains(key);
+                if (!v || !v->is_string()) bad_file(file, "a request without \"" + std::string(key) + "\"");
+                return std::string(v->as_string());
+            };
+            auto& named = t.requests[stats::request_key{text("type"), text("name")}];
+            named.sent += number(o, "sent", file);
+            named.answered += number(o, "answered", file);
+            named.timed_out += number(o, "timed_out", file);
+            named.failed += number(o, "failed", file);
+            if (o.contains("rejected")) named.rejected += number(o, "rejected", file);  // since issue 15
+            named.round_trip.merge(histogram_state(child(o, "round_trip", file), file));
+        }
+    }
+    return open_at_end;
+}
+
 }  // namespace detail
 
 /// Reads one result document. Throws usage_error naming the file and what is wrong.
@@ -155,29 +208,7 @@ inline loaded_result load_result(const boost::json::object& doc, const std::stri
         r.started_at = std::chrono::system_clock::time_point(std::chrono::milliseconds(number(env, "started_at_unix_ms", file)));
 
         r.totals = std::make_unique<stats::totals>();
-        auto& t = *r.totals;
-        const auto& conns = child(doc, "connections", file);
-        r.open_at_end = number(conns, "open_at_end", file);
-        detail::read_classes(child(conns, "failures", file), stats::connect_failure_names, t.connect_failures, file);
-        detail::read_classes(child(conns, "disconnects", file), stats::disconnect_reason_names, t.disconnects, file);
-        detail::read_codes(child(conns, "http_statuses", file), t.http_statuses, file);
-        detail::read_codes(child(conns, "close_codes", file), t.close_codes, file);
-        detail::read_classes(child(doc, "counters", file), stats::counter_names, t.counters, file);
-        // Absent from files written before requests were counted by class: their failed
-        // requests are `other`, so that the classes still sum to requests_failed in any merge.
-        if (doc.contains("request_totals")) {
-            const auto& requests = child(doc, "request_totals", file);
-            detail::read_classes(child(requests, "failures", file), stats::request_failure_names, t.request_failures, file);
-            detail::read_codes(child(requests, "http_responses", file), t.http_responses, file);
-        } else {
-            t.request_failures[static_cast<std::size_t>(stats::request_failure::other)] =
-                t[stats::counter_id::requests_failed];
-        }
-        const auto& histograms = child(doc, "histograms", file);
-        for (std::size_t i = 0; i < stats::histogram_count; ++i)
-            // A histogram added after the file was written (upload) is absent: none of it.
-            if (histograms.contains(stats::histogram_names[i]))
-                t.histograms[i].merge(detail::histogram_state(child(histograms, stats::histogram_names[i], file), file));
+        r.open_at_end = detail::read_totals(doc, *r.totals, file);
         if (const auto* errors = doc.if_contains("errors")) {  // absent from files before issue 18
             if (!errors->is_array()) detail::bad_file(file, "\"errors\" is not an array");
             stats::error_counts read;
@@ -187,25 +218,21 @@ inline loaded_result load_result(const boost::json::object& doc, const std::stri
                 if (!message || !message->is_string()) detail::bad_file(file, "an entry of \"errors\" without \"message\"");
                 read[std::string(message->as_string())] += number(*o, "count", file);
             }
-            stats::merge_errors(t.errors, read);
+            stats::merge_errors(r.totals->errors, read);
         }
-        if (const auto* requests = doc.if_contains("requests")) {  // absent from files before 0.1.0's names
-            if (!requests->is_array()) detail::bad_file(file, "\"requests\" is not an array");
-            for (const auto& x : requests->as_array()) {
-                if (!x.is_object()) detail::bad_file(file, "an entry of \"requests\" is not an object");
+        if (const auto* phases = doc.if_contains("phases")) {  // absent from files before phases
+            if (!phases->is_array()) detail::bad_file(file, "\"phases\" is not an array");
+            for (const auto& x : phases->as_array()) {
+                if (!x.is_object()) detail::bad_file(file, "an entry of \"phases\" is not an object");
                 const auto& o = x.as_object();
-                const auto text = [&](std::string_view key) {
-                    const auto* v = o.if_contains(key);
-                    if (!v || !v->is_string()) detail::bad_file(file, "a request without \"" + std::string(key) + "\"");
-                    return std::string(v->as_string());
-                };
-                auto& named = t.requests[stats::request_key{text("type"), text("name")}];
-                named.sent += number(o, "sent", file);
-                named.answered += number(o, "answered", file);
-                named.timed_out += number(o, "timed_out", file);
-                named.failed += number(o, "failed", file);
-                if (o.contains("rejected")) named.rejected += number(o, "rejected", file);  // since issue 15
-                named.round_trip.merge(detail::histogram_state(child(o, "round_trip", file), file));
+                const auto* name = o.if_contains("name");
+                if (!name || !name->is_string()) detail::bad_file(file, "a phase without \"name\"");
+                auto& p = r.phases.emplace_back();
+                p.name = std::string(name->as_string());
+                p.start = detail::seconds(detail::real(o, "start_s", file));
+                p.end = detail::seconds(detail::real(o, "end_s", file));
+                p.users = number(o, "users", file);
+                detail::read_totals(o, *p.totals, file);
             }
         }
 
@@ -246,9 +273,39 @@ inline loaded_result load_result_file(const std::string& path)
     return load_result(value.as_object(), path);
 }
 
+namespace detail {
+
+/// Adds `from`'s phases (of a run that started `offset` after the merged one) into `into`, by
+/// name: figures add exactly, target users add, a phase spans from the earliest start to the
+/// latest end. A phase of a name `into` lacks is appended as it is (files whose shapes differ
+/// merge what matches and keep the rest).
+inline void merge_phases(std::vector<stats::phase_result>& into, const std::vector<stats::phase_result>& from,
+                         std::chrono::nanoseconds offset)
+{
+    for (const auto& p : from) {
+        auto it = std::find_if(into.begin(), into.end(), [&](const stats::phase_result& q) { return q.name == p.name; });
+        if (it == into.end()) {
+            auto& added = into.emplace_back();
+            added.name = p.name;
+            added.start = p.start + offset;
+            added.end = p.end + offset;
+            added.users = p.users;
+            added.totals->add(*p.totals);
+            continue;
+        }
+        it->start = std::min(it->start, p.start + offset);
+        it->end = std::max(it->end, p.end + offset);
+        it->users += p.users;
+        it->totals->add(*p.totals);
+    }
+}
+
+}  // namespace detail
+
 /// Merges results of runs that happened side by side (threads, processes, machines): counts
-/// add, histograms merge exactly, time series rows of the same wall-clock second add up, the
-/// run spans from the earliest start to the latest end. Thresholds are those of the first.
+/// add, histograms merge exactly, time series rows of the same wall-clock second add up, phases
+/// of the same name add up (detail::merge_phases), the run spans from the earliest start to the
+/// latest end. Thresholds are those of the first.
 inline loaded_result merge_results(std::vector<loaded_result> parts)
 {
     if (parts.empty()) throw usage_error("nothing to merge");
@@ -293,6 +350,8 @@ inline loaded_result merge_results(std::vector<loaded_result> parts)
         out.config.threads += p.config.threads;
         out.source_files.insert(out.source_files.end(), p.source_files.begin(), p.source_files.end());
         r.totals->add(*p.result.totals);
+        detail::merge_phases(r.phases, p.result.phases,
+                     std::chrono::duration_cast<std::chrono::nanoseconds>(p.result.started_at - start));
         r.open_at_end += p.result.open_at_end;
         r.interrupted = r.interrupted || p.result.interrupted;
         r.ended_early = r.ended_early || p.result.ended_early;

@@ -29,8 +29,10 @@
 #include <exception>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace wsload::runtime {
@@ -77,6 +79,7 @@ public:
         for (auto& t : threads) t.join();
 
         result_.totals = collect<stats::totals>();
+        result_.phases = cut_phases(*result_.totals);
         take_seconds();  // the last ones, cut as the run stopped
         series_.finish();
         return std::move(result_);
@@ -85,17 +88,31 @@ public:
 private:
     // Each worker follows the plan for its own users (i = index, index + threads, ...): their
     // starts and, where the shape goes down, their stops. Nothing crosses threads.
+    // The same walk reads the worker's shard at each phase's start (cut_phase), before the
+    // events at that moment: a level's first user counts in its level.
     task<> spawn_users(worker& w)
     {
         sched::plan_cursor cursor(plan_, w.index(), state_.config.threads);
         timer next(w.get_executor());
         spawn_timers_[w.index()] = &next;
+        const auto& phases = plan_.phases();
+        std::size_t boundary = 1;  // the next phase start to read at
+        auto event = cursor.next();
+        bool done = false;
+        const auto spawned_all = [&] {
+            if (!std::exchange(done, true)) spawners_done_.fetch_add(1, std::memory_order_release);
+        };
         while (!w.stopping()) {
-            const auto event = cursor.next();
-            if (!event) break;
-            next.expires_at(state_.started_at + event->at);
+            if (!event) spawned_all();  // phase starts may remain: they do not hold the run up
+            const bool cut = boundary < phases.size() && (!event || cuts_before(phases, boundary, event->at));
+            if (!event && !cut) break;
+            next.expires_at(state_.started_at + (cut ? phases[boundary].start : event->at));
             co_await next.async_wait(use_task);
             if (w.stopping()) break;
+            if (cut) {
+                cut_phase(w, boundary++);
+                continue;
+            }
             auto*& running = w.slot(event->index);
             if (event->start && !running) {
                 state_.live_users.fetch_add(1, std::memory_order_relaxed);
@@ -105,9 +122,43 @@ private:
                 // while this one still closes.
                 std::exchange(running, nullptr)->ramp_down(state_.config.ramp_down_timeout);
             }
+            event = cursor.next();
         }
         spawn_timers_[w.index()] = nullptr;
-        spawners_done_.fetch_add(1, std::memory_order_release);
+        spawned_all();
+    }
+
+    /// Whether the reading at phase k's start comes before an event at `at`. At the phase's
+    /// instant it does (a level's first users count in it), unless the phase before has no
+    /// length (a k6 "0s" stage, a jump): the events of that instant are that phase's.
+    static bool cuts_before(const std::vector<sched::phase>& phases, std::size_t k, std::chrono::nanoseconds at)
+    {
+        return phases[k].start < at || (phases[k].start == at && phases[k - 1].start != phases[k].start);
+    }
+
+    /// Adds worker w's shard, as it is now, to the reading at phase k's start. On w's thread.
+    void cut_phase(worker& w, std::size_t k)
+    {
+        auto& reading = phase_starts_[k - 1];
+        std::lock_guard lock(reading.mutex);  // once per worker and phase: never on the hot path
+        if (!reading.totals) reading.totals = std::make_unique<stats::totals>();
+        reading.totals->add(w.stats());
+        ++reading.workers;
+    }
+
+    /// The run cut by phase, once the threads are joined: the phase starts every worker read.
+    std::vector<stats::phase_result> cut_phases(const stats::totals& end)
+    {
+        std::vector<stats::phase_mark> marks;
+        for (const auto& p : plan_.phases()) marks.push_back({p.name, p.start, p.users});
+        std::vector<std::unique_ptr<stats::totals>> starts;
+        for (auto& reading : phase_starts_) {
+            // A run that ended as a phase began may have read it on some workers only: it was
+            // not reached, and the others' readings are dropped (their events stay in the phase before).
+            if (reading.workers != workers_.size()) break;
+            starts.push_back(std::move(reading.totals));
+        }
+        return stats::cut_phases(marks, std::move(starts), end, result_.elapsed);
     }
 
     /// Starts user `index`'s behaviour as a coroutine of its own. The user lives on the heap
@@ -327,6 +378,14 @@ private:
     std::atomic<clock::rep> started_ns_{0};  ///< started_at, for readers on other threads
     std::function<void(const progress&)> on_progress_;
     run_result result_;
+    /// Every shard read at each phase's start but the first (cut_phase).
+    struct phase_reading {
+        std::mutex mutex;
+        std::unique_ptr<stats::totals> totals;
+        std::size_t workers = 0;  ///< how many workers have added theirs
+    };
+    std::vector<phase_reading> phase_starts_ =
+        std::vector<phase_reading>(plan_.phases().empty() ? 0 : plan_.phases().size() - 1);
     /// Fills result_.series and result_.series_round_trips as the run goes (control thread).
     stats::series_builder series_{state_.config.threads, result_.series, result_.series_round_trips};
 };

@@ -146,6 +146,49 @@ public:
         if (const auto a = other.aggregates(); a.count != 0) add(a);
     }
 
+    /// Takes away `earlier`, an earlier state of the same histogram (every bucket at most this
+    /// one's): what was recorded between the two, exactly, bucket by bucket. Min and max of the
+    /// difference are not known to the nanosecond: they become the lowest and highest values of
+    /// its lowest and highest non-empty buckets (exact below 2^ceil(log2(2*10^digits)), within
+    /// the histogram's precision above), kept inside this one's [min, max]; exact when the
+    /// overall min or max was recorded since `earlier`. Throws
+    /// std::invalid_argument on another layout or when `earlier` is not earlier. Owner only.
+    void subtract(const histogram& earlier)
+    {
+        if (!same_layout(earlier)) throw std::invalid_argument("histogram::subtract: different layouts");
+        const auto a = aggregates(), e = earlier.aggregates();
+        if (e.count == 0) return;
+        if (e.count > a.count || e.clamped > a.clamped)
+            throw std::invalid_argument("histogram::subtract: not an earlier state of this histogram");
+        for (std::size_t i = 0; i < size_; ++i)
+            if (counts_[i].load(relaxed) < earlier.counts_[i].load(relaxed))
+                throw std::invalid_argument("histogram::subtract: not an earlier state of this histogram");
+        snapshot d{a.count - e.count, a.clamped - e.clamped, 0, 0, detail::sub(a.sum, e.sum),
+                   detail::sub(a.sum_squares, e.sum_squares)};
+        std::size_t lowest = size_, highest = 0;
+        for (std::size_t i = 0; i < size_; ++i) {
+            const auto c = counts_[i].load(relaxed) - earlier.counts_[i].load(relaxed);
+            counts_[i].store(c, relaxed);
+            if (c == 0) continue;
+            lowest = std::min(lowest, i);
+            highest = i;
+        }
+        if (d.count != 0) {
+            // A min below the earlier one (a max above) was recorded since: exact.
+            d.min = a.min < e.min ? a.min : std::clamp(bucket_range(lowest).first, a.min, a.max);
+            // Clamped values sit in the top bucket above its range: only the overall max bounds them.
+            d.max = a.max > e.max || d.clamped != 0 ? a.max : std::clamp(bucket_range(highest).second, a.min, a.max);
+        } else {
+            d = snapshot{};
+        }
+        seq_.store(seq_.load(relaxed) + 1, relaxed);
+        for (auto* x : {&count_, &clamped_, &min_, &max_}) put(*x, 0);
+        for (auto& limb : sum_) put(limb, 0);
+        for (auto& limb : sum_squares_) put(limb, 0);
+        put(seq_, seq_.load(relaxed) + 1);
+        if (d.count != 0) add(d);
+    }
+
     /// Forgets every value. Owner thread only.
     void reset() noexcept
     {

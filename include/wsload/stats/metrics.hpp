@@ -11,6 +11,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <memory>
 #include <span>
 #include <string_view>
@@ -141,26 +142,39 @@ struct counter_totals {
 
     void add(const shard& s) noexcept
     {
-        accumulate(counters, s.counters);
-        accumulate(connect_failures, s.connect_failures);
-        accumulate(disconnects, s.disconnects);
-        accumulate(http_statuses, s.http_statuses);
-        accumulate(close_codes, s.close_codes);
-        accumulate(request_failures, s.request_failures);
-        accumulate(http_responses, s.http_responses);
+        each_array(s, [](auto& into, const auto& from) { accumulate(into, from); });
     }
     void add(const counter_totals& t) noexcept
     {
-        accumulate(counters, t.counters);
-        accumulate(connect_failures, t.connect_failures);
-        accumulate(disconnects, t.disconnects);
-        accumulate(http_statuses, t.http_statuses);
-        accumulate(close_codes, t.close_codes);
-        accumulate(request_failures, t.request_failures);
-        accumulate(http_responses, t.http_responses);
+        each_array(t, [](auto& into, const auto& from) { accumulate(into, from); });
+    }
+    /// Takes away `earlier`, an earlier reading of the same shards: what was counted between the
+    /// two. The gauge (active_connections) keeps this reading's value: open at the later moment.
+    void subtract(const counter_totals& earlier) noexcept
+    {
+        const auto gauge = (*this)[counter_id::active_connections];
+        each_array(earlier, [](auto& from, const auto& before) { deduct(from, before); });
+        counters[static_cast<std::size_t>(counter_id::active_connections)] = gauge;
     }
 
 private:
+    /// Calls f(ours, theirs) on each array of figures; `other` is a shard or counter_totals.
+    template <class Other, class F>
+    void each_array(const Other& other, F f) noexcept
+    {
+        f(counters, other.counters);
+        f(connect_failures, other.connect_failures);
+        f(disconnects, other.disconnects);
+        f(http_statuses, other.http_statuses);
+        f(close_codes, other.close_codes);
+        f(request_failures, other.request_failures);
+        f(http_responses, other.http_responses);
+    }
+    template <std::size_t N>
+    static void deduct(std::array<std::uint64_t, N>& from, const std::array<std::uint64_t, N>& earlier) noexcept
+    {
+        for (std::size_t i = 0; i < N; ++i) from[i] -= earlier[i];
+    }
     template <std::size_t N>
     static std::uint64_t sum(const std::array<std::uint64_t, N>& a) noexcept
     {
@@ -206,6 +220,19 @@ struct totals : counter_totals {
         for (std::size_t i = 0; i < histogram_count; ++i) histograms[i].merge(t.histograms[i]);
         for (const auto& [key, figures] : t.requests) requests[key].add(figures);
         merge_errors(errors, t.errors);
+    }
+    /// Takes away `earlier`, an earlier reading of the same shards (counter_totals::subtract;
+    /// histograms bucket by bucket: histogram::subtract). Names with nothing since are dropped.
+    /// Throws std::invalid_argument when `earlier` is not earlier.
+    void subtract(const totals& earlier)
+    {
+        counter_totals::subtract(earlier);
+        for (std::size_t i = 0; i < histogram_count; ++i) histograms[i].subtract(earlier.histograms[i]);
+        for (auto it = requests.begin(); it != requests.end();) {
+            if (const auto e = earlier.requests.find(it->first); e != earlier.requests.end())
+                it->second.subtract(e->second);
+            it = it->second.empty() ? requests.erase(it) : std::next(it);
+        }
     }
 };
 

@@ -115,6 +115,17 @@ struct named_totals {
         failed += r.failed.get();
         rejected += r.rejected.get();
     }
+    /// Takes away an earlier reading of the same name (histogram::subtract).
+    void subtract(const named_totals& earlier)
+    {
+        round_trip.subtract(earlier.round_trip);
+        sent -= earlier.sent;
+        answered -= earlier.answered;
+        timed_out -= earlier.timed_out;
+        failed -= earlier.failed;
+        rejected -= earlier.rejected;
+    }
+    bool empty() const noexcept { return round_trip.empty() && sent == 0 && answered == 0 && failures() == 0; }
     void add(const named_totals& t)
     {
         round_trip.merge(t.round_trip);

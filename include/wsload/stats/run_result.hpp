@@ -5,6 +5,7 @@
 #include <wsload/stats/histogram.hpp>
 #include <wsload/stats/histogram_spill.hpp>
 #include <wsload/stats/metrics.hpp>
+#include <wsload/stats/phases.hpp>
 #include <wsload/stats/timeseries.hpp>
 
 #include <chrono>
@@ -20,6 +21,9 @@ struct run_result {
     /// Each second's round trips, exactly (so that series of several runs merge exactly), one
     /// per row of `series`: out of memory, read back in order (an hour of them is ~40 MB).
     histogram_spill series_round_trips;
+    /// The run cut by the load shape's named phases (stages, steps' levels), in order; empty
+    /// when the shape names none. Phases the run never reached are absent.
+    std::vector<phase_result> phases;
     std::chrono::system_clock::time_point started_at{};  ///< wall clock, for merging runs
     std::chrono::nanoseconds elapsed{0};       ///< start to the moment the run was told to end
     std::uint64_t open_at_end = 0;             ///< connections open when the run was told to end
