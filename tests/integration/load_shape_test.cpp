@@ -311,4 +311,67 @@ BOOST_AUTO_TEST_CASE(a_run_ended_during_a_stage_closes_it_and_leaves_the_next_ou
     check_phases_add_up(r);
 }
 
+BOOST_AUTO_TEST_CASE(an_arrival_rate_starts_iterations_on_time_and_counts_what_it_could_not, *boost::unit_test::timeout(60))
+{
+    wsload::test::im_server_process server(WSLOAD_IM_SERVER);
+    // 40 iterations a second for 1 s (k = 0..39), each taking 100 ms, on 2 users and at most 3:
+    // 3 users run at most 30 a second, so some arrivals find no free user and are dropped.
+    auto config = shaped(server, wsload::sched::linear_ramp{3, 0s}.to_plan());
+    config.load.reset();
+    config.arrivals = wsload::sched::arrival_rate{40, 2, 3}.to_plan();
+    config.duration = 990ms;  // the last arrival at 975 ms; the one at 1 s never comes
+    std::atomic<int> started{0}, ran{0}, stopped{0};
+    auto it = wsload::iterations([&](wsload::user& u) -> wsload::task<> {
+                  ++ran;
+                  const auto text = "it " + u.id();
+                  auto ws = co_await u.websocket();
+                  if (ws) co_await ws.request(text, [&](std::string_view m) { return m == text; });
+                  co_await u.think(100ms);
+              })
+                  .on_start([&](wsload::user&) -> wsload::task<> {
+                      ++started;
+                      co_return;
+                  })
+                  .on_stop([&](wsload::user&) -> wsload::task<> {
+                      ++stopped;
+                      co_return;
+                  });
+    wsload::runtime::engine engine(
+        config, wsload::runtime::iteration_behavior(std::make_shared<const wsload::iterations>(it), true));
+    const auto r = engine.run();
+    const auto& t = *r.totals;
+    BOOST_TEST(started == 3);
+    BOOST_TEST(stopped == 3);
+    BOOST_TEST(t[counter_id::users_started] == 3u);
+    const auto done = t[counter_id::iterations] + t[counter_id::iteration_errors];
+    BOOST_TEST(done == static_cast<std::uint64_t>(ran.load()));
+    BOOST_TEST(done + t[counter_id::dropped_iterations] == 40u);  // every arrival run or counted dropped
+    BOOST_TEST(t[counter_id::dropped_iterations] > 0u);
+    BOOST_TEST(done >= 12u);  // up to 30 (3 users x 10/s, minus their connects), however loaded the machine
+    BOOST_TEST(t[stats::histogram_id::iteration].count() == done);
+}
+
+BOOST_AUTO_TEST_CASE(a_ramping_arrival_rate_ends_with_its_stages_and_starts_users_as_needed, *boost::unit_test::timeout(60))
+{
+    wsload::test::im_server_process server(WSLOAD_IM_SERVER);
+    auto config = shaped(server, wsload::sched::linear_ramp{1, 0s}.to_plan());
+    config.load.reset();
+    config.arrivals = wsload::sched::ramping_arrival_rate{0, {{1s, 20}, {500ms, 20}}, 1, 8}.to_plan();  // 10 + 10
+    config.duration = config.arrivals->length();
+    std::atomic<int> ran{0};
+    auto it = wsload::iterations([&](wsload::user& u) -> wsload::task<> {
+        ++ran;
+        co_await u.think(150ms);  // about 3 users busy at 20/s
+    });
+    wsload::runtime::engine engine(
+        config, wsload::runtime::iteration_behavior(std::make_shared<const wsload::iterations>(it), true));
+    const auto r = engine.run();
+    const auto& t = *r.totals;
+    BOOST_TEST(ran == 20);
+    BOOST_TEST(t[counter_id::iterations] == 20u);
+    BOOST_TEST(t[counter_id::dropped_iterations] == 0u);
+    BOOST_TEST(t[counter_id::users_started] > 1u);  // more users than the one pre-allocated
+    BOOST_TEST(t[counter_id::users_started] <= 8u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -111,6 +111,24 @@ BOOST_AUTO_TEST_CASE(load_shapes_from_flags_set_users_and_duration)
     BOOST_TEST(batches.config.load->length().count() == std::chrono::nanoseconds(4s).count());
 }
 
+BOOST_AUTO_TEST_CASE(arrival_rates_from_flags)
+{
+    parsed p;
+    BOOST_TEST(p.parse({"--arrival-stages", "10s:20,20s:20", "--start-rate", "5", "--preallocated-users", "4",
+                        "--max-users", "10", "--poisson"}));
+    BOOST_REQUIRE(p.config.arrivals.has_value());
+    BOOST_TEST(!p.config.load.has_value());
+    BOOST_TEST(p.config.users == 10u);
+    BOOST_TEST(p.config.poisson);
+    BOOST_TEST(p.config.duration.count() == std::chrono::nanoseconds(30s).count());
+    BOOST_TEST(p.config.arrivals->summary() == "arrival stages 10s:20/s, 20s:20/s, 4 users pre-allocated, up to 10");
+    parsed constant;
+    BOOST_TEST(constant.parse({"--arrival-rate", "2.5", "--max-users", "3", "--duration", "1m"}));
+    BOOST_TEST(constant.config.arrivals->preallocated() == 0u);
+    BOOST_TEST(constant.config.arrivals->max_users() == 3u);
+    BOOST_TEST(constant.config.duration.count() == std::chrono::nanoseconds(1min).count());
+}
+
 BOOST_AUTO_TEST_CASE(the_builders_shape_stays_unless_a_shape_flag_replaces_it)
 {
     parsed p;
@@ -177,6 +195,15 @@ const bad_case bad_cases[] = {
     {{"--steps", "5,x", "--step-duration", "1m"}, "--steps: \"x\" is not a level (give users per level, e.g. 10,50,100)"},
     {{"--steps", "5", "--step-duration", "1m", "--warmup-users", "2"}, "--warmup-users and --warmup-duration go together"},
     {{"--stages", "10s"}, "--stages: \"10s\" is not a stage (write duration:target, e.g. 30s:100)"},
+    {{"--arrival-rate", "5"}, "--arrival-rate needs users to run the iterations: give --preallocated-users (and --max-users "
+                              "to start more when they are busy)"},
+    {{"--arrival-rate", "5", "--preallocated-users", "2", "--users", "4"},
+     "--users does not apply: with an arrival rate, --preallocated-users and --max-users say how many users run"},
+    {{"--max-users", "5"}, "--max-users applies to arrival rates only (--arrival-rate, --arrival-stages)"},
+    {{"--start-rate", "5", "--arrival-rate", "2", "--max-users", "2"}, "--start-rate applies to --arrival-stages only"},
+    {{"--arrival-stages", "10s:x", "--max-users", "2"},
+     "--arrival-stages: \"x\" is not a rate (iterations per second, in stage \"10s:x\")"},
+    {{"--arrival-rate", "5", "--stages", "1s:1"}, "--stages and --arrival-rate are two load shapes (give one)"},
 };
 
 BOOST_DATA_TEST_CASE(bad_input_is_a_usage_error, boost::unit_test::data::make(bad_cases), c)

@@ -4,6 +4,7 @@
 // Load shapes as plans (sched/): every user's starts and stops, walked per worker as the engine
 // does, against the formulas the shapes promise; and their command-line forms.
 #include <wsload/sched/plan.hpp>
+#include <wsload/sched/arrivals.hpp>
 #include <wsload/sched/pacer.hpp>
 #include <wsload/sched/shapes.hpp>
 #include <wsload/stats/errors.hpp>
@@ -11,6 +12,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <vector>
 
@@ -236,6 +238,70 @@ BOOST_AUTO_TEST_CASE(the_errors_table_counts_by_message_and_stays_bounded)
     wsload::stats::error_counts twice = all;
     wsload::stats::merge_errors(twice, all);
     BOOST_TEST(twice["iteration: boom"] == 4u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(arrival_rates)
+
+namespace {
+std::vector<std::int64_t> arrivals_of(const sched::arrival_plan& p, unsigned workers, bool poisson = false,
+                                      std::chrono::nanoseconds until = std::chrono::hours(1))
+{
+    std::vector<std::int64_t> all;
+    for (unsigned w = 0; w < workers; ++w) {
+        sched::arrival_cursor c(p, w, workers, poisson, 42);
+        std::int64_t last = -1;
+        while (const auto at = c.next()) {
+            if (*at > until) break;
+            BOOST_REQUIRE(at->count() >= last);
+            last = at->count();
+            all.push_back(at->count());
+        }
+    }
+    std::sort(all.begin(), all.end());
+    return all;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_constant_rate_starts_iterations_evenly_over_the_workers)
+{
+    const auto p = sched::arrival_rate{10, 5, 20}.to_plan();
+    BOOST_TEST(p.summary() == "10 iterations/s, 5 users pre-allocated, up to 20");
+    BOOST_TEST(!p.has_own_length());
+    const auto a = arrivals_of(p, 3, false, 10s - 1ns);
+    BOOST_REQUIRE(a.size() == 100u);  // 10 s at 10/s: k = 0..99
+    for (std::size_t k = 0; k < a.size(); ++k) BOOST_REQUIRE(a[k] == static_cast<std::int64_t>(k) * 100'000'000);
+}
+
+BOOST_AUTO_TEST_CASE(a_ramping_rate_follows_the_integral_and_ends_with_its_stages)
+{
+    // 0 -> 10/s over 10 s (50 iterations), then 10/s for 2 s (20 more)
+    const auto p = sched::ramping_arrival_rate{0, {{10s, 10}, {2s, 10}}, 2, 4}.to_plan();
+    BOOST_TEST(p.has_own_length());
+    BOOST_TEST(p.length().count() == ns(12s));
+    BOOST_TEST(p.total() == 70.0);
+    const auto a = arrivals_of(p, 2);
+    BOOST_REQUIRE(a.size() == 70u);  // k < 70, the plan ends
+    // In the ramp the rate is t per second: k at sqrt(2k) s.
+    for (std::size_t k = 0; k < 50; ++k) BOOST_REQUIRE(std::abs(a[k] - std::llround(std::sqrt(2.0 * k) * 1e9)) < 1000);
+    for (std::size_t k = 50; k < 70; ++k) BOOST_REQUIRE(std::abs(a[k] - (ns(10s) + static_cast<std::int64_t>(k - 50) * 100'000'000)) < 1000);
+    BOOST_TEST(sched::parse_rate_stages("30s:50,1m:0.5").size() == 2u);
+    BOOST_CHECK_THROW(sched::parse_rate_stages("30s:-1"), wsload::usage_error);
+    BOOST_CHECK_THROW(sched::parse_rate_stages("30s"), wsload::usage_error);
+    BOOST_CHECK_THROW((sched::ramping_arrival_rate{0, {{10s, 0}}, 1, 1}.to_plan()), wsload::usage_error);
+}
+
+BOOST_AUTO_TEST_CASE(poisson_arrivals_keep_the_rate_and_repeat_with_the_seed)
+{
+    const auto p = sched::arrival_rate{100, 1, 1}.to_plan();
+    const auto a = arrivals_of(p, 2, true, 100s);
+    BOOST_TEST(a.size() > 9'500u);  // 10,000 expected; a Poisson count's sd is 100
+    BOOST_TEST(a.size() < 10'500u);
+    BOOST_TEST((a == arrivals_of(p, 2, true, 100s)));  // same seed, same arrivals
+    std::size_t even = 0;  // not evenly spaced
+    for (std::size_t k = 1; k < a.size(); ++k) even += (a[k] - a[k - 1] == 10'000'000);
+    BOOST_TEST(even < a.size() / 10);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -46,6 +46,11 @@ struct load_flags {
     std::chrono::nanoseconds warmup_duration{0};
     std::uint64_t batch_size = 0;             ///< --batch-size: users started together
     std::chrono::nanoseconds batch_interval{0};
+    double arrival_rate = 0;                  ///< --arrival-rate: iterations per second (open model)
+    std::string arrival_stages;               ///< --arrival-stages 30s:10,1m:10
+    double start_rate = 0;                    ///< --start-rate: where --arrival-stages start from
+    std::uint64_t preallocated_users = 0;
+    std::uint64_t max_users = 0;
 };
 
 class command_line {
@@ -248,6 +253,22 @@ private:
         e.push_back(bound("batch-size", "N", "start users N at a time, every --batch-interval, until --users run; 0: off",
                           l.batch_size));
         e.push_back(bound("batch-interval", "D", "--batch-size: time between batches", l.batch_interval));
+        e.push_back(bound("arrival-rate", "R",
+                          "open model: R iterations start per second, whatever the response times (k6's "
+                          "constant-arrival-rate); 0: off",
+                          l.arrival_rate));
+        e.push_back(bound("arrival-stages", "LIST",
+                          "open model: rates by stage, duration:rate,...: e.g. 30s:50,1m:50 (k6's ramping-arrival-rate)",
+                          l.arrival_stages));
+        e.push_back(bound("start-rate", "R", "--arrival-stages: the rate before the first stage", l.start_rate));
+        e.push_back(bound("preallocated-users", "N", "arrival rates: users started at once to run the iterations",
+                          l.preallocated_users));
+        e.push_back(bound("max-users", "N",
+                          "arrival rates: more users started when none is free, up to N (default: the pre-allocated); "
+                          "beyond, iterations are dropped",
+                          l.max_users));
+        e.push_back(bound("poisson", "", "arrival rates: iterations arrive at random (a Poisson process of the rate)",
+                          c.poisson));
         e.push_back(bound("iterations", "N",
                           "iterations over the whole run, shared by every user (the iteration form); 0: no bound",
                           c.iterations));
@@ -382,7 +403,11 @@ private:
             {"steps", !load_.steps.empty()},                {"batch-size", load_.batch_size != 0},
             {"step-duration", load_.step_duration.count() != 0}, {"step-ramp", load_.step_ramp.count() != 0},
             {"warmup-users", load_.warmup_users != 0},      {"warmup-duration", load_.warmup_duration.count() != 0},
-            {"batch-interval", load_.batch_interval.count() != 0}};
+            {"batch-interval", load_.batch_interval.count() != 0},
+            {"arrival-rate", load_.arrival_rate != 0},      {"arrival-stages", !load_.arrival_stages.empty()},
+            {"start-rate", load_.start_rate != 0},
+            {"preallocated-users", load_.preallocated_users != 0}, {"max-users", load_.max_users != 0},
+            {"poisson", config_.poisson}};
         const auto says = [&](std::string_view name) {
             for (const auto& [flag, value] : set)
                 if (flag == name) return value;
@@ -395,7 +420,7 @@ private:
         };
         // Which shape flag, if any: at most one.
         std::vector<std::string> shapes;
-        for (const char* name : {"spawn-rate", "stages", "steps", "batch-size"})
+        for (const char* name : {"spawn-rate", "stages", "steps", "batch-size", "arrival-rate", "arrival-stages"})
             if (says(name)) shapes.push_back(name);
         if (shapes.size() > 1)
             throw usage_error(where(shapes[0]) + " and " + where(shapes[1]) + " are two load shapes (give one)");
@@ -403,9 +428,13 @@ private:
         // The flags that only mean something with their shape.
         static constexpr std::pair<const char*, const char*> belongs[] = {
             {"step-duration", "steps"}, {"step-ramp", "steps"},           {"warmup-users", "steps"},
-            {"warmup-duration", "steps"}, {"batch-interval", "batch-size"}};
+            {"warmup-duration", "steps"}, {"batch-interval", "batch-size"}, {"start-rate", "arrival-stages"}};
         for (const auto& [flag, owner] : belongs)
             if (says(flag) && shape != owner) throw usage_error(where(flag) + " applies to --" + std::string(owner) + " only");
+        const bool open_model = shape == "arrival-rate" || shape == "arrival-stages" || (shape.empty() && config_.arrivals);
+        for (const char* flag : {"preallocated-users", "max-users", "poisson"})
+            if (says(flag) && !open_model)
+                throw usage_error(where(flag) + " applies to arrival rates only (--arrival-rate, --arrival-stages)");
         const auto refuse = [&](const char* flag, const std::string& why) {
             if (given(flag)) throw usage_error(where(flag) + " does not apply: " + why);
         };
@@ -415,6 +444,29 @@ private:
                 const auto why = "--" + shape + " says how many users run";
                 refuse("users", why);
                 refuse("ramp", why);
+            }
+            if (open_model) {
+                const auto why = std::string("with an arrival rate, --preallocated-users and --max-users say how many users run");
+                refuse("users", why);
+                refuse("ramp", why);
+            }
+            if (shape == "arrival-rate" || shape == "arrival-stages") {
+                if (load_.preallocated_users == 0 && load_.max_users == 0)
+                    throw usage_error("--" + shape + " needs users to run the iterations: give --preallocated-users (and "
+                                      "--max-users to start more when they are busy)");
+                config_.load.reset();
+                if (shape == "arrival-rate") {
+                    if (!(load_.arrival_rate > 0)) throw usage_error("must be above 0 iterations per second (0: off)");
+                    config_.arrivals = sched::arrival_rate{load_.arrival_rate, load_.preallocated_users, load_.max_users}.to_plan();
+                } else {
+                    config_.arrivals = sched::ramping_arrival_rate{load_.start_rate, sched::parse_rate_stages(load_.arrival_stages),
+                                                                   load_.preallocated_users, load_.max_users}
+                                           .to_plan();
+                }
+            } else if (shape.empty() && config_.arrivals && (says("preallocated-users") || says("max-users"))) {
+                // The builder's arrival rate with other users.
+                config_.arrivals->users(says("preallocated-users") ? load_.preallocated_users : config_.arrivals->preallocated(),
+                                        says("max-users") ? load_.max_users : config_.arrivals->max_users());
             }
             if (shape == "stages") {
                 config_.load = sched::parse_stages(load_.stages).to_plan();
@@ -432,6 +484,8 @@ private:
             } else if (shape == "batch-size") {
                 refuse("ramp", "--batch-size says how users start");
                 config_.load = sched::batches{config_.users, load_.batch_size, load_.batch_interval}.to_plan();
+            } else if (!shape.empty()) {
+                // an arrival rate: done above
             } else if (config_.load) {
                 // The builder's shape: --users and --ramp cannot change it.
                 const auto why = "the scenario's load shape (" + config_.load->description() +
@@ -443,6 +497,15 @@ private:
             const std::string what = e.what();
             if (what.starts_with("--") || shape.empty()) throw;
             throw usage_error(where(shape) + ": " + what);
+        }
+        if (shape != "" && shape != "arrival-rate" && shape != "arrival-stages") config_.arrivals.reset();
+        if (config_.arrivals) {
+            shape_sets_users_ = true;
+            config_.users = config_.arrivals->max_users();
+            config_.ramp = std::chrono::nanoseconds(0);
+            if (config_.arrivals->has_own_length() && !given("duration") && !from_builder("duration"))
+                config_.duration = config_.arrivals->length();
+            return;
         }
         if (!config_.load) return;
         shape_sets_users_ = shape != "spawn-rate" && shape != "batch-size";
@@ -517,9 +580,10 @@ private:
             const auto it = chosen_.find(e.name);
             if (e.name == "seed" && it == chosen_.end())
                 w.commented("# seed =", "default: a new random seed each run");
-            else if ((e.name == "users" && shape_sets_users_) || (e.name == "ramp" && config_.load))
+            else if ((e.name == "users" && shape_sets_users_) || (e.name == "ramp" && (config_.load || config_.arrivals)))
                 // Read back, they would clash with the shape that decided them.
-                w.commented("# " + e.name + " = " + e.get(), "from the load shape: " + config_.load->description());
+                w.commented("# " + e.name + " = " + e.get(),
+                            "from the load shape: " + (config_.arrivals ? config_.arrivals->summary() : config_.load->description()));
             else
                 w.value(e.name, e.get(), it != chosen_.end() ? it->second : setting{.from = e.base});
         };

@@ -33,7 +33,10 @@
 namespace wsload {
 
 // The load shapes, by the names a scenario writes them with (sched/shapes.hpp).
+using sched::arrival_rate;
 using sched::batches;
+using sched::ramping_arrival_rate;
+using sched::rate_stage;
 using sched::linear_ramp;
 using sched::spawn_rate;
 using sched::stage;
@@ -64,13 +67,25 @@ public:
     }
     /// The load shape, instead of users() and ramp(): `wsload::stages{{30s, 100}, {1m, 100},
     /// {20s, 0}}`, `wsload::steps{{10, 50, 100}, 2min}`, `wsload::spawn_rate{1000, 50}`,
-    /// `wsload::batches{100, 5, 2s}`, `wsload::linear_ramp{1000, 30s}`, or a `sched::plan` of
-    /// your own. The shape flags (--stages, --steps, --spawn-rate, --batch-size) replace it.
+    /// `wsload::batches{100, 5, 2s}`, `wsload::linear_ramp{1000, 30s}`, a `sched::plan` of your
+    /// own, or an open model (iterations start at a rate; the behaviour in the iteration form):
+    /// `wsload::arrival_rate{50, 20, 100}` (50/s on 20 users, up to 100),
+    /// `wsload::ramping_arrival_rate{0, {{30s, 50}, {1m, 50}}, 20, 100}`. The shape flags
+    /// (--stages, --steps, --spawn-rate, --batch-size, --arrival-rate, --arrival-stages) replace it.
     template <class Shape>
     scenario& load(const Shape& shape)
     {
-        if constexpr (std::is_same_v<Shape, sched::plan>) config_.load = shape;
-        else config_.load = shape.to_plan();
+        auto plan = [&] {
+            if constexpr (std::is_same_v<Shape, sched::plan> || std::is_same_v<Shape, sched::arrival_plan>) return shape;
+            else return shape.to_plan();
+        }();
+        if constexpr (std::is_same_v<decltype(plan), sched::arrival_plan>) {
+            config_.arrivals = std::move(plan);  // an open model: iterations start at a rate
+            config_.load.reset();
+        } else {
+            config_.load = std::move(plan);
+            config_.arrivals.reset();
+        }
         return *this;
     }
     /// How long a user the load shape stops gets to finish before it is aborted

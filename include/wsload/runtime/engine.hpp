@@ -69,7 +69,8 @@ public:
         started_ns_.store(state_.started_at.time_since_epoch().count(), std::memory_order_release);
         result_.started_at = std::chrono::system_clock::now();
         for (auto& w : workers_) {
-            boost::asio::co_spawn(w->get_executor(), spawn_users(*w), boost::asio::detached);
+            boost::asio::co_spawn(w->get_executor(), state_.config.arrivals ? spawn_arrivals(*w) : spawn_users(*w),
+                                  boost::asio::detached);
             boost::asio::co_spawn(w->get_executor(), w->record_seconds(), boost::asio::detached);
         }
         std::vector<std::thread> threads;
@@ -159,6 +160,44 @@ private:
             starts.push_back(std::move(reading.totals));
         }
         return stats::cut_phases(marks, std::move(starts), end, result_.elapsed);
+    }
+
+    // Open model (arrival rates): each worker starts its share of the pre-allocated users, then
+    // hands each of its arrivals (k = index, index + threads, ...) to a free user of its own,
+    // starts a new one for it (up to its share of the maximum), or counts it dropped. Nothing
+    // waits for a user to be free: a slow server gets the same arrivals (no coordinated
+    // omission), and what could not start is counted.
+    task<> spawn_arrivals(worker& w)
+    {
+        const auto& config = state_.config;
+        const auto& plan = *config.arrivals;
+        const std::uint64_t threads = config.threads;
+        std::uint64_t next_index = w.index();
+        const auto start_one = [&](bool with_arrival) {
+            state_.live_users.fetch_add(1, std::memory_order_relaxed);
+            if (auto* u = start_user(w, next_index)) {
+                if (with_arrival) u->give_arrival();
+            } else if (with_arrival) {
+                w.stats()[stats::counter_id::dropped_iterations].add();  // its on_start threw
+            }
+            next_index += threads;
+        };
+        while (next_index < plan.preallocated()) start_one(false);
+        sched::arrival_cursor cursor(plan, w.index(), config.threads, config.poisson, config.seed);
+        timer next(w.get_executor());
+        spawn_timers_[w.index()] = &next;
+        while (!w.stopping()) {
+            const auto at = cursor.next();
+            if (!at) break;
+            next.expires_at(state_.started_at + *at);
+            co_await next.async_wait(use_task);
+            if (w.stopping()) break;
+            if (auto* u = w.take_free_user()) u->give_arrival();
+            else if (next_index < plan.max_users()) start_one(true);
+            else w.stats()[stats::counter_id::dropped_iterations].add();
+        }
+        spawn_timers_[w.index()] = nullptr;
+        spawners_done_.fetch_add(1, std::memory_order_release);
     }
 
     /// Starts user `index`'s behaviour as a coroutine of its own. The user lives on the heap

@@ -27,18 +27,15 @@ inline std::string exception_message(const std::exception_ptr& e)
     }
 }
 
-inline task<> run_iterations(user& u, std::shared_ptr<const iterations> it)
+/// One iteration: run, timed, counted, its exception caught (but a usage error's).
+inline task<> run_one_iteration(user& u, const iterations& it)
 {
     auto& w = u.worker();
-    const auto& config = u.config();
-    if (const auto& start = it->start_step()) co_await start(u);
-    for (std::uint64_t n = 0; u.running(); ++n) {
-        if (config.iterations_per_user != 0 && n >= config.iterations_per_user) break;
-        if (config.iterations != 0 && !w.run().claim_iteration()) break;  // the shared budget is spent
+    {
         const auto began = clock::now();
         std::exception_ptr failure;
         try {
-            co_await it->iteration_step()(u);
+            co_await it.iteration_step()(u);
         } catch (const usage_error&) {
             throw;  // the run is set up wrong (a URL its transport cannot take): the engine ends it
         } catch (...) {
@@ -52,6 +49,19 @@ inline task<> run_iterations(user& u, std::shared_ptr<const iterations> it)
         } else {
             w.stats()[stats::counter_id::iterations].add();
         }
+    }
+}
+
+/// Closed model: iterations one after the other while the user runs.
+inline task<> run_iterations(user& u, std::shared_ptr<const iterations> it)
+{
+    auto& w = u.worker();
+    const auto& config = u.config();
+    if (const auto& start = it->start_step()) co_await start(u);
+    for (std::uint64_t n = 0; u.running(); ++n) {
+        if (config.iterations_per_user != 0 && n >= config.iterations_per_user) break;
+        if (config.iterations != 0 && !w.run().claim_iteration()) break;  // the shared budget is spent
+        co_await run_one_iteration(u, *it);
         // The next iteration after the thread's other work: an iteration that never waits
         // must not keep the other users of this thread from running.
         co_await boost::asio::post(w.get_executor(), wsload::use_awaitable);
@@ -59,9 +69,19 @@ inline task<> run_iterations(user& u, std::shared_ptr<const iterations> it)
     if (const auto& stop = it->stop_step()) co_await stop(u);
 }
 
-/// The iteration form as a plain behaviour the engine runs.
-inline behavior iteration_behavior(std::shared_ptr<const iterations> it)
+/// Open model: an iteration each time the engine hands the user an arrival.
+inline task<> run_arrivals(user& u, std::shared_ptr<const iterations> it)
 {
+    if (const auto& start = it->start_step()) co_await start(u);
+    while (co_await u.await_arrival()) co_await run_one_iteration(u, *it);
+    if (const auto& stop = it->stop_step()) co_await stop(u);
+}
+
+/// The iteration form as a plain behaviour the engine runs: in a loop, or (`open_model`, an
+/// arrival-rate shape) on the engine's arrivals.
+inline behavior iteration_behavior(std::shared_ptr<const iterations> it, bool open_model = false)
+{
+    if (open_model) return [it = std::move(it)](user& u) { return run_arrivals(u, it); };
     return [it = std::move(it)](user& u) { return run_iterations(u, it); };
 }
 

@@ -4,6 +4,7 @@
 #include <wsload/core/index_set.hpp>
 #include <wsload/core/log.hpp>
 #include <wsload/net/url.hpp>
+#include <wsload/sched/arrivals.hpp>
 #include <wsload/sched/plan.hpp>
 #include <wsload/sched/shapes.hpp>
 #include <wsload/stats/run_info.hpp>
@@ -33,6 +34,9 @@ struct run_config {
     /// How long a user the shape stops (a ramp-down) gets to finish before it is aborted (k6's
     /// gracefulRampDown).
     std::chrono::nanoseconds ramp_down_timeout = std::chrono::seconds(30);
+    /// An open-model shape (arrival rates): when iterations start, instead of `load`.
+    std::optional<sched::arrival_plan> arrivals;
+    bool poisson = false;  ///< --poisson: arrivals at random (a Poisson process of the rate)
     /// Iterations of the iteration form (wsload::iterations) over the whole run, shared by every
     /// user (k6's shared-iterations); 0 = no bound.
     std::uint64_t iterations = 0;
@@ -75,7 +79,7 @@ inline stats::run_info describe(const run_config& c)
     info.target = c.target ? c.target->to_string() : std::string();
     info.users = c.users;
     info.ramp = c.ramp;
-    info.load = load_plan(c).description();
+    info.load = c.arrivals ? c.arrivals->summary() + (c.poisson ? " (Poisson)" : "") : load_plan(c).description();
     info.duration = c.duration;
     info.ping_interval = c.ping_interval;
     info.connect_timeout = c.connect_timeout;

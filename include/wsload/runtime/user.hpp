@@ -121,6 +121,12 @@ public:
     WSLOAD_DECL void ramp_down(std::chrono::nanoseconds timeout);
     net::closable_list& connections() noexcept override { return connections_; }
 
+    /// Open model (arrival rates): waits, parked as a free user of its thread, until an
+    /// iteration is due for it (true) or the user is stopped (false).
+    WSLOAD_DECL task<bool> await_arrival();
+    /// The engine hands this user an iteration that is due now.
+    WSLOAD_DECL void give_arrival() noexcept;
+
 private:
     struct ramp_down_deadline;
 
@@ -135,7 +141,10 @@ private:
     net::closable_list connections_;  ///< its open connections (each leaves when it ends)
     std::unique_ptr<ramp_down_deadline> ramp_down_;  ///< made when the shape stops it
     bool stopped_ = false;
-    bool traced_ = false;  ///< --log-users chose it
+    bool traced_ = false;   ///< --log-users chose it
+    bool arrival_ = false;  ///< an iteration was handed to it and not yet taken
+    friend class runtime::worker;
+    std::size_t idle_slot_ = static_cast<std::size_t>(-1);  ///< where it is among its thread's free users
 };
 
 }  // namespace wsload

@@ -95,6 +95,12 @@ public:
         }
     }
 
+    /// Open model: the users of this thread free to run an iteration (parked in await_arrival).
+    inline void park(user& u);
+    inline void unpark(user& u) noexcept;
+    /// A free user, out of the list; null when none is free.
+    inline user* take_free_user() noexcept;
+
     /// The running user with this index (null: none, or it is being stopped). User i lives on
     /// worker i mod threads: one pointer per user of the shape's peak, made as users start.
     user*& slot(std::uint64_t index)
@@ -144,6 +150,7 @@ private:
     std::mutex seconds_mutex_;
     std::vector<stats::second_record> seconds_;  ///< cut and not yet taken (guarded by seconds_mutex_)
     std::vector<user*> slots_;
+    std::vector<user*> free_users_;
     std::unique_ptr<stats::counter_totals> last_second_ = std::make_unique<stats::counter_totals>();
 };
 

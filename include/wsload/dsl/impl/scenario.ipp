@@ -17,10 +17,19 @@ namespace wsload {
 WSLOAD_DECL int scenario::run(int argc, char** argv)
 {
     try {
-        if (hold_) config_.duration = (config_.load ? config_.load->length() : config_.ramp) + *hold_;
+        if (hold_)
+            config_.duration = (config_.load                                          ? config_.load->length()
+                                : config_.arrivals && config_.arrivals->has_own_length() ? config_.arrivals->length()
+                                                                                        : config_.ramp) +
+                               *hold_;
         dsl::command_line cli(config_, target_text_, flags_);
         if (!cli.parse(argc, argv)) return 0;  // --help
         if (!behavior_ && !iterations_) throw usage_error("the scenario has no behavior()");
+        if (!iterations_ && config_.arrivals)
+            throw usage_error("an arrival rate starts iterations: give the behaviour as wsload::iterations(...)");
+        if (config_.arrivals && (config_.iterations != 0 || config_.iterations_per_user != 0))
+            throw usage_error("--iterations and --iterations-per-user bound a closed model; an arrival rate says how many "
+                              "iterations start");
         if (!iterations_ && (config_.iterations != 0 || config_.iterations_per_user != 0))
             throw usage_error("--iterations and --iterations-per-user count the iterations of wsload::iterations; this "
                               "scenario's behavior() is one coroutine per user");
@@ -39,7 +48,7 @@ WSLOAD_DECL int scenario::run(int argc, char** argv)
     try {
         std::vector<report::threshold> rules;
         for (const auto& text : config_.thresholds) rules.push_back(report::parse_threshold(text));
-        runtime::engine engine(config_, iterations_ ? runtime::iteration_behavior(iterations_) : behavior_);
+        runtime::engine engine(config_, iterations_ ? runtime::iteration_behavior(iterations_, config_.arrivals.has_value()) : behavior_);
         const auto info = describe(config_);
         bool aborted = false;
         engine.on_progress([&](const runtime::progress& p) {

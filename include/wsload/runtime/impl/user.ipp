@@ -31,8 +31,54 @@ struct user::ramp_down_deadline : net::deadline_entry {
     user& owner;
 };
 
+namespace runtime {
+// The free-user list: swap-remove by the slot each user keeps, O(1) however many are parked.
+inline void worker::park(user& u)
+{
+    if (u.idle_slot_ != static_cast<std::size_t>(-1)) return;
+    u.idle_slot_ = free_users_.size();
+    free_users_.push_back(&u);
+}
+inline void worker::unpark(user& u) noexcept
+{
+    const auto slot = std::exchange(u.idle_slot_, static_cast<std::size_t>(-1));
+    if (slot == static_cast<std::size_t>(-1)) return;
+    if (slot + 1 != free_users_.size()) {  // the last one takes its place
+        free_users_[slot] = free_users_.back();
+        free_users_[slot]->idle_slot_ = slot;
+    }
+    free_users_.pop_back();
+}
+inline user* worker::take_free_user() noexcept
+{
+    if (free_users_.empty()) return nullptr;
+    auto* u = free_users_.back();
+    free_users_.pop_back();
+    u->idle_slot_ = static_cast<std::size_t>(-1);
+    return u;
+}
+}  // namespace runtime
+
+WSLOAD_DECL task<bool> user::await_arrival()
+{
+    while (running() && !arrival_) {
+        worker_.park(*this);
+        co_await sleep_until(clock::time_point::max());
+    }
+    worker_.unpark(*this);
+    co_return std::exchange(arrival_, false) && running();
+}
+
+WSLOAD_DECL void user::give_arrival() noexcept
+{
+    arrival_ = true;
+    worker_.unpark(*this);
+    if (sleep_) sleep_->cancel();
+}
+
 WSLOAD_DECL user::~user()
 {
+    worker_.unpark(*this);
     worker_.untrack(*this);
     // Connections still closing (held by their pending operations) stay reachable at the end.
     connections_.for_each([this](net::closable& c) { worker_.track(c); });
