@@ -14,6 +14,7 @@
 #include <wsload/core/duration.hpp>
 #include <wsload/core/error.hpp>
 #include <wsload/core/random.hpp>
+#include <wsload/sched/shapes.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -206,10 +207,7 @@ struct ramping_arrival_rate {
 inline std::vector<rate_stage> parse_rate_stages(std::string_view text)
 {
     std::vector<rate_stage> list;
-    std::size_t begin = 0;
-    while (begin <= text.size()) {
-        const auto end = std::min(text.find(',', begin), text.size());
-        const auto item = text.substr(begin, end - begin);
+    for (const auto item : detail::list_items(text)) {
         const auto colon = item.find(':');
         if (colon == std::string_view::npos)
             throw usage_error(wsload::detail::quoted(item) + " is not a stage (write duration:rate, e.g. 30s:50)");
@@ -222,7 +220,6 @@ inline std::vector<rate_stage> parse_rate_stages(std::string_view text)
             throw usage_error(wsload::detail::quoted(rate) + " is not a rate (iterations per second, in stage " +
                               wsload::detail::quoted(item) + ")");
         list.push_back(s);
-        begin = end + 1;
     }
     return list;
 }

@@ -31,6 +31,18 @@ namespace wsload::sched {
 
 namespace detail {
 inline std::string users_text(std::uint64_t n) { return std::to_string(n) + (n == 1 ? " user" : " users"); }
+
+/// The items of a comma-separated list, empty ones included (for the errors to name them).
+inline std::vector<std::string_view> list_items(std::string_view text)
+{
+    std::vector<std::string_view> items;
+    for (std::size_t begin = 0; begin <= text.size();) {
+        const auto end = std::min(text.find(',', begin), text.size());
+        items.push_back(text.substr(begin, end - begin));
+        begin = end + 1;
+    }
+    return items;
+}
 }  // namespace detail
 
 /// `users` start evenly spread over `ramp` (all at once when ramp is zero): user i starts at
@@ -154,10 +166,7 @@ struct batches {
 inline stages parse_stages(std::string_view text)
 {
     std::vector<stage> list;
-    std::size_t begin = 0;
-    while (begin <= text.size()) {
-        const auto end = std::min(text.find(',', begin), text.size());
-        const auto item = text.substr(begin, end - begin);
+    for (const auto item : detail::list_items(text)) {
         const auto colon = item.find(':');
         if (colon == std::string_view::npos)
             throw usage_error(wsload::detail::quoted(item) + " is not a stage (write duration:target, e.g. 30s:100)");
@@ -169,7 +178,6 @@ inline stages parse_stages(std::string_view text)
             throw usage_error(wsload::detail::quoted(target) + " is not a number of users (in stage " +
                               wsload::detail::quoted(item) + ")");
         list.push_back(s);
-        begin = end + 1;
     }
     return stages(std::move(list));
 }
@@ -178,16 +186,12 @@ inline stages parse_stages(std::string_view text)
 inline std::vector<std::uint64_t> parse_levels(std::string_view text)
 {
     std::vector<std::uint64_t> levels;
-    std::size_t begin = 0;
-    while (begin <= text.size()) {
-        const auto end = std::min(text.find(',', begin), text.size());
-        const auto item = text.substr(begin, end - begin);
+    for (const auto item : detail::list_items(text)) {
         std::uint64_t n = 0;
         const auto [p, ec] = std::from_chars(item.data(), item.data() + item.size(), n);
         if (ec != std::errc() || p != item.data() + item.size() || item.empty() || n == 0)
             throw usage_error(wsload::detail::quoted(item) + " is not a level (give users per level, e.g. 10,50,100)");
         levels.push_back(n);
-        begin = end + 1;
     }
     return levels;
 }
