@@ -10,6 +10,11 @@
 //                                                         random other user every --interval
 //   chat_bench --mode stress --target tcp://127.0.0.1:6000 --users 100 --duration 60s ...
 //                                                         the same with wsload's flags
+//   chat_bench steps --server HOST --port PORT --clients 10,50,100,200 --duration 120
+//       [--warmup-clients 5 --warmup-duration 30]         the seed's run_stress_test.py: the
+//                                                         stress mode at each level in turn (a
+//                                                         warm-up first), one report row per level
+//   (= --mode stress --steps 10,50,100,200 --step-duration 120 --warmup-users 5 ...)
 //
 // Besides wsload's report (requests per step: login, chat; connect phases; disconnect classes),
 // stress mode prints the seed's report: connection and login success rates, messages sent and
@@ -208,9 +213,32 @@ void seed_report(std::FILE* out, const wsload::stats::run_info& info, const wslo
 /// The seed's positional forms, rewritten into wsload's flags:
 ///   test HOST PORT  ->  --mode test --target tcp://HOST:PORT
 ///   stress HOST PORT CLIENTS DURATION  ->  --mode stress --target ... --users CLIENTS --duration DURATION
+///   steps --server HOST --port PORT --clients LEVELS --duration D --warmup-clients N --warmup-duration D
+///     ->  --mode stress --target tcp://HOST:PORT --steps LEVELS --step-duration D --warmup-users N ...
+std::vector<std::string> steps_arguments(const std::vector<std::string>& args)
+{
+    std::vector<std::string> out{args[0], "--mode", "stress"};
+    std::string host = "127.0.0.1", port = "6000";
+    for (std::size_t i = 2; i < args.size(); ++i) {
+        const auto& a = args[i];
+        const bool valued = i + 1 < args.size();
+        const auto take = [&] { return args[++i]; };
+        if (a == "--server" && valued) host = take();
+        else if (a == "--port" && valued) port = take();
+        else if (a == "--clients" && valued) out.insert(out.end(), {"--steps", take()});
+        else if (a == "--duration" && valued) out.insert(out.end(), {"--step-duration", take()});
+        else if (a == "--warmup-clients" && valued) out.insert(out.end(), {"--warmup-users", take()});
+        else out.push_back(a);  // wsload's own flags (--warmup-duration among them) pass through
+    }
+    const bool ipv6 = host.find(':') != std::string::npos;
+    out.insert(out.begin() + 3, {"--target", "tcp://" + (ipv6 ? "[" + host + "]" : host) + ":" + port});
+    return out;
+}
+
 std::vector<std::string> seed_arguments(int argc, char** argv)
 {
     std::vector<std::string> args(argv, argv + argc);
+    if (args.size() >= 2 && args[1] == "steps") return steps_arguments(args);
     if (args.size() < 2 || (args[1] != "test" && args[1] != "stress")) return args;
     std::vector<std::string> out{args[0], "--mode", args[1]};
     std::size_t i = 2;

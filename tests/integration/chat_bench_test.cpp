@@ -131,6 +131,35 @@ BOOST_AUTO_TEST_CASE(stress_counts_every_message_once_on_both_sides, *boost::uni
     BOOST_TEST(r.counter("messages_received") <= acks + r.named("chat", "answered"));
 }
 
+BOOST_AUTO_TEST_CASE(the_seed_steps_run_each_level_and_compare_them, *boost::unit_test::timeout(90))
+{
+    server_process server(WSLOAD_CHAT_SERVER, {"--threads", "2"});
+    // run_stress_test.py's form: a warm-up of 2 clients, then levels of 4 and 8, 1 s each.
+    auto r = chat_bench({"steps", "--server", "127.0.0.1", "--port", std::to_string(server.port()), "--clients", "4,8",
+                         "--duration", "1", "--warmup-clients", "2", "--warmup-duration", "1", "--interval", "0.05",
+                         "--quiet", "--threads", "2"});
+    BOOST_TEST(r.status == 0, r.out + r.err);
+    BOOST_TEST(r.out.find("--- Levels compared (seed 001) ---") != std::string::npos, r.out);
+    BOOST_TEST(r.result.at("config").as_object().at("load").as_string() == "steps warm-up 2 for 1s, 4,8 users, 1s each");
+    const auto& phases = r.result.at("phases").as_array();
+    BOOST_REQUIRE(phases.size() == 3u);
+    const std::uint64_t started[] = {2, 2, 4};  // users are kept from one level to the next
+    const char* names[] = {"warm-up", "level 4", "level 8"};
+    std::uint64_t logins = 0;
+    for (std::size_t i = 0; i < 3; ++i) {
+        const auto& p = phases[i].as_object();
+        BOOST_TEST(p.at("name").as_string() == names[i]);
+        BOOST_TEST(p.at("counters").as_object().at("users_started").to_number<std::uint64_t>() == started[i]);
+        BOOST_TEST(p.at("connections").as_object().at("failed").to_number<std::uint64_t>() == 0u);
+        for (const auto& q : p.at("requests").as_array())
+            if (q.as_object().at("name").as_string() == "login")
+                logins += q.as_object().at("answered").to_number<std::uint64_t>();
+    }
+    BOOST_TEST(logins == 8u);  // every user logged in once, in the level it started in
+    BOOST_TEST(r.named("login", "answered") == 8u);
+    BOOST_TEST(r.counter("requests_failed") == 0u);
+}
+
 BOOST_AUTO_TEST_CASE(the_seed_positional_form_is_checked, *boost::unit_test::timeout(30))
 {
     const auto r = chat_bench({"stress", "127.0.0.1", "6000"}, false);

@@ -132,7 +132,7 @@ public:
         if (vm.count("help")) {
             out << "Usage: " << (argc > 0 ? std::filesystem::path(argv[0]).filename().string() : "scenario")
                 << " [flags]\n\n" << all << "\nExit status: 0 ran (and every threshold passed), 1 a threshold failed, 2 usage error,\n"
-                << "3 the run failed (no connection succeeded, or every behaviour failed).\n";
+                << "3 the run failed (no connection succeeded, or every behaviour failed), 4 interrupted (Ctrl-C, SIGTERM).\n";
             return false;
         }
 

@@ -189,7 +189,7 @@ public:
 
     /// Parses the command line (and a --config file and WSLOAD_* variables, see README), runs,
     /// prints the report. Returns the exit status: 0 ran (or --help, --print-config), 2 usage
-    /// error, 3 the run failed (see README).
+    /// error, 3 the run failed, 4 interrupted (see README).
     WSLOAD_DECL int run(int argc, char** argv);
 
     const run_config& config() const noexcept { return config_; }
