@@ -11,7 +11,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-((${#targets[@]})) || targets=(url duration flags upgrade_response frames lean_frames tcp_framing http_response)
+((${#targets[@]})) || targets=(url duration flags upgrade_response frames lean_frames tcp_framing http_response socketio_packet)
 build_dir=${FUZZ_BUILD_DIR:-build-fuzz}
 jobs=${FUZZ_JOBS:-$(nproc)}
 
@@ -19,7 +19,7 @@ jobs=${FUZZ_JOBS:-$(nproc)}
 # lean_frames: several frames and a 16-bit length; upgrade: a response longer than Beast's
 # 1536-byte read buffer). Longer inputs only slow the search down.
 declare -A max_len=([url]=256 [duration]=64 [flags]=1024 [upgrade_response]=4096 [frames]=4096
-                    [lean_frames]=4096 [tcp_framing]=4096 [http_response]=4096)
+                    [lean_frames]=4096 [tcp_framing]=4096 [http_response]=4096 [socketio_packet]=1024)
 
 cmake -S tests/fuzz -B "$build_dir" -DCMAKE_CXX_COMPILER="${FUZZ_CXX:-clang++-14}" >/dev/null
 cmake --build "$build_dir" -j "$(nproc)" --target "${targets[@]/#/fuzz_}"

@@ -34,6 +34,21 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
+# The Socket.IO example's server runs on npm's socket.io (examples/socketio/package.json, pinned
+# by its lock file), for the tests. Node.js comes from Debian only where there is none.
+if [ "${WSLOAD_SETUP:-test}" = test ]; then
+  if ! command -v npm >/dev/null; then
+    echo "wsload: installing nodejs npm" >&2
+    sudo_cmd=()
+    [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq nodejs npm >/dev/null
+  fi
+  if [ ! -d examples/socketio/node_modules/socket.io ]; then
+    echo "wsload: installing socket.io from the npm registry (examples/socketio)" >&2
+    (cd examples/socketio && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  fi
+fi
+
 BUILD_DIR=${BUILD_DIR:-build}
 BUILD_TYPE=${BUILD_TYPE:-Release}
 cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE="$BUILD_TYPE" >/dev/null

@@ -12,4 +12,5 @@
 #include <wsload/net/websocket/impl/websocket.ipp>
 #include <wsload/net/tcp/impl/connection.ipp>
 #include <wsload/net/http/impl/client.ipp>
+#include <wsload/net/socketio/impl/client.ipp>
 #include <wsload/runtime/impl/user.ipp>

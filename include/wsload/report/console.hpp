@@ -189,6 +189,10 @@ inline void print_report(std::FILE* out, const stats::run_info& config, const st
         detail::latency_header(out);
         detail::latency_row(out, "ping rtt", t[histogram_id::ping_round_trip]);
     }
+    if (const auto server_pings = t[counter_id::server_pings_answered]) {
+        if (!pings) std::fprintf(out, "\n--- Heartbeat ---\n");
+        detail::line(out, "server pings answered:", server_pings);
+    }
 
     const auto sent = t[counter_id::messages_sent];
     const auto received = t[counter_id::messages_received];
@@ -198,6 +202,7 @@ inline void print_report(std::FILE* out, const stats::run_info& config, const st
         detail::line(out, "received:", received);
         std::fprintf(out, "%-22s %.1f/s sent, %.1f/s received\n", "rate:", per_second(sent, r.elapsed),
                      per_second(received, r.elapsed));
+        if (const auto unmatched = t[counter_id::unmatched_replies]) detail::line(out, "unmatched replies:", unmatched);
     }
     // Requests carried by messages sit under them; requests of a transport without messages
     // (HTTP) get their own heading.

@@ -268,7 +268,9 @@ inline std::string latency_tables(const stats::run_result& r)
     const auto pings = t[counter_id::pings_sent];
     s += tr({"pings sent", n(pings)}) + tr({"pongs received", n(t[counter_id::pongs_received])}) +
          tr({"pongs missed", n(t[counter_id::pongs_missed])}) +
-         tr({"pong rate", fixed(percent(t[counter_id::pongs_received], pings), 2) + " %"}) + "</table>";
+         tr({"pong rate", fixed(percent(t[counter_id::pongs_received], pings), 2) + " %"});
+    if (t[counter_id::server_pings_answered]) s += tr({"server pings answered", n(t[counter_id::server_pings_answered])});
+    s += "</table>";
     if (pings)
         s += "<table id=\"table-ping-latency\">" + latency_header() +
              latency_tr("ping rtt", t[histogram_id::ping_round_trip]) + "</table>";

@@ -26,7 +26,7 @@ struct phase_row {
     std::uint64_t requests_sent = 0, requests_answered = 0;
     std::uint64_t requests_failed = 0;  ///< timed out, failed and rejected
     double connect_success = 0;  ///< % of connect attempts that succeeded
-    double request_success = 0;  ///< % of requests sent that were answered
+    double request_success = 0;  ///< % of the requests that ended in the phase that were answered
     double requests_per_s = 0;   ///< answered requests
     double rtt_p50 = 0, rtt_p95 = 0, rtt_p99 = 0, rtt_max = 0;
     double connect_avg = 0, connect_max = 0;
@@ -55,7 +55,9 @@ inline phase_row make_phase_row(const stats::phase_result& p)
     row.requests_failed =
         t[counter_id::requests_timed_out] + t[counter_id::requests_failed] + t[counter_id::requests_rejected];
     row.connect_success = percent(row.connects_ok, t[counter_id::connect_attempts]);
-    row.request_success = percent(row.requests_answered, row.requests_sent);
+    // Over the requests that ended in the phase, not those sent in it: a request sent just
+    // before a phase's end is answered in the next, and "sent" would then read over 100%.
+    row.request_success = percent(row.requests_answered, row.requests_answered + row.requests_failed);
     row.requests_per_s = per_second(row.requests_answered, p.length());
     if (const auto& h = t[histogram_id::round_trip]; !h.empty()) {
         row.rtt_p50 = static_cast<double>(h.percentile(50)) / ms;

@@ -107,6 +107,10 @@ inline constexpr std::array<counter_info, counter_count> counter_catalogue{{
      "Iterations ended by an exception (the user went on with its next iteration)."},
     {counter_id::dropped_iterations, "dropped_iterations", counter_kind::counter,
      "Iterations an arrival-rate shape could not start: no free user, and no more users allowed."},
+    {counter_id::server_pings_answered, "server_pings_answered", counter_kind::counter,
+     "Keep-alive pings the server's protocol sent and the client answered (Engine.IO's heartbeat)."},
+    {counter_id::unmatched_replies, "unmatched_replies", counter_kind::counter,
+     "Replies that named no waiting request: an unknown or repeated ack id, or one that came after its request timed out."},
 }};
 
 /// The catalogues are in identifier order, under the names metrics.hpp gives the identifiers.

@@ -45,6 +45,8 @@ enum class counter_id : std::size_t {
     iterations,            ///< iterations that ran to their end (the iteration form of a behaviour)
     iteration_errors,      ///< iterations ended by an exception (by message in the errors table)
     dropped_iterations,    ///< arrivals of an open-model shape that found no free user to run them
+    server_pings_answered, ///< keep-alive pings the server's protocol sent and the client answered (Engine.IO)
+    unmatched_replies,     ///< replies naming no waiting request: an unknown or repeated ack id, or one past its timeout
     count_
 };
 
@@ -69,7 +71,8 @@ inline constexpr std::array<std::string_view, counter_count> counter_names{
     "pongs_received",    "pongs_missed",      "requests_sent",      "requests_answered",
     "requests_timed_out", "requests_failed",  "users_started",      "users_finished",
     "behaviour_errors",  "inbox_dropped",     "requests_rejected",  "tls_sessions_resumed", "upload_bytes",
-    "users_stopped",     "users_aborted",     "iterations",         "iteration_errors",   "dropped_iterations"};
+    "users_stopped",     "users_aborted",     "iterations",         "iteration_errors",   "dropped_iterations",
+    "server_pings_answered", "unmatched_replies"};
 
 inline constexpr std::array<std::string_view, histogram_count> histogram_names{
     "connect", "connect_tcp", "connect_tls", "connect_upgrade", "round_trip", "ping_round_trip", "upload", "iteration"};

@@ -14,6 +14,7 @@
 #include <wsload/net/detail/connection_trace.hpp>
 #include <wsload/net/detail/handler_memory.hpp>
 #include <wsload/net/detail/lean_stream.hpp>
+#include <wsload/net/detail/message_protocol.hpp>
 #include <wsload/net/detail/parked.hpp>
 #include <wsload/net/detail/pending_request.hpp>
 #include <wsload/net/detail/request_accounting.hpp>
@@ -216,6 +217,59 @@ public:
         if (k) keyed_ = std::make_unique<keyed_requests>(std::move(k));
     }
 
+    /// A protocol spoken over this connection's messages (Engine.IO for Socket.IO), before
+    /// connect(): it sees every data message first and hands on what the behaviour should see
+    /// (dispatch, claim_by_key). Requests are then keyed by what the protocol names (its ack ids).
+    void speak(std::unique_ptr<message_protocol> p)
+    {
+        protocol_ = std::move(p);
+        if (!keyed_) keyed_ = std::make_unique<keyed_requests>(nullptr);
+    }
+    message_protocol* protocol() const noexcept { return protocol_.get(); }
+
+    /// A message the protocol over this connection hands on (an event, a reply without a key
+    /// it knows): a waiting request claims it first, then a receiver, then the inbox (bounded).
+    /// `attachments` (binary parts of the message: Socket.IO's) go with it. Counted already.
+    void dispatch(std::string_view data, bool binary, std::vector<std::string>* attachments = nullptr)
+    {
+        if (keyed_ && keyed_->key_of && !keyed_->waiting.empty()) {
+            if (const auto k = (*keyed_->key_of)(data)) {
+                if (const auto found = keyed_->waiting.find(*k); found != keyed_->waiting.end()) {
+                    auto& r = *found->second;
+                    if (claim(r, (*r.match)(data, binary), data, binary, attachments)) return;
+                }
+            }
+        }
+        if (scanned_requests_)
+            for (auto* r = requests_; r; r = r->next)
+                if (!r->key && claim(*r, (*r->match)(data, binary), data, binary, attachments)) return;
+        if (receiver_) {
+            auto& m = receiver_->slot->emplace(std::string(data), binary);
+            if (attachments) m.attachments = std::move(*attachments);
+            std::exchange(receiver_, nullptr)->resume();
+            return;
+        }
+        if (inbox_limit_ == 0) return;  // the behaviour asked for no inbox: nothing is "dropped"
+        if (inbox_.size() == inbox_limit_) {
+            inbox_.erase(inbox_.begin());
+            stats_[stats::counter_id::inbox_dropped].add();
+        }
+        auto& m = inbox_.emplace_back(std::string(data), binary);
+        if (attachments) m.attachments = std::move(*attachments);
+    }
+
+    /// A reply whose key the protocol read itself (a Socket.IO ack id): the request waiting
+    /// under `key` takes it. False when none waits (never sent, answered already, timed out):
+    /// the protocol counts that.
+    bool claim_by_key(std::string_view key, std::string_view data, bool binary, std::vector<std::string>* attachments = nullptr)
+    {
+        if (!keyed_ || keyed_->waiting.empty()) return false;
+        const auto found = keyed_->waiting.find(std::string(key));
+        if (found == keyed_->waiting.end()) return false;
+        auto& r = *found->second;
+        return claim(r, (*r.match)(data, binary), data, binary, attachments);
+    }
+
     /// The figures of requests named `name` (unnamed ones share one row) in this thread's shard.
     stats::named_request& named_figures(std::string_view name)
     {
@@ -264,45 +318,28 @@ protected:
         }
     }
 
-    /// A data message arrived: a waiting request claims it first, then a receiver, then
-    /// the inbox. Counted exactly once whoever takes it.
+    /// A data message arrived: counted once here, whoever takes it; the protocol over the
+    /// connection reads it first if there is one, else it is dispatched.
     void deliver(std::string_view data, bool binary)
     {
         count_received(data.size());
         if (traced_) [[unlikely]]
             trace_message("received", data, binary);
-        if (keyed_ && !keyed_->waiting.empty()) {
-            if (const auto k = (*keyed_->key_of)(data)) {
-                if (const auto found = keyed_->waiting.find(*k); found != keyed_->waiting.end()) {
-                    auto& r = *found->second;
-                    if (claim(r, (*r.match)(data, binary), data, binary)) return;
-                }
-            }
-        }
-        if (scanned_requests_)
-            for (auto* r = requests_; r; r = r->next)
-                if (!r->key && claim(*r, (*r->match)(data, binary), data, binary)) return;
-        if (receiver_) {
-            receiver_->slot->emplace(std::string(data), binary);
-            std::exchange(receiver_, nullptr)->resume();
-            return;
-        }
-        if (inbox_limit_ == 0) return;  // the behaviour asked for no inbox: nothing is "dropped"
-        if (inbox_.size() == inbox_limit_) {
-            inbox_.erase(inbox_.begin());
-            stats_[stats::counter_id::inbox_dropped].add();
-        }
-        inbox_.emplace_back(std::string(data), binary);
+        if (protocol_) [[unlikely]]
+            return protocol_->on_message(data, binary);
+        dispatch(data, binary);
     }
 
     /// `r` takes the message `verdict` says is its reply (accept, or reject: its reply saying it
     /// failed, a failure, not timed): counted, unlinked and resumed. False for `ignore`.
-    bool claim(pending_request& r, reply verdict, std::string_view data, bool binary)
+    bool claim(pending_request& r, reply verdict, std::string_view data, bool binary,
+               std::vector<std::string>* attachments = nullptr)
     {
         if (verdict == reply::ignore) return false;
         if (verdict == reply::reject) r.figures.rejected(), r.rejected = true;
         else r.figures.answered(elapsed_ns(r.sent_at));
-        r.reply.emplace(std::string(data), binary);
+        auto& m = r.reply.emplace(std::string(data), binary);
+        if (attachments) m.attachments = std::move(*attachments);
         unlink(r);
         r.resume();
         return true;
@@ -529,6 +566,7 @@ protected:
             const std::unique_ptr<parked_handler> done(std::exchange(w, w->next));
             done->resume();
         }
+        if (protocol_) protocol_->on_end();
         ended();
     }
 
@@ -626,6 +664,7 @@ protected:
     bool traced_ = false;     ///< --log-users chose its owner (trace_as): its events are logged
     pending_request* requests_ = nullptr;
     std::unique_ptr<keyed_requests> keyed_;  ///< null until the connection is given a reply_key
+    std::unique_ptr<message_protocol> protocol_;  ///< null: messages go straight to dispatch()
     parked_receive* receiver_ = nullptr;
     parked_handler* closed_waiters_ = nullptr;
     parked_handler* write_waiters_ = nullptr;  ///< sends waiting for their turn, oldest first

@@ -150,6 +150,16 @@ public:
         close_socket();
     }
 
+    void abort_as(stats::disconnect_reason why) override
+    {
+        if (state_ != state::open && state_ != state::closing) return;
+        if (!close_started_ && !server_closing_) {
+            close_started_ = true;
+            end_reason_ = why;
+        }
+        close_socket();  // the reader sees it and ends the connection
+    }
+
 private:
     void init()
     {

@@ -161,6 +161,14 @@ public:
         close_socket();
     }
 
+    void abort_as(stats::disconnect_reason why) override
+    {
+        if (state_ != state::open && state_ != state::closing) return;
+        close_started_ = true;
+        settle(why);
+        close_socket();  // the reader sees it and ends the connection
+    }
+
 private:
     friend class heartbeat_wheel<lean_ws_connection>;
 

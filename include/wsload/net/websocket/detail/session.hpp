@@ -28,7 +28,11 @@ public:
     virtual void start_heartbeat(std::chrono::nanoseconds interval, std::chrono::nanoseconds phase,
                                  unsigned max_missed) = 0;
 
-    std::string_view request_type() const noexcept override { return "WS"; }
+    /// Ends the connection now, without a closing handshake, counted as `why` (unless its end
+    /// already has a cause): what a protocol over it does when the peer went quiet or broke it.
+    virtual void abort_as(stats::disconnect_reason why) = 0;
+
+    std::string_view request_type() const noexcept override { return protocol_ ? protocol_->request_type() : "WS"; }
     void close_as(stats::disconnect_reason why) override { begin_close(1000, why, {}); }
     void on_stop() override { close_as(stats::disconnect_reason::client_stop); }
 

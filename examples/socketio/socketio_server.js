@@ -1,0 +1,116 @@
+#!/usr/bin/env node
+// The Socket.IO v4 server of seed 003's stress test, on npm's socket.io: what socketio_bench and
+// the tests run against on 127.0.0.1.
+//
+//   node socketio_server.js [--host 127.0.0.1] [--port 3000] [--delay MS] [--token T]
+//                           [--push-interval MS] [--ping-interval MS] [--ping-timeout MS]
+//
+// Events, on the default namespace and on /chat:
+//   "request" (with ack)  acks {ok: true, id, echo} after --delay ms (the seed's handler delay)
+//   "echo"                emits "echo" back with the same arguments, no ack
+//   "ask"                 emits "question" to the client with an ack callback; the client's answer
+//                         comes back as a "answered" event carrying it
+//   "binary" (with ack)   acks with a Buffer of the asked size (a binary attachment)
+//   "bye"                 disconnects the socket (a server-side DISCONNECT)
+// --token T makes the namespaces' middleware refuse a connect whose auth.token is not T
+// (a CONNECT_ERROR "unauthorized"). --push-interval pushes a "tick" event to every client.
+// Prints "socketio_server.js listening on HOST:PORT" when ready; on SIGTERM or SIGINT prints its
+// counts on stderr and exits 0.
+
+'use strict';
+
+const http = require('http');
+const { Server } = require('socket.io');
+
+function parseArgs(argv) {
+  const options = { host: '127.0.0.1', port: 3000, delay: 0, token: '', pushInterval: 0, pingInterval: 25000,
+                    pingTimeout: 20000 };
+  const numeric = { '--port': 'port', '--delay': 'delay', '--push-interval': 'pushInterval',
+                    '--ping-interval': 'pingInterval', '--ping-timeout': 'pingTimeout' };
+  for (let i = 0; i < argv.length; i += 2) {
+    const flag = argv[i];
+    const value = argv[i + 1];
+    if (value === undefined) fail(`${flag} needs a value`);
+    if (flag === '--host') options.host = value;
+    else if (flag === '--token') options.token = value;
+    else if (numeric[flag]) {
+      const n = Number(value);
+      if (!Number.isInteger(n) || n < 0) fail(`${flag} takes a whole number, not "${value}"`);
+      options[numeric[flag]] = n;
+    } else fail(`unknown option ${flag}`);
+  }
+  return options;
+}
+
+function fail(message) {
+  process.stderr.write(`socketio_server.js: ${message}\n`);
+  process.exit(2);
+}
+
+const options = parseArgs(process.argv.slice(2));
+const counts = { connections: 0, refused: 0, requests: 0, acks: 0, echoes: 0, disconnects: 0 };
+
+const httpServer = http.createServer();
+const io = new Server(httpServer, {
+  transports: ['websocket'],
+  pingInterval: options.pingInterval,
+  pingTimeout: options.pingTimeout,
+  serveClient: false,
+});
+
+function serve(nsp) {
+  if (options.token) {
+    nsp.use((socket, next) => {
+      if (socket.handshake.auth && socket.handshake.auth.token === options.token) return next();
+      counts.refused++;
+      next(new Error('unauthorized'));
+    });
+  }
+  nsp.on('connection', (socket) => {
+    counts.connections++;
+    socket.on('request', (payload, ack) => {
+      counts.requests++;
+      if (typeof ack !== 'function') return;
+      const answer = () => {
+        counts.acks++;
+        ack({ ok: true, id: payload && payload.id !== undefined ? payload.id : null, echo: payload });
+      };
+      if (options.delay > 0) setTimeout(answer, options.delay);
+      else answer();
+    });
+    socket.on('echo', (...args) => {
+      counts.echoes++;
+      socket.emit('echo', ...args);
+    });
+    socket.on('ask', (question) => {
+      socket.emit('question', question, (answer) => socket.emit('answered', answer));
+    });
+    socket.on('binary', (size, ack) => {
+      if (typeof ack === 'function') ack(Buffer.alloc(Number(size) || 0, 0x61));
+    });
+    socket.on('bye', () => socket.disconnect(true));
+    socket.on('disconnect', () => counts.disconnects++);
+  });
+}
+serve(io.of('/'));
+serve(io.of('/chat'));
+
+if (options.pushInterval > 0) {
+  let tick = 0;
+  setInterval(() => io.of('/').emit('tick', { n: ++tick }), options.pushInterval);
+}
+
+httpServer.listen(options.port, options.host, () => {
+  const address = httpServer.address();
+  process.stdout.write(`socketio_server.js listening on ${address.address}:${address.port}\n`);
+});
+httpServer.on('error', (e) => fail(e.message));
+
+function stop() {
+  process.stderr.write(`socketio_server.js: ${counts.connections} connections, ${counts.refused} refused, ` +
+                       `${counts.requests} requests, ${counts.acks} acks, ${counts.echoes} echoes, ` +
+                       `${counts.disconnects} disconnects\n`);
+  process.exit(0);
+}
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);

@@ -1,0 +1,106 @@
+// The Engine.IO / Socket.IO packet codec (net/socketio/packet.hpp) and the open packet's reader:
+// every packet form of the v5 protocol, and the broken ones a server may send, parsed or refused
+// without reading past the text.
+
+#include <wsload/net/socketio/packet.hpp>
+
+#include <boost/test/unit_test.hpp>
+
+namespace sio = wsload::socketio;
+
+BOOST_AUTO_TEST_SUITE(socketio_packets)
+
+BOOST_AUTO_TEST_CASE(every_packet_form_parses)
+{
+    auto p = sio::parse_packet(R"(2["chat",{"text":"hi"}])");
+    BOOST_REQUIRE(p);
+    BOOST_TEST((p->type == sio::packet_type::event));
+    BOOST_TEST(p->nsp == "/");
+    BOOST_TEST(!p->id.has_value());
+    BOOST_TEST(p->data == R"(["chat",{"text":"hi"}])");
+
+    p = sio::parse_packet(R"(3/admin,12["ok"])");
+    BOOST_REQUIRE(p);
+    BOOST_TEST((p->type == sio::packet_type::ack));
+    BOOST_TEST(p->nsp == "/admin");
+    BOOST_TEST(*p->id == 12u);
+    BOOST_TEST(p->data == R"(["ok"])");
+
+    p = sio::parse_packet(R"(51-["file",{"_placeholder":true,"num":0}])");
+    BOOST_REQUIRE(p);
+    BOOST_TEST((p->type == sio::packet_type::binary_event));
+    BOOST_TEST(p->attachments == 1u);
+
+    p = sio::parse_packet(R"(62-/x,7[{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}])");
+    BOOST_REQUIRE(p);
+    BOOST_TEST((p->type == sio::packet_type::binary_ack));
+    BOOST_TEST(p->attachments == 2u);
+    BOOST_TEST(p->nsp == "/x");
+    BOOST_TEST(*p->id == 7u);
+
+    p = sio::parse_packet("1/admin");  // a disconnect naming its namespace, nothing after it
+    BOOST_REQUIRE(p);
+    BOOST_TEST((p->type == sio::packet_type::disconnect));
+    BOOST_TEST(p->nsp == "/admin");
+    BOOST_TEST(p->data.empty());
+
+    p = sio::parse_packet(R"(0{"sid":"abc"})");
+    BOOST_REQUIRE(p);
+    BOOST_TEST((p->type == sio::packet_type::connect));
+    BOOST_TEST(p->data == R"({"sid":"abc"})");
+
+    p = sio::parse_packet(R"(4{"message":"unauthorized"})");
+    BOOST_REQUIRE(p);
+    BOOST_TEST((p->type == sio::packet_type::connect_error));
+}
+
+BOOST_AUTO_TEST_CASE(broken_packets_are_refused)
+{
+    for (const char* text : {"", "7", "x", "2", "2{}", "3[\"x\"]", "5[\"x\"]", "5-[\"x\"]", "51[\"x\"]", "51-",
+                             "51001-[\"x\"]", "512345-[\"x\"]", "2abc", "2/ns,x", "31234567890123456789012[1]",
+                             "2/n\"s,[\"x\"]", "6-1[]"})
+        BOOST_TEST(!sio::parse_packet(text).has_value(), "accepted: " << text);
+}
+
+BOOST_AUTO_TEST_CASE(event_names_are_read_without_parsing_the_rest)
+{
+    BOOST_TEST(*sio::event_name(R"(["chat",{"deep":[1,2,3]}])") == "chat");
+    BOOST_TEST(*sio::event_name(R"( [ "a\"b\\c\u0041" ])") == "a\"b\\cA");
+    BOOST_TEST(*sio::event_name(R"(["\u00e9"])") == "\xc3\xa9");
+    for (const char* text : {"", "[", "[1]", "[\"open", R"(["\x"])", R"(["\u12"])", "{\"a\":1}", "[\"a\nb\"]"})
+        BOOST_TEST(!sio::event_name(text).has_value(), "accepted: " << text);
+}
+
+BOOST_AUTO_TEST_CASE(packets_encode_as_socketio_clients_send_them)
+{
+    using sio::packet_type;
+    BOOST_TEST(sio::encode_packet(packet_type::connect, "/", std::nullopt, "") == "40");
+    BOOST_TEST(sio::encode_packet(packet_type::connect, "/admin", std::nullopt, R"({"token":"t"})") ==
+               R"(40/admin,{"token":"t"})");
+    BOOST_TEST(sio::encode_packet(packet_type::event, "/", 5, sio::event_data("chat", R"({"a":1})")) ==
+               R"(425["chat",{"a":1}])");
+    BOOST_TEST(sio::encode_packet(packet_type::binary_event, "/", std::nullopt, "[\"f\"]", 2) == R"(452-["f"])");
+    BOOST_TEST(sio::event_data("say \"hi\"\n", "") == R"(["say \"hi\"\u000a"])");
+    // What is encoded parses back to itself.
+    const auto text = sio::encode_packet(packet_type::ack, "/chat", 42, "[1]");
+    const auto p = sio::parse_packet(std::string_view(text).substr(1));
+    BOOST_REQUIRE(p);
+    BOOST_TEST(p->nsp == "/chat");
+    BOOST_TEST(*p->id == 42u);
+    BOOST_TEST(p->data == "[1]");
+}
+
+BOOST_AUTO_TEST_CASE(open_packets_are_read_or_refused)
+{
+    const auto p = sio::parse_open_packet(R"({"sid":"x","upgrades":[],"pingInterval":300,"pingTimeout":200})");
+    BOOST_REQUIRE(p);
+    BOOST_TEST(p->sid == "x");
+    BOOST_TEST(p->ping_interval.count() == 300);
+    BOOST_TEST(p->ping_timeout.count() == 200);
+    for (const char* json : {"", "[]", "{}", R"({"sid":1})", R"({"sid":"x","pingInterval":-1})",
+                             R"({"sid":"x","pingInterval":"25000"})", R"({"sid":"x","pingTimeout":0})",
+                             R"({"sid":"x","pingTimeout":1e3})", R"({"sid":"x")"})
+        BOOST_TEST(!sio::parse_open_packet(json).has_value(), "accepted: " << json);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
