@@ -7,6 +7,7 @@
 
 #include <support/child_process.hpp>
 #include <support/frame_server.hpp>
+#include <support/quiet_run.hpp>
 #include <wsload/net/socketio/client.hpp>
 #include <wsload/net/socketio/packet.hpp>
 #include <wsload/runtime/engine.hpp>
@@ -33,14 +34,8 @@ namespace {
 
 wsload::run_config sio_config(const std::string& url, std::uint64_t users)
 {
-    wsload::run_config c;
-    c.name = "socketio";
-    c.target = wsload::net::parse_url(url);
-    c.users = users;
-    c.duration = 20s;  // a bound: the run ends when every user has
-    c.threads = 2;
-    c.quiet = true;
-    c.ping_interval = 0s;
+    auto c = wsload::test::quiet_run("socketio", url, users);
+    c.ping_interval = 0s;  // Engine.IO's heartbeat is the server's
     return c;
 }
 
@@ -230,6 +225,11 @@ BOOST_AUTO_TEST_CASE(events_arrive_awaited_or_by_handler_and_server_acks_are_ans
     const auto& t = *r.totals;
     BOOST_TEST(named(t, "connect /chat")->answered == 1u);
     BOOST_TEST(named(t, "binary")->answered == 1u);
+    // Every event the server emitted is a push, counted by its name (acks are not).
+    BOOST_TEST(t.pushes.at("echo") == 1u);
+    BOOST_TEST(t.pushes.at("question") == 1u);
+    BOOST_TEST(t.pushes.at("answered") == 1u);
+    BOOST_TEST(t.pushes.size() == 3u);
     BOOST_TEST(t[stats::counter_id::behaviour_errors] == 0u);
     check_request_accounting(t);
 }

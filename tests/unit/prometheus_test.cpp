@@ -254,6 +254,15 @@ wsload_server_pings_answered_total 0
 # HELP wsload_unmatched_replies_total Replies that named no waiting request: an unknown or repeated ack id, or one that came after its request timed out.
 # TYPE wsload_unmatched_replies_total counter
 wsload_unmatched_replies_total 0
+# HELP wsload_app_pings_sent_total Application heartbeats sent (a message of the scenario's, apart from WebSocket pings).
+# TYPE wsload_app_pings_sent_total counter
+wsload_app_pings_sent_total 0
+# HELP wsload_app_pongs_received_total Replies to application heartbeats within their timeout.
+# TYPE wsload_app_pongs_received_total counter
+wsload_app_pongs_received_total 0
+# HELP wsload_app_pongs_missed_total Application heartbeats with no reply within their timeout.
+# TYPE wsload_app_pongs_missed_total counter
+wsload_app_pongs_missed_total 0
 # HELP wsload_connect_failures_total Failed connection attempts by class; the classes sum to the failures.
 # TYPE wsload_connect_failures_total counter
 wsload_connect_failures_total{reason="dns"} 0
@@ -282,6 +291,7 @@ wsload_disconnects_total{reason="ping_timeout"} 0
 wsload_disconnects_total{reason="client_close"} 0
 wsload_disconnects_total{reason="client_stop"} 0
 wsload_disconnects_total{reason="peer_close"} 0
+wsload_disconnects_total{reason="app_heartbeat_timeout"} 0
 # HELP wsload_close_codes_total server_close disconnects by WebSocket close code (non-zero only).
 # TYPE wsload_close_codes_total counter
 wsload_close_codes_total{code="4000"} 1
@@ -380,13 +390,17 @@ BOOST_AUTO_TEST_CASE(every_family_declared_once_in_order_and_every_sample_in_its
         "wsload_dropped_iterations_total counter",
         "wsload_server_pings_answered_total counter",
         "wsload_unmatched_replies_total counter",
+        "wsload_app_pings_sent_total counter",
+        "wsload_app_pongs_received_total counter",
+        "wsload_app_pongs_missed_total counter",
         "wsload_connect_failures_total counter",   "wsload_connect_http_status_total counter",
         "wsload_disconnects_total counter",        "wsload_close_codes_total counter",
         "wsload_request_failures_total counter",   "wsload_http_responses_total counter",
         "wsload_connect_seconds histogram",        "wsload_connect_tcp_seconds histogram",
         "wsload_connect_tls_seconds histogram",    "wsload_connect_upgrade_seconds histogram",
         "wsload_round_trip_seconds histogram",     "wsload_ping_round_trip_seconds histogram",
-        "wsload_upload_seconds histogram",         "wsload_iteration_seconds histogram"};
+        "wsload_upload_seconds histogram",         "wsload_iteration_seconds histogram",
+        "wsload_first_reply_seconds histogram",    "wsload_app_ping_round_trip_seconds histogram"};
     BOOST_TEST(families == expected, boost::test_tools::per_element());
 
     // Failure classes sum to the failures (13 attempts - 8 successes), disconnect classes to
@@ -430,9 +444,9 @@ BOOST_AUTO_TEST_CASE(named_requests_get_a_counter_and_a_histogram_family_with_ty
 
     std::vector<std::string> families;
     const auto samples = parse_samples(text, families);  // well formed, each sample in its family
-    BOOST_TEST(families.size() == 47u);
-    BOOST_TEST(families[45] == "wsload_named_requests_total counter");
-    BOOST_TEST(families[46] == "wsload_named_round_trip_seconds histogram");
+    BOOST_TEST(families.size() == 52u);
+    BOOST_TEST(families[50] == "wsload_named_requests_total counter");
+    BOOST_TEST(families[51] == "wsload_named_round_trip_seconds histogram");
     const auto block = family_block(text, "wsload_named_requests_total");
     BOOST_TEST(block.find("wsload_named_requests_total{type=\"WS\",name=\"log\\\"in\",outcome=\"sent\"} 3\n") !=
                std::string::npos);

@@ -13,11 +13,14 @@
 
 namespace wsload {
 
-/// What a reply matcher may return instead of true/false, when a message is the request's
-/// reply but says the request failed (an error status, `"errno": 1`): `reject` ends the request
-/// with that message, counted as rejected (a failure, as Locust's response.failure()), not as
-/// answered; `accept` is true and `ignore` is false.
-enum class reply { ignore, accept, reject };
+/// What a reply matcher may return instead of true/false. `accept` is true and `ignore` false.
+/// `reject`: the message is the request's reply but says it failed (an error status,
+/// `"errno": 1`): the request ends with it, counted as rejected (a failure, as Locust's
+/// response.failure()), not as answered. `more`: the message is a part of a reply that comes in
+/// several (an answer streamed in chunks): it is taken (no receive() sees it), the time to the
+/// first part is recorded (histogram first_reply), and the request waits on, within its
+/// timeout, for the part its matcher accepts, to which its round trip is measured.
+enum class reply { ignore, accept, reject, more };
 
 /// Options of one request: how long to wait for the reply, the time the send was meant to
 /// happen (a behaviour on a fixed schedule passes it so that a late send is not hidden), the

@@ -189,9 +189,20 @@ inline void print_report(std::FILE* out, const stats::run_info& config, const st
         detail::latency_header(out);
         detail::latency_row(out, "ping rtt", t[histogram_id::ping_round_trip]);
     }
-    if (const auto server_pings = t[counter_id::server_pings_answered]) {
+    const auto server_pings = t[counter_id::server_pings_answered];
+    if (server_pings) {
         if (!pings) std::fprintf(out, "\n--- Heartbeat ---\n");
         detail::line(out, "server pings answered:", server_pings);
+    }
+    if (const auto beats = t[counter_id::app_pings_sent]) {
+        if (!pings && !server_pings) std::fprintf(out, "\n--- Heartbeat ---\n");
+        detail::line(out, "app pings sent:", beats);
+        detail::line(out, "app pongs received:", t[counter_id::app_pongs_received]);
+        detail::line(out, "app pongs missed:", t[counter_id::app_pongs_missed]);
+        if (!t[histogram_id::app_ping_round_trip].empty()) {
+            detail::latency_header(out);
+            detail::latency_row(out, "app ping rtt", t[histogram_id::app_ping_round_trip]);
+        }
     }
 
     const auto sent = t[counter_id::messages_sent];
@@ -203,6 +214,11 @@ inline void print_report(std::FILE* out, const stats::run_info& config, const st
         std::fprintf(out, "%-22s %.1f/s sent, %.1f/s received\n", "rate:", per_second(sent, r.elapsed),
                      per_second(received, r.elapsed));
         if (const auto unmatched = t[counter_id::unmatched_replies]) detail::line(out, "unmatched replies:", unmatched);
+        if (!t.pushes.empty()) {
+            std::fprintf(out, "pushes by type:\n");
+            for (const auto& [type, n] : report::labels_by_count(t.pushes))
+                std::fprintf(out, "  %-20s %llu\n", type.c_str(), static_cast<unsigned long long>(n));
+        }
     }
     // Requests carried by messages sit under them; requests of a transport without messages
     // (HTTP) get their own heading.
@@ -222,6 +238,8 @@ inline void print_report(std::FILE* out, const stats::run_info& config, const st
         std::fprintf(out, "round trip (ms), measured from the intended send time:\n");
         detail::latency_header(out);
         detail::latency_row(out, "rtt", t[histogram_id::round_trip]);
+        if (const auto& first = t[histogram_id::first_reply]; !first.empty())
+            detail::latency_row(out, "first reply", first);  // replies in several parts: rtt is to the last
         if (const auto& uploads = t[histogram_id::upload]; !uploads.empty()) {
             const double mb = static_cast<double>(t[counter_id::upload_bytes]) / 1e6;
             std::fprintf(out, "%-22s %llu, %.1f MB, %.2f MB/s over the run\n", "uploads:",

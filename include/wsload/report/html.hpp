@@ -270,6 +270,10 @@ inline std::string latency_tables(const stats::run_result& r)
          tr({"pongs missed", n(t[counter_id::pongs_missed])}) +
          tr({"pong rate", fixed(percent(t[counter_id::pongs_received], pings), 2) + " %"});
     if (t[counter_id::server_pings_answered]) s += tr({"server pings answered", n(t[counter_id::server_pings_answered])});
+    if (t[counter_id::app_pings_sent])
+        s += tr({"app pings sent", n(t[counter_id::app_pings_sent])}) +
+             tr({"app pongs received", n(t[counter_id::app_pongs_received])}) +
+             tr({"app pongs missed", n(t[counter_id::app_pongs_missed])});
     s += "</table>";
     if (pings)
         s += "<table id=\"table-ping-latency\">" + latency_header() +
@@ -309,6 +313,11 @@ inline std::string latency_tables(const stats::run_result& r)
         s += "<p class=\"bad\">dropped iterations: " + n(t[counter_id::dropped_iterations]) + "</p>";
     if (t[counter_id::behaviour_errors])
         s += "<p class=\"bad\">behaviour errors: " + n(t[counter_id::behaviour_errors]) + " (users ended by an exception)</p>";
+    if (!t.pushes.empty()) {
+        s += "<p>Pushes (messages no request claimed) by type:</p><table id=\"table-pushes\">" + th_row({"type", "count"});
+        for (const auto& [type, count] : labels_by_count(t.pushes)) s += tr({type, n(count)});
+        s += "</table>";
+    }
     if (!t.errors.empty()) {
         s += "<p>Errors, most frequent first:</p><table id=\"table-errors\">" + th_row({"count", "where: message"});
         for (const auto& [message, count] : errors_by_count(t.errors)) s += tr({n(count), message});

@@ -195,6 +195,21 @@ inline void append_named_requests(std::string& out, const stats::named_map& requ
         append_histogram_samples(out, "wsload_named_round_trip_seconds", request_labels(key), named.round_trip);
 }
 
+/// Messages no request claimed, by type: one counter family, a sample per type.
+inline void append_pushes(std::string& out, const stats::label_counts& pushes)
+{
+    if (pushes.empty()) return;
+    append_family(out, "wsload_pushes_total", "counter",
+                  "Messages no request claimed (server pushes), by the type the scenario reads from them.");
+    for (const auto& [type, n] : pushes) {
+        out += "wsload_pushes_total{type=\"";
+        append_label_value(out, type);
+        out += "\"} ";
+        append_number(out, n);
+        out += '\n';
+    }
+}
+
 }  // namespace detail
 
 /// The figures of `t` in the Prometheus text exposition format 0.0.4: counters `wsload_*_total`,
@@ -265,6 +280,7 @@ inline std::string prometheus_text(const stats::totals& t, std::chrono::nanoseco
     for (const auto& h : stats::histogram_catalogue)
         detail::append_histogram(out, "wsload_" + std::string(h.name) + "_seconds", h.help, t[h.id]);
     detail::append_named_requests(out, t.requests);
+    detail::append_pushes(out, t.pushes);
     return out;
 }
 

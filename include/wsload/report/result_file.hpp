@@ -167,6 +167,15 @@ inline std::uint64_t read_totals(const object& doc, stats::totals& t, const std:
             named.round_trip.merge(histogram_state(child(o, "round_trip", file), file));
         }
     }
+    if (const auto* pushes = doc.if_contains("pushes")) {  // absent from files before issue 17
+        if (!pushes->is_object()) bad_file(file, "\"pushes\" is not an object");
+        stats::label_counts read;
+        for (const auto& [type, n] : pushes->as_object()) {
+            if (!n.is_number()) bad_file(file, "the count of push type \"" + std::string(type) + "\" is not a number");
+            read[std::string(type)] = number(pushes->as_object(), type, file);
+        }
+        stats::merge_labels(t.pushes, read);
+    }
     return open_at_end;
 }
 

@@ -4,6 +4,7 @@
 
 #include <wsload/core/duration.hpp>
 #include <wsload/stats/errors.hpp>
+#include <wsload/stats/labelled.hpp>
 #include <wsload/stats/histogram.hpp>
 #include <wsload/stats/run_info.hpp>
 
@@ -49,12 +50,16 @@ inline std::string load_text(const stats::run_info& c)
     return std::to_string(c.users) + (c.users == 1 ? " user" : " users") + ", ramp " + format_duration(c.ramp);
 }
 
-/// The errors table, most frequent first (ties by message).
-inline std::vector<std::pair<std::string, std::uint64_t>> errors_by_count(const stats::error_counts& errors)
+/// Counts by label (the errors table, pushes by type), most frequent first (ties by label).
+inline std::vector<std::pair<std::string, std::uint64_t>> labels_by_count(const stats::label_counts& counts)
 {
-    std::vector<std::pair<std::string, std::uint64_t>> rows(errors.begin(), errors.end());
+    std::vector<std::pair<std::string, std::uint64_t>> rows(counts.begin(), counts.end());
     std::stable_sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
     return rows;
+}
+inline std::vector<std::pair<std::string, std::uint64_t>> errors_by_count(const stats::error_counts& errors)
+{
+    return labels_by_count(errors);
 }
 
 inline double percent(std::uint64_t part, std::uint64_t whole) noexcept

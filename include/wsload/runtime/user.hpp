@@ -6,6 +6,7 @@
 #include <wsload/core/random.hpp>
 #include <wsload/core/task.hpp>
 #include <wsload/detail/config.hpp>
+#include <wsload/net/app_heartbeat.hpp>
 #include <wsload/net/connection_owner.hpp>
 #include <wsload/net/url.hpp>
 #include <wsload/net/websocket.hpp>
@@ -53,6 +54,20 @@ public:
         reply_key_ = std::make_shared<const wsload::reply_key>(std::move(k));
         return *this;
     }
+    /// A heartbeat of the scenario's own (`{"type":"ping"}` every 10 s, its reply within 5 s),
+    /// counted apart from WebSocket pings; see net/app_heartbeat.hpp.
+    websocket_options& app_heartbeat(wsload::app_heartbeat h)
+    {
+        app_heartbeat_ = std::make_shared<const wsload::app_heartbeat>(std::move(h));
+        return *this;
+    }
+    /// How pushes (messages no request claims) name their type: `reply_key::json_field("type")`
+    /// counts them by their "type" in the report (pushes by type), not only in messages received.
+    websocket_options& push_type(wsload::reply_key k)
+    {
+        push_type_ = std::make_shared<const wsload::reply_key>(std::move(k));
+        return *this;
+    }
 
 private:
     friend class user;
@@ -63,6 +78,8 @@ private:
     std::string subprotocol_;
     std::size_t fragment_size_ = 0;
     std::shared_ptr<const wsload::reply_key> reply_key_;
+    std::shared_ptr<const wsload::reply_key> push_type_;
+    std::shared_ptr<const wsload::app_heartbeat> app_heartbeat_;
 };
 
 /// One simulated user. It lives, on its worker's thread, for as long as its behaviour

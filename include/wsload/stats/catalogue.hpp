@@ -50,6 +50,11 @@ inline constexpr std::array<histogram_info, histogram_count> histogram_catalogue
     {histogram_id::iteration, "iteration", "iteration", "iteration", histogram_group::iteration,
      {"iteration_duration", {}}, "One iteration of a behaviour (its iteration form), start to end, failed ones too.",
      false},
+    {histogram_id::first_reply, "first_reply", "first reply", "first reply", histogram_group::request,
+     {"time_to_first_reply", {}}, "Request to the first part of a reply that comes in several messages (its last part is in round_trip).",
+     false},
+    {histogram_id::app_ping_round_trip, "app_ping_round_trip", "app ping rtt", "app ping", histogram_group::heartbeat,
+     {"app_ping", {}}, "Application heartbeat (a message of the scenario's) to its reply.", false},
 }};
 
 /// A counter counts up; a gauge goes up and down (open connections).
@@ -111,6 +116,12 @@ inline constexpr std::array<counter_info, counter_count> counter_catalogue{{
      "Keep-alive pings the server's protocol sent and the client answered (Engine.IO's heartbeat)."},
     {counter_id::unmatched_replies, "unmatched_replies", counter_kind::counter,
      "Replies that named no waiting request: an unknown or repeated ack id, or one that came after its request timed out."},
+    {counter_id::app_pings_sent, "app_pings_sent", counter_kind::counter,
+     "Application heartbeats sent (a message of the scenario's, apart from WebSocket pings)."},
+    {counter_id::app_pongs_received, "app_pongs_received", counter_kind::counter,
+     "Replies to application heartbeats within their timeout."},
+    {counter_id::app_pongs_missed, "app_pongs_missed", counter_kind::counter,
+     "Application heartbeats with no reply within their timeout."},
 }};
 
 /// The catalogues are in identifier order, under the names metrics.hpp gives the identifiers.

@@ -5,6 +5,7 @@
 #include <wsload/stats/counter.hpp>
 #include <wsload/stats/histogram.hpp>
 #include <wsload/stats/errors.hpp>
+#include <wsload/stats/labelled.hpp>
 #include <wsload/stats/named.hpp>
 #include <wsload/stats/taxonomy.hpp>
 
@@ -47,6 +48,9 @@ enum class counter_id : std::size_t {
     dropped_iterations,    ///< arrivals of an open-model shape that found no free user to run them
     server_pings_answered, ///< keep-alive pings the server's protocol sent and the client answered (Engine.IO)
     unmatched_replies,     ///< replies naming no waiting request: an unknown or repeated ack id, or one past its timeout
+    app_pings_sent,        ///< application heartbeats sent (app_heartbeat: a message of the scenario's)
+    app_pongs_received,    ///< their replies, within the heartbeat's timeout
+    app_pongs_missed,      ///< heartbeats with no reply within their timeout
     count_
 };
 
@@ -59,6 +63,8 @@ enum class histogram_id : std::size_t {
     ping_round_trip,  ///< heartbeat ping to its pong
     upload,           ///< sending a request body sent in pieces (an HTTP upload): first byte to last
     iteration,        ///< one iteration of a behaviour, start to end (failed ones too)
+    first_reply,      ///< request to the first part of a reply that comes in several (reply::more)
+    app_ping_round_trip,  ///< application heartbeat to its reply
     count_
 };
 
@@ -72,10 +78,11 @@ inline constexpr std::array<std::string_view, counter_count> counter_names{
     "requests_timed_out", "requests_failed",  "users_started",      "users_finished",
     "behaviour_errors",  "inbox_dropped",     "requests_rejected",  "tls_sessions_resumed", "upload_bytes",
     "users_stopped",     "users_aborted",     "iterations",         "iteration_errors",   "dropped_iterations",
-    "server_pings_answered", "unmatched_replies"};
+    "server_pings_answered", "unmatched_replies", "app_pings_sent", "app_pongs_received", "app_pongs_missed"};
 
 inline constexpr std::array<std::string_view, histogram_count> histogram_names{
-    "connect", "connect_tcp", "connect_tls", "connect_upgrade", "round_trip", "ping_round_trip", "upload", "iteration"};
+    "connect", "connect_tcp", "connect_tls", "connect_upgrade", "round_trip", "ping_round_trip", "upload", "iteration",
+    "first_reply", "app_ping_round_trip"};
 
 /// HTTP statuses and WebSocket close codes are counted per value, in flat arrays:
 /// no map, no lock, a few KB per thread.
@@ -99,6 +106,8 @@ struct shard {
     named_table requests;
     /// Exceptions of behaviours and iterations, by message.
     error_table errors;
+    /// Messages no request claimed, by type, on connections that name their type (push_type).
+    labelled_counts pushes;
 
     counter& operator[](counter_id id) noexcept { return counters[static_cast<std::size_t>(id)]; }
     histogram& operator[](histogram_id id) noexcept { return histograms[static_cast<std::size_t>(id)]; }
@@ -203,6 +212,7 @@ struct totals : counter_totals {
     std::array<histogram, histogram_count> histograms;
     named_map requests;
     error_counts errors;  ///< exceptions by message
+    label_counts pushes;  ///< messages no request claimed, by type
 
     using counter_totals::operator[];
     const histogram& operator[](histogram_id id) const noexcept
@@ -216,6 +226,7 @@ struct totals : counter_totals {
         for (std::size_t i = 0; i < histogram_count; ++i) histograms[i].merge(s.histograms[i]);
         s.requests.for_each([this](const named_request& r) { requests[r.key].add(r); });
         s.errors.add_to(errors);
+        s.pushes.add_to(pushes);
     }
     void add(const totals& t)
     {
@@ -223,9 +234,11 @@ struct totals : counter_totals {
         for (std::size_t i = 0; i < histogram_count; ++i) histograms[i].merge(t.histograms[i]);
         for (const auto& [key, figures] : t.requests) requests[key].add(figures);
         merge_errors(errors, t.errors);
+        merge_labels(pushes, t.pushes);
     }
     /// Takes away `earlier`, an earlier reading of the same shards (counter_totals::subtract;
-    /// histograms bucket by bucket: histogram::subtract). Names with nothing since are dropped.
+    /// histograms bucket by bucket: histogram::subtract; errors and pushes by label). Names and
+    /// labels with nothing since are dropped.
     /// Throws std::invalid_argument when `earlier` is not earlier.
     void subtract(const totals& earlier)
     {
@@ -236,6 +249,8 @@ struct totals : counter_totals {
                 it->second.subtract(e->second);
             it = it->second.empty() ? requests.erase(it) : std::next(it);
         }
+        subtract_labels(errors, earlier.errors);
+        subtract_labels(pushes, earlier.pushes);
     }
 };
 

@@ -34,7 +34,8 @@ enum class disconnect_reason : std::size_t {
     ping_timeout,    ///< the heartbeat saw too many missed pongs
     client_close,    ///< the behaviour closed the connection itself
     client_stop,     ///< closed because the run ended
-    peer_close,      ///< the peer closed in order (FIN) on a transport without a close handshake (raw TCP)
+    peer_close,      ///< the peer closed in order (FIN) on a transport without a close handshake (raw TCP), or its protocol said goodbye (Socket.IO)
+    app_heartbeat_timeout,  ///< the scenario's application heartbeat missed too many replies
     count_
 };
 
@@ -62,7 +63,7 @@ inline constexpr std::array<std::string_view, connect_failure_count> connect_fai
 
 inline constexpr std::array<std::string_view, disconnect_reason_count> disconnect_reason_names{
     "normal",  "going_away",   "protocol_error", "message_too_big", "server_close",
-    "network", "ping_timeout", "client_close",   "client_stop",     "peer_close"};
+    "network", "ping_timeout", "client_close",   "client_stop",     "peer_close", "app_heartbeat_timeout"};
 
 inline constexpr std::array<std::string_view, request_failure_count> request_failure_names{
     "not_connected", "closed", "reset", "too_large", "unparsable", "stopped", "other"};
@@ -81,7 +82,8 @@ inline constexpr request_failure request_failure_for(disconnect_reason why) noex
     case disconnect_reason::server_close:
     case disconnect_reason::peer_close: return request_failure::closed;
     case disconnect_reason::network:
-    case disconnect_reason::ping_timeout: return request_failure::reset;
+    case disconnect_reason::ping_timeout:
+    case disconnect_reason::app_heartbeat_timeout: return request_failure::reset;
     case disconnect_reason::message_too_big: return request_failure::too_large;
     case disconnect_reason::protocol_error: return request_failure::unparsable;
     case disconnect_reason::client_close:

@@ -9,6 +9,7 @@
 
 #include <wsload/core/log.hpp>
 #include <wsload/core/task.hpp>
+#include <wsload/net/app_heartbeat.hpp>
 #include <wsload/net/connect.hpp>
 #include <wsload/net/detail/connect_deadline.hpp>
 #include <wsload/net/detail/connection_trace.hpp>
@@ -217,6 +218,10 @@ public:
         if (k) keyed_ = std::make_unique<keyed_requests>(std::move(k));
     }
 
+    /// How this connection's pushes (messages no request claims) name their type: each is then
+    /// counted by type (stats::shard::pushes). Set once, before connect().
+    void set_push_type(std::shared_ptr<const wsload::reply_key> k) noexcept { push_type_ = std::move(k); }
+
     /// A protocol spoken over this connection's messages (Engine.IO for Socket.IO), before
     /// connect(): it sees every data message first and hands on what the behaviour should see
     /// (dispatch, claim_by_key). Requests are then keyed by what the protocol names (its ack ids).
@@ -243,6 +248,9 @@ public:
         if (scanned_requests_)
             for (auto* r = requests_; r; r = r->next)
                 if (!r->key && claim(*r, (*r->match)(data, binary), data, binary, attachments)) return;
+        if (app_heartbeat_ && app_heartbeat_->outstanding && app_heartbeat_answered(data)) return;
+        if (push_type_) [[unlikely]]
+            count_push(data);
         if (receiver_) {
             auto& m = receiver_->slot->emplace(std::string(data), binary);
             if (attachments) m.attachments = std::move(*attachments);
@@ -256,6 +264,37 @@ public:
         }
         auto& m = inbox_.emplace_back(std::string(data), binary);
         if (attachments) m.attachments = std::move(*attachments);
+    }
+
+    /// A heartbeat of the scenario's in flight (app_heartbeat): its state, while the connection
+    /// beats; the beating loop is the transport's (ws_session_base::start_app_heartbeat).
+    struct app_heartbeat_state {
+        explicit app_heartbeat_state(wsload::app_heartbeat s) : settings(std::move(s)) {}
+        wsload::app_heartbeat settings;
+        clock::time_point sent_at{};
+        bool outstanding = false;  ///< sent, its reply not yet come nor its timeout passed
+        unsigned missed_in_a_row = 0;
+        timer* wait = nullptr;  ///< the loop's timer while it runs (cancelled when the connection ends)
+    };
+
+    /// The message answers the heartbeat in flight: timed and taken.
+    bool app_heartbeat_answered(std::string_view data)
+    {
+        auto& hb = *app_heartbeat_;
+        if (!hb.settings.is_reply() || !hb.settings.is_reply()(data)) return false;
+        hb.outstanding = false;
+        hb.missed_in_a_row = 0;
+        stats_[stats::counter_id::app_pongs_received].add();
+        stats_[stats::histogram_id::app_ping_round_trip].record(elapsed_ns(hb.sent_at));
+        return true;
+    }
+
+    /// A message no request claimed, counted by the type push_type reads from it ("(no type)"
+    /// when it names none).
+    void count_push(std::string_view data)
+    {
+        const auto type = (*push_type_)(data);
+        stats_.pushes.count(type ? std::string_view(*type) : std::string_view("(no type)"));
     }
 
     /// A reply whose key the protocol read itself (a Socket.IO ack id): the request waiting
@@ -336,6 +375,10 @@ protected:
                std::vector<std::string>* attachments = nullptr)
     {
         if (verdict == reply::ignore) return false;
+        if (verdict == reply::more) {  // a part: taken, and the request waits on for the rest
+            if (!std::exchange(r.streamed, true)) stats_[stats::histogram_id::first_reply].record(elapsed_ns(r.sent_at));
+            return true;
+        }
         if (verdict == reply::reject) r.figures.rejected(), r.rejected = true;
         else r.figures.answered(elapsed_ns(r.sent_at));
         auto& m = r.reply.emplace(std::string(data), binary);
@@ -567,6 +610,7 @@ protected:
             done->resume();
         }
         if (protocol_) protocol_->on_end();
+        if (app_heartbeat_ && app_heartbeat_->wait) app_heartbeat_->wait->cancel();
         ended();
     }
 
@@ -665,6 +709,8 @@ protected:
     pending_request* requests_ = nullptr;
     std::unique_ptr<keyed_requests> keyed_;  ///< null until the connection is given a reply_key
     std::unique_ptr<message_protocol> protocol_;  ///< null: messages go straight to dispatch()
+    std::shared_ptr<const wsload::reply_key> push_type_;  ///< null: pushes are not counted by type
+    std::unique_ptr<app_heartbeat_state> app_heartbeat_;  ///< null: no heartbeat of the scenario's
     parked_receive* receiver_ = nullptr;
     parked_handler* closed_waiters_ = nullptr;
     parked_handler* write_waiters_ = nullptr;  ///< sends waiting for their turn, oldest first

@@ -28,6 +28,7 @@ struct pending_request : parked_wait {
     pending_request* next = nullptr;
     const std::string* key = nullptr;  ///< a keyed request's key (in the lookup's node); null: matched by scan
     bool rejected = false;  ///< its reply said it failed (reply::reject)
+    bool streamed = false;  ///< a part of its reply came (reply::more): its first part is timed
 };
 
 /// A connection's requests by key (reply_key): allocated when the connection is given a key.

@@ -31,11 +31,20 @@ public:
         return *this;
     }
 
+    /// How pushes (messages no request claims) name their type: they are then counted by type
+    /// in the report (pushes by type).
+    options& push_type(wsload::reply_key k)
+    {
+        push_type_ = std::make_shared<const wsload::reply_key>(std::move(k));
+        return *this;
+    }
+
     const tcp::framing& framing() const noexcept { return framing_; }
     std::size_t max_message_bytes() const noexcept { return max_message_bytes_; }
     std::size_t inbox_limit() const noexcept { return inbox_limit_; }
     bool expects_json() const noexcept { return expect_json_; }
     const std::shared_ptr<const wsload::reply_key>& reply_key() const noexcept { return reply_key_; }
+    const std::shared_ptr<const wsload::reply_key>& push_type() const noexcept { return push_type_; }
 
 private:
     tcp::framing framing_ = tcp::framing::lines();
@@ -43,6 +52,7 @@ private:
     std::size_t inbox_limit_ = 64;
     bool expect_json_ = false;
     std::shared_ptr<const wsload::reply_key> reply_key_;
+    std::shared_ptr<const wsload::reply_key> push_type_;
 };
 
 }  // namespace wsload::tcp

@@ -149,6 +149,8 @@ WSLOAD_DECL task<wsload::websocket> user::connect(net::url u, websocket_options 
     c.subprotocol = std::move(o.subprotocol_);
     c.fragment_size = o.fragment_size_;
     c.reply_key = std::move(o.reply_key_);
+    c.push_type = std::move(o.push_type_);
+    c.app_heartbeat = std::move(o.app_heartbeat_);
     if (config().ws_layer == websocket_layer::lean)
         co_return co_await open<net::detail::lean_ws_connection>(std::move(u), std::move(c));
     if (u.tls) co_return co_await open<net::detail::tls_ws_connection>(std::move(u), std::move(c));
@@ -161,8 +163,11 @@ task<wsload::websocket> user::open(net::url u, net::detail::ws_connect_options c
     auto connection = std::make_shared<Connection>(worker_);
     connections_.link(*connection);
     connection->set_reply_key(c.reply_key);
+    connection->set_push_type(c.push_type);
     if (traced_) connection->trace_as(trace_tag());
+    const auto beat = c.app_heartbeat;
     if (!co_await connection->connect(std::move(u), std::move(c))) co_return wsload::websocket{};
+    if (beat) connection->start_app_heartbeat(*beat, random_.phase(beat->interval()));
     co_return wsload::websocket{std::move(connection)};
 }
 

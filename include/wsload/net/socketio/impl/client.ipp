@@ -41,6 +41,7 @@ inline void session::event_arrived(const packet& p, std::string_view text, std::
 {
     auto name = event_name(p.data);
     if (!name) return broken("an event whose first argument is not its name");
+    connection_.thread().stats().pushes.count(*name);  // every event the server emits is a push
     if (handlers_) {
         if (const auto h = handlers_->find(*name); h != handlers_->end()) {
             socketio::event e{std::move(*name), std::string(p.data), p.id, {}};

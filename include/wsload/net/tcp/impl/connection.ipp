@@ -20,6 +20,7 @@ task<connection> open(net::connection_owner& owner, net::url u, options o)
     auto session = std::make_shared<Session>(owner.thread());
     owner.connections().link(*session);
     session->set_reply_key(o.reply_key());
+    session->set_push_type(o.push_type());
     if (owner.traced()) session->trace_as(owner.trace_tag());
     if (!co_await session->connect(std::move(u), o)) co_return connection{};
     co_return connection{std::move(session)};

@@ -2,8 +2,10 @@
 // What a WebSocket connection is opened with, whichever layer (Beast's or the lean one) opens
 // it, and the subprotocol check of RFC 6455 both apply to the 101.
 
-#include <chrono>
+#include <wsload/net/app_heartbeat.hpp>
 #include <wsload/net/reply_key.hpp>
+
+#include <chrono>
 
 #include <cstddef>
 #include <memory>
@@ -22,6 +24,8 @@ struct ws_connect_options {
     std::string subprotocol;
     std::size_t fragment_size = 0;  ///< outgoing frames carry at most this much; 0 = whole message
     std::shared_ptr<const wsload::reply_key> reply_key;  ///< how replies name their requests; null: by matcher only
+    std::shared_ptr<const wsload::reply_key> push_type;  ///< how pushes name their type; null: not counted by type
+    std::shared_ptr<const wsload::app_heartbeat> app_heartbeat;  ///< the scenario's heartbeat; null: none
 };
 
 /// RFC 6455 section 4.1: the subprotocol a 101 names must be one the client offered (`offered`

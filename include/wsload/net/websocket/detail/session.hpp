@@ -5,6 +5,9 @@
 
 #include <wsload/net/detail/connection_base.hpp>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+
 #include <charconv>
 #include <chrono>
 #include <cstdint>
@@ -33,10 +36,54 @@ public:
     virtual void abort_as(stats::disconnect_reason why) = 0;
 
     std::string_view request_type() const noexcept override { return protocol_ ? protocol_->request_type() : "WS"; }
+
+    /// Starts the scenario's heartbeat (once, on an open connection), the first beat after
+    /// `phase`: a coroutine of its own that sends, waits for the reply's timeout, counts a miss
+    /// and ends the connection as app_heartbeat_timeout after max_missed in a row.
+    void start_app_heartbeat(wsload::app_heartbeat settings, std::chrono::nanoseconds phase)
+    {
+        if (app_heartbeat_ || state_ != state::open || settings.interval().count() <= 0) return;
+        app_heartbeat_ = std::make_unique<app_heartbeat_state>(std::move(settings));
+        auto self = std::static_pointer_cast<ws_session_base>(shared_from_this());
+        boost::asio::co_spawn(get_executor(), app_heartbeat_loop(std::move(self), phase), boost::asio::detached);
+    }
     void close_as(stats::disconnect_reason why) override { begin_close(1000, why, {}); }
     void on_stop() override { close_as(stats::disconnect_reason::client_stop); }
 
 protected:
+    static task<> app_heartbeat_loop(std::shared_ptr<ws_session_base> self, std::chrono::nanoseconds phase)
+    {
+        auto& hb = *self->app_heartbeat_;
+        timer wait(self->get_executor());
+        hb.wait = &wait;
+        auto next = clock::now() + phase;
+        while (self->state_ == state::open) {
+            wait.expires_at(next);
+            co_await wait.async_wait(use_task);
+            if (self->state_ != state::open) break;
+            hb.sent_at = clock::now();
+            hb.outstanding = static_cast<bool>(hb.settings.is_reply());
+            const auto ec = co_await self->write(hb.settings.message(), false);
+            if (ec) break;  // the connection is ending: its reader counts why
+            self->stats_[stats::counter_id::app_pings_sent].add();
+            next = hb.sent_at + hb.settings.interval();
+            if (!hb.outstanding) continue;
+            wait.expires_at(hb.sent_at + hb.settings.timeout());
+            co_await wait.async_wait(use_task);
+            if (self->state_ != state::open) break;
+            if (!hb.outstanding) continue;  // answered in time
+            hb.outstanding = false;
+            self->stats_[stats::counter_id::app_pongs_missed].add();
+            const auto limit = hb.settings.max_missed();
+            if (limit && ++hb.missed_in_a_row >= limit) {
+                self->abort_as(stats::disconnect_reason::app_heartbeat_timeout);
+                break;
+            }
+        }
+        hb.outstanding = false;
+        hb.wait = nullptr;
+    }
+
     void ended() noexcept override
     {
         if (heartbeat_timer_) heartbeat_timer_->cancel();
