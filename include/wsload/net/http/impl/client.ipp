@@ -5,6 +5,7 @@
 #include <wsload/core/error.hpp>
 #include <wsload/core/log.hpp>
 #include <wsload/net/detail/request_accounting.hpp>
+#include <wsload/net/header.hpp>
 #include <wsload/net/http/client.hpp>
 #include <wsload/net/http/detail/http_session.hpp>
 #include <wsload/net/io_thread.hpp>
@@ -30,18 +31,7 @@ inline void check_target(std::string_view target)
                               " holds a space, a control character or a non-ASCII byte: percent-encode it");
 }
 
-inline void check_header(std::string_view name, std::string_view value)
-{
-    static constexpr std::string_view separators = "()<>@,;:\\\"/[]?={} \t";
-    bool valid = !name.empty();
-    for (const char c : name)
-        if (static_cast<unsigned char>(c) <= 0x20 || static_cast<unsigned char>(c) >= 0x7f ||
-            separators.find(c) != std::string_view::npos)
-            valid = false;
-    if (!valid) throw usage_error(wsload::detail::quoted(name) + " is not a valid HTTP header name");
-    if (value.find_first_of("\r\n") != std::string_view::npos || value.find('\0') != std::string_view::npos)
-        throw usage_error("the value of HTTP header " + wsload::detail::quoted(name) + " holds a line break or a NUL byte");
-}
+using net::check_header;  // the HTTP client's own name for it (net/header.hpp)
 
 /// The reference starts with a scheme (RFC 3986 section 3.1: ALPHA *( ALPHA / DIGIT / "+" / "-"
 /// / "." ) ":"): it is a whole URL, whatever its scheme, never a relative path.
