@@ -30,6 +30,14 @@ inline bool is_http_token(std::string_view s) noexcept
     return true;
 }
 
+/// `s` without the spaces and tabs around it (RFC 9110's optional whitespace).
+inline std::string_view trim_ows(std::string_view s) noexcept
+{
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+}
+
 /// Throws usage_error when `name` is not a token or `value` holds CR, LF or NUL (which would end
 /// the header line and start another, or cut it short).
 inline void check_header(std::string_view name, std::string_view value)
@@ -46,9 +54,7 @@ inline header_field parse_header_line(std::string_view text)
     const auto colon = text.find(':');
     if (colon == std::string_view::npos)
         throw usage_error(wsload::detail::quoted(text) + " is not a header (use \"Name: value\")");
-    auto name = text.substr(0, colon), value = text.substr(colon + 1);
-    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+    const auto name = text.substr(0, colon), value = trim_ows(text.substr(colon + 1));
     check_header(name, value);
     return {std::string(name), std::string(value)};
 }

@@ -143,7 +143,8 @@ struct client::state {
     cookie_jar jar;
     std::vector<origin_connection> connections;
 
-    state(net::connection_owner& o, net::url b, options s) : owner(&o), base(std::move(b)), settings(std::move(s))
+    state(net::connection_owner& o, net::url b, options s)
+        : owner(&o), base(std::move(b)), settings(std::move(s)), headers(o.thread().settings().headers)  // --header
     {
         for (const auto& [name, value] : settings.headers()) set_header(name, value);
     }
@@ -205,16 +206,23 @@ struct client::state {
                 return boost::beast::iequals(x.first, "User-Agent");
             }))
             line("User-Agent", "wsload");
-        for (const auto& [name, value] : headers)
-            if (!given(name)) line(name, value);
+        // The client's Cookie header (--header, options::header) and the jar's cookies go as
+        // one line (RFC 6265 section 5.4: a request carries one Cookie header).
+        std::string cookie;
+        for (const auto& [name, value] : headers) {
+            if (given(name)) continue;
+            if (boost::beast::iequals(name, "Cookie")) cookie = value;
+            else line(name, value);
+        }
         for (const auto& x : o.headers) {
             detail::check_header(x.name, x.value);
             line(x.name, x.value);
         }
         if (settings.cookies() && !given("Cookie")) {
-            const auto cookie = jar.header_for(u.host, u.target, u.tls);
-            if (!cookie.empty()) line("Cookie", cookie);
+            const auto kept = jar.header_for(u.host, u.target, u.tls);
+            if (!kept.empty()) cookie += (cookie.empty() ? "" : "; ") + kept;
         }
+        if (!cookie.empty()) line("Cookie", cookie);
         if (b) {
             if (!given("Content-Type")) line("Content-Type", b.content_type());
             line("Content-Length", std::to_string(b.size()));
