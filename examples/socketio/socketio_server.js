@@ -12,6 +12,8 @@
 //                         comes back as a "answered" event carrying it
 //   "binary" (with ack)   acks with a Buffer of the asked size (a binary attachment)
 //   "bye"                 disconnects the socket (a server-side DISCONNECT)
+//   "whoami" (with ack)   acks with the handshake as the server saw it: namespace, query,
+//                         headers, auth
 // --token T makes the namespaces' middleware refuse a connect whose auth.token is not T
 // (a CONNECT_ERROR "unauthorized"). --push-interval pushes a "tick" event to every client.
 // Prints "socketio_server.js listening on HOST:PORT" when ready; on SIGTERM or SIGINT prints its
@@ -89,6 +91,12 @@ function serve(nsp) {
       if (typeof ack === 'function') ack(Buffer.alloc(Number(size) || 0, 0x61));
     });
     socket.on('bye', () => socket.disconnect(true));
+    socket.on('whoami', (ack) => {
+      if (typeof ack === 'function') {
+        const h = socket.handshake;
+        ack({ nsp: socket.nsp.name, query: h.query, headers: h.headers, auth: h.auth });
+      }
+    });
     socket.on('disconnect', () => counts.disconnects++);
   });
 }

@@ -5,7 +5,9 @@
 // its class. Nothing here depends on the frame layer the client is built on.
 
 #include <support/frame_server.hpp>
+#include <support/http_script_server.hpp>
 #include <support/layer_under_test.hpp>
+#include <wsload/net/http/client.hpp>
 #include <wsload/runtime/engine.hpp>
 
 #include <boost/test/data/monomorphic.hpp>
@@ -16,6 +18,7 @@
 #include <atomic>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <set>
 #include <string>
 #include <string_view>
@@ -842,6 +845,150 @@ BOOST_AUTO_TEST_CASE(a_close_then_a_reset_after_the_echo_is_classified_by_the_co
     BOOST_TEST(r.totals->ended(disconnect_reason::going_away) == clients);
     check_counted_once(*r.totals, clients);
     for (const auto& c : seen_by(server, clients)) BOOST_TEST(close_code_sent(c) == 1001u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ------------------------------------------------------------------------------------------
+// Upgrade extras: what a behaviour (websocket_options) and the run (--header) add to the
+// upgrade request, as the server reads it. In WSLOAD_LAYER_SUITES: both layers send the same.
+
+namespace {
+
+/// The request's lines after the handshake's own (Host, Upgrade, Connection, the key and the
+/// version, which both layers write first), up to and with the blank line.
+std::string lines_after_handshake(const connection_record& c)
+{
+    const std::string_view version = "Sec-WebSocket-Version: 13\r\n";
+    const auto at = c.request.find(version);
+    return at == std::string::npos ? "(no version line in " + c.request + ")" : c.request.substr(at + version.size());
+}
+
+/// run_users with run-wide headers (what --header sets).
+wsload::runtime::run_result run_users_with_headers(const frame_server& server, std::uint64_t n, wsload::runtime::behavior b,
+                                                   std::vector<wsload::net::header_field> headers)
+{
+    wsload::run_config c;
+    c.name = "upgrade_extras";
+    c.target = wsload::net::parse_url(server.url());
+    c.users = n;
+    c.duration = 20s;
+    c.connect_timeout = 5s;
+    c.threads = 2;
+    c.ws_layer = wsload::test::layer_under_test();
+    c.headers = std::move(headers);
+    wsload::runtime::engine engine(c, std::move(b));
+    return engine.run();
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(websocket_upgrade_extras)
+
+BOOST_AUTO_TEST_CASE(headers_origin_query_and_cookies_reach_the_server_exactly, *boost::unit_test::timeout(60))
+{
+    frame_server server(echo);
+    const auto r = run_users_with_headers(
+        server, clients,
+        [](wsload::user& u) -> wsload::task<> {
+            auto ws = co_await u.websocket(wsload::websocket_options()
+                                               .header("X-Trace", "1")
+                                               .header("Authorization", "Bearer mine")
+                                               .header("X-Trace", "2")
+                                               .origin("https://app.test")
+                                               .query("token", "a b/c=")
+                                               .query("room", "7")
+                                               .cookie("sid", "s1")
+                                               .cookie("lang", "en"));
+            if (ws) co_await ws.close(1000);
+        },
+        {{"Authorization", "Bearer run"}, {"X-Run", "r"}, {"Cookie", "run=1; sid=old"}});
+    BOOST_TEST(r.totals->ended(disconnect_reason::client_close) == clients);
+    check_counted_once(*r.totals, clients);
+    for (const auto& c : seen_by(server, clients)) {
+        BOOST_TEST(c.request.starts_with("GET /ws?token=a%20b%2Fc%3D&room=7 HTTP/1.1\r\n"), c.request);
+        // The run's Authorization gives way to the connection's; the lines of a repeated name go
+        // together; cookies merge by name, the connection's last, in one line after the headers.
+        BOOST_TEST(lines_after_handshake(c) == "User-Agent: wsload\r\nX-Run: r\r\nX-Trace: 1\r\nX-Trace: 2\r\n"
+                                               "Authorization: Bearer mine\r\nOrigin: https://app.test\r\n"
+                                               "Cookie: run=1; sid=s1; lang=en\r\n\r\n");
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_subprotocol_and_a_users_own_user_agent_come_before_the_extras, *boost::unit_test::timeout(60))
+{
+    frame_server server(echo);
+    const auto r = run_users(server, clients, [](wsload::user& u) -> wsload::task<> {
+        auto ws = co_await u.websocket("ws://127.0.0.1:" + std::to_string(u.target().port) + "/ws?room=7",
+                                       wsload::websocket_options().subprotocol("chat").header("User-Agent", "k6/0.49").query(
+                                           "access_token", "t&1"));
+        if (ws) co_await ws.close(1000);
+    });
+    BOOST_TEST(r.totals->ended(disconnect_reason::client_close) == clients);
+    check_counted_once(*r.totals, clients);
+    for (const auto& c : seen_by(server, clients)) {
+        BOOST_TEST(c.request.starts_with("GET /ws?room=7&access_token=t%261 HTTP/1.1\r\n"), c.request);
+        BOOST_TEST(lines_after_handshake(c) == "Sec-WebSocket-Protocol: chat\r\nUser-Agent: k6/0.49\r\n\r\n");
+    }
+}
+
+// Seed 000's flow: log in over HTTP, then open the WebSocket with the session the login set.
+// The run's --header goes with both.
+BOOST_AUTO_TEST_CASE(an_http_clients_cookies_and_the_runs_headers_go_with_the_upgrade, *boost::unit_test::timeout(60))
+{
+    std::mutex heads_lock;
+    std::vector<std::string> heads;
+    wsload::test::http_script_server login([&](wsload::test::http_script_connection& c) -> boost::asio::awaitable<void> {
+        while (auto request = co_await c.read_request()) {
+            {
+                std::lock_guard g(heads_lock);
+                heads.push_back(request->head);
+            }
+            if (!co_await c.write(wsload::test::http_script_response(
+                    200, "ok", "Set-Cookie: session=abc; Path=/; HttpOnly\r\nSet-Cookie: secure_only=x; Secure\r\n")))
+                co_return;
+        }
+    });
+    frame_server server(echo);
+    const auto login_url = login.url("/api/login");
+    const auto r = run_users_with_headers(
+        server, clients,
+        [login_url](wsload::user& u) -> wsload::task<> {
+            wsload::http::client api(u, login_url);
+            const auto res = co_await api.post("", "{}");
+            if (!res.ok) co_return;
+            auto ws = co_await u.websocket(wsload::websocket_options().cookies_from(api.cookies()).cookie("lang", "en"));
+            if (ws) co_await ws.close(1000);
+        },
+        {{"X-Run", "r"}});
+    // Each user's HTTP connection and WebSocket: both opened, both closed by the user.
+    BOOST_TEST(r.totals->ended(disconnect_reason::client_close) == 2 * clients);
+    BOOST_TEST((*r.totals)[counter_id::connect_successes] == 2 * clients);
+    BOOST_TEST(r.totals->failures() == 0u);
+    for (const auto& c : seen_by(server, clients))  // the Secure cookie stays off ws://
+        BOOST_TEST(lines_after_handshake(c) == "User-Agent: wsload\r\nX-Run: r\r\nCookie: session=abc; lang=en\r\n\r\n");
+    std::lock_guard g(heads_lock);
+    BOOST_TEST(heads.size() == clients);
+    for (const auto& h : heads) BOOST_TEST(h.find("\r\nX-Run: r\r\n") != std::string::npos, h);
+}
+
+BOOST_AUTO_TEST_CASE(a_header_the_handshake_owns_ends_the_run_with_one_line, *boost::unit_test::timeout(60))
+{
+    frame_server server(echo);
+    wsload::run_config c;
+    c.target = wsload::net::parse_url(server.url());
+    c.users = clients;
+    c.duration = 20s;
+    c.threads = 2;
+    c.ws_layer = wsload::test::layer_under_test();
+    wsload::runtime::engine engine(c, [](wsload::user& u) -> wsload::task<> {
+        auto ws = co_await u.websocket(wsload::websocket_options().header("Host", "evil.test"));
+        if (ws) co_await ws.close(1000);
+    });
+    const auto r = engine.run();
+    BOOST_TEST(engine.misuse() == "websocket_options::header: \"Host\" is set by the WebSocket handshake itself and cannot be given");
+    BOOST_TEST((*r.totals)[counter_id::connect_attempts] == 0u);  // refused before any connect
+    BOOST_TEST(server.connections().empty());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -401,6 +401,8 @@ const usage_case usage_cases[] = {
     {{"--log-level", "loud"}, "wsload: --log-level: \"loud\" is not a log level"},
     {{"--threads"}, "wsload: the required argument for option '--threads' is missing"},
     {{"--threshold", "connect.p99 < soon"}, "wsload: --threshold: \"connect.p99 < soon\": \"soon\" is not a duration"},
+    {{"--header", "X-Token abc"}, "wsload: --header: \"X-Token abc\" is not a header (use \"Name: value\")"},
+    {{"--header", "Upgrade: h2c"}, "wsload: --header: \"Upgrade\" is set by the WebSocket handshake itself and cannot be given"},
     // A target the behaviour's transport cannot use ends the run with one line, not an error per user.
     {{"--target", "tcp://127.0.0.1:9", "--users", "20", "--ramp", "0s", "--duration", "5s", "--quiet"},
      "wsload: \"tcp://127.0.0.1:9\" is not a WebSocket URL (WebSocket takes ws:// and wss://)"},
@@ -430,7 +432,7 @@ BOOST_AUTO_TEST_CASE(help_lists_every_flag_with_its_default)
     const auto out = bench.stdout_text();
     for (const char* flag : {"--target", "--users", "--conns", "--ramp", "--duration", "--run-time",
                              "--ping-interval", "--threads", "--log-level", "--json", "--quiet", "--insecure",
-                             "--ca-file", "--mode", "--message-interval"})
+                             "--ca-file", "--header", "--mode", "--message-interval"})
         BOOST_TEST(out.find(flag) != std::string::npos, flag << " missing from --help");
     BOOST_TEST(out.find("(=30s)") != std::string::npos);  // im_bench's default ramp, shown
 }

@@ -87,7 +87,9 @@ BOOST_DATA_TEST_CASE(websocket_users_1_and_2_log_their_traffic_and_the_others_no
     const auto r = run_logged(WSLOAD_IM_BENCH,
                               {"--target", log_test_ws_url(server.port()), "--mode", "messaging", "--users", "4",
                                "--ramp", "0s", "--duration", "1500ms", "--message-interval", "400ms", "--quiet",
-                               "--threads", "2", "--ws-layer", layer, "--log-users", "1-2", "--seed", "7"});
+                               "--threads", "2", "--ws-layer", layer, "--log-users", "1-2", "--seed", "7",
+                               "--header", "Authorization: Bearer s3cr3t-hdr", "--header", "X-Trace: visible",
+                               "--header", "Cookie: sid=s3cr3t-cookie"});
     BOOST_TEST(r.status == 0, r.err);
     BOOST_REQUIRE(!r.lines.empty());
     check_line_format(r);
@@ -98,6 +100,10 @@ BOOST_DATA_TEST_CASE(websocket_users_1_and_2_log_their_traffic_and_the_others_no
         BOOST_TEST(connected.size() == 1u, user);
         if (!connected.empty()) BOOST_TEST(connected[0].find("(tcp ") != std::string::npos, connected[0]);
         if (!connected.empty()) BOOST_TEST(connected[0].find(", upgrade ") != std::string::npos, connected[0]);
+        // The run's --header lines, their secrets masked.
+        const auto added = r.starting("websocket", tag + "upgrade adds: ");
+        BOOST_TEST(added.size() == 1u, user);
+        if (!added.empty()) BOOST_TEST(added[0] == "Authorization: ***, X-Trace: visible, Cookie: ***");
         // The first message, whole (64 bytes), sent and echoed back.
         const auto head = R"({"from":"u)" + user + R"(","seq":0,"pad":")";
         const auto first = head + std::string(64 - head.size() - 2, 'x') + "\"}";
@@ -114,7 +120,7 @@ BOOST_DATA_TEST_CASE(websocket_users_1_and_2_log_their_traffic_and_the_others_no
         BOOST_TEST(sent.size() == received.size());
         BOOST_TEST(r.starting("websocket", tag + "closed (client_stop").size() == 1u, user);
     }
-    // Nothing per user for users 0 and 3, and the token nowhere.
+    // Nothing per user for users 0 and 3, and the tokens nowhere.
     BOOST_TEST(r.mentioning("user_0") == 0u);
     BOOST_TEST(r.mentioning("user_3") == 0u);
     BOOST_TEST(r.mentioning("s3cr3t") == 0u);

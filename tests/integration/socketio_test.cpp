@@ -234,6 +234,38 @@ BOOST_AUTO_TEST_CASE(events_arrive_awaited_or_by_handler_and_server_acks_are_ans
     check_request_accounting(t);
 }
 
+// What the upgrade carries reaches the server's handshake: the URL's query and the options'
+// query parameters, headers, Origin and cookies, and the namespace connect's auth payload.
+BOOST_AUTO_TEST_CASE(the_handshake_carries_query_headers_cookies_and_auth, *boost::unit_test::timeout(60))
+{
+    server_process server(WSLOAD_SOCKETIO_SERVER, {});
+    std::mutex lock;
+    boost::json::object seen;
+    wsload::runtime::engine engine(sio_config(url_of(server, "/chat?room=r1"), 1), [&](wsload::user& u) -> wsload::task<> {
+        auto io = co_await sio::connect(u, sio::options()
+                                               .auth(R"({"token":"t0k"})")
+                                               .query("lang", "zh cn")
+                                               .header("X-Client", "wsload-test")
+                                               .origin("http://app.example")
+                                               .cookie("session", "s1"));
+        BOOST_REQUIRE(io);
+        auto who = co_await io.emit_with_ack("whoami", {}, {.timeout = 5s, .intended_at = {}, .name = {}, .key = {}});
+        BOOST_REQUIRE(who);
+        std::lock_guard g(lock);
+        seen = who->json().as_array().at(0).as_object();
+    });
+    engine.run();
+    BOOST_REQUIRE(!seen.empty());
+    BOOST_TEST(seen.at("nsp").as_string() == "/chat");
+    BOOST_TEST(seen.at("query").at("room").as_string() == "r1");
+    BOOST_TEST(seen.at("query").at("lang").as_string() == "zh cn");
+    BOOST_TEST(seen.at("query").at("EIO").as_string() == "4");
+    BOOST_TEST(seen.at("headers").at("x-client").as_string() == "wsload-test");
+    BOOST_TEST(seen.at("headers").at("origin").as_string() == "http://app.example");
+    BOOST_TEST(seen.at("headers").at("cookie").as_string() == "session=s1");
+    BOOST_TEST(seen.at("auth").at("token").as_string() == "t0k");
+}
+
 BOOST_AUTO_TEST_CASE(the_heartbeat_is_answered_and_a_server_disconnect_is_a_peer_close, *boost::unit_test::timeout(60))
 {
     server_process server(WSLOAD_SOCKETIO_SERVER, {"--ping-interval", "100", "--ping-timeout", "200"});

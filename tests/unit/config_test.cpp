@@ -244,6 +244,36 @@ BOOST_AUTO_TEST_CASE(thresholds_add_up_from_every_source_and_count_once)
     BOOST_TEST(s.config.thresholds == expected, boost::test_tools::per_element());
 }
 
+BOOST_AUTO_TEST_CASE(headers_add_up_from_every_source_and_print_back)
+{
+    cfg_file file("header = X-From-File: f\nheader = Authorization: Bearer abc\n");
+    cfg_scenario s;
+    s.environment = {"WSLOAD_HEADER=X-From-Env: e"};
+    BOOST_TEST(s.parse({"--config", file.name(), "--header", "X-From-Flag: c", "--header", "Authorization: Bearer abc"}));
+    const std::vector<wsload::net::header_field> expected{
+        {"X-From-File", "f"}, {"Authorization", "Bearer abc"}, {"X-From-Env", "e"}, {"X-From-Flag", "c"}};
+    BOOST_TEST((s.config.headers == expected));
+
+    cfg_scenario first;
+    const auto printed = first.print_config({"--header", "X-A: 1", "--header", "Cookie: a=1; b=2"});
+    BOOST_TEST(printed.find("header = X-A: 1                  # command line\n"
+                            "header = Cookie: a=1; b=2        # command line\n") != std::string::npos, printed);
+    cfg_file again(printed, "again.conf");
+    cfg_scenario second;
+    BOOST_TEST(second.parse({"--config", again.name()}));
+    BOOST_TEST((second.config.headers == first.config.headers));
+
+    cfg_file bad("users = 3\nheader = Host: x\n");
+    cfg_scenario t;
+    try {
+        t.parse({"--config", bad.name()});
+        BOOST_FAIL("no error for a Host header");
+    } catch (const wsload::usage_error& e) {
+        BOOST_TEST(std::string(e.what()) ==
+                   bad.name() + ":2: header: \"Host\" is set by the WebSocket handshake itself and cannot be given");
+    }
+}
+
 BOOST_AUTO_TEST_CASE(the_command_line_names_a_file_before_the_environment_does)
 {
     cfg_file from_flag("users = 1\n"), from_variable("users = 2\n");

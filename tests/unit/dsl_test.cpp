@@ -154,6 +154,17 @@ BOOST_AUTO_TEST_CASE(the_builders_shape_stays_unless_a_shape_flag_replaces_it)
     }
 }
 
+BOOST_AUTO_TEST_CASE(headers_add_up_in_the_order_given)
+{
+    parsed p;
+    p.config.headers = {{"X-From-Builder", "b"}};
+    BOOST_TEST(p.parse({"--header", "Authorization:  Bearer abc.def ", "--header", "X-Empty:", "--header",
+                        "Cookie: a=1; b=2", "--header", "X-Empty:"}));  // one given twice counts once
+    const std::vector<wsload::net::header_field> expected{
+        {"X-From-Builder", "b"}, {"Authorization", "Bearer abc.def"}, {"X-Empty", ""}, {"Cookie", "a=1; b=2"}};
+    BOOST_TEST((p.config.headers == expected));
+}
+
 BOOST_AUTO_TEST_CASE(help_returns_false)
 {
     parsed p;
@@ -204,6 +215,15 @@ const bad_case bad_cases[] = {
     {{"--arrival-stages", "10s:x", "--max-users", "2"},
      "--arrival-stages: \"x\" is not a rate (iterations per second, in stage \"10s:x\")"},
     {{"--arrival-rate", "5", "--stages", "1s:1"}, "--stages and --arrival-rate are two load shapes (give one)"},
+    // Run-wide headers: "Name: value", a header an upgrade may carry.
+    {{"--header", "Authorization Bearer abc"}, "--header: \"Authorization Bearer abc\" is not a header (use \"Name: value\")"},
+    {{"--header", "X Token: 1"}, "--header: \"X Token\" is not a valid HTTP header name"},
+    {{"--header", "X-Token: a\r\nX-Evil: 1"}, "--header: the value of HTTP header \"X-Token\" holds a line break or a NUL byte"},
+    {{"--header", "X-Ok: 1", "--header", "Host: example.test"},
+     "--header: \"Host\" is set by the WebSocket handshake itself and cannot be given"},
+    {{"--header", "Sec-WebSocket-Protocol: chat"},
+     "--header: \"Sec-WebSocket-Protocol\" is set by the WebSocket handshake: ask for a subprotocol with .subprotocol(\"name\")"},
+    {{"--header", "Cookie: a=1; b c=2"}, "--header: \"b c\" is not a valid cookie name"},
 };
 
 BOOST_DATA_TEST_CASE(bad_input_is_a_usage_error, boost::unit_test::data::make(bad_cases), c)

@@ -25,13 +25,6 @@ inline bool iends_with(std::string_view text, std::string_view tail) noexcept
     return text.size() >= tail.size() && iequal(text.substr(text.size() - tail.size()), tail);
 }
 
-/// The header lines whose whole value is a credential.
-inline bool is_secret_header(std::string_view name) noexcept
-{
-    return iequal(name, "Authorization") || iequal(name, "Proxy-Authorization") || iequal(name, "Cookie") ||
-           iequal(name, "Set-Cookie");
-}
-
 }  // namespace detail
 
 /// Whether a JSON field or URL query parameter named `name` holds a secret: token,
@@ -47,6 +40,23 @@ inline bool is_secret_name(std::string_view name) noexcept
 }
 
 namespace detail {
+
+/// The header lines whose whole value is a credential: Authorization, Proxy-Authorization,
+/// Cookie, Set-Cookie, and names that is_secret_name takes with '-' read as '_' (X-Auth-Token,
+/// X-Api-Key).
+inline bool is_secret_header(std::string_view name) noexcept
+{
+    if (iequal(name, "Authorization") || iequal(name, "Proxy-Authorization") || iequal(name, "Cookie") ||
+        iequal(name, "Set-Cookie"))
+        return true;
+    if (name.size() > 64) return false;  // no header name a credential goes by is longer
+    char underscored[64];
+    for (std::size_t i = 0; i < name.size(); ++i) {
+        if (name[i] == ' ' || name[i] == '\t') return false;  // prose ("your token: ..."), not a header
+        underscored[i] = name[i] == '-' ? '_' : name[i];
+    }
+    return is_secret_name({underscored, name.size()});
+}
 
 /// `Name: value` lines (at the start of `text` or after a line break) of a secret header: the
 /// value up to the line's end becomes `***`.

@@ -10,6 +10,8 @@
 #include <wsload/core/log.hpp>
 #include <wsload/dsl/config_sources.hpp>
 #include <wsload/dsl/flags.hpp>
+#include <wsload/net/header.hpp>
+#include <wsload/net/upgrade_extras.hpp>
 #include <wsload/net/url.hpp>
 #include <wsload/report/thresholds.hpp>
 #include <wsload/runtime/run_config.hpp>
@@ -98,9 +100,13 @@ public:
             declare(e.own ? own : common, e, true);
             declare(file_keys, e, false);
         }
-        for (auto* d : {&common, &file_keys})
+        for (auto* d : {&common, &file_keys}) {
             d->add_options()("threshold", po::value<std::vector<std::string>>()->composing()->value_name("EXPR"),
                              "pass/fail criterion, repeatable: \"connect.p99 < 100ms\", \"connect.success >= 99%\"");
+            d->add_options()("header", po::value<std::vector<std::string>>()->composing()->value_name("\"NAME: VALUE\""),
+                             "a header on every WebSocket upgrade and HTTP request, repeatable: \"Authorization: Bearer "
+                             "abc\" (a connection's own header of that name replaces it)");
+        }
         po::options_description all(110, 55);
         all.add(common);
         if (!flags_.empty()) all.add(own);
@@ -141,14 +147,14 @@ public:
         std::vector<setting> typed;
         for (const auto& [name, v] : vm) {
             if (v.defaulted() || name == "help" || name == "config" || name == "print-config") continue;
-            if (name == "threshold") {
+            if (is_list(name)) {
                 for (const auto& t : v.as<std::vector<std::string>>())
                     typed.push_back({.key = name, .value = t, .from = origin::command_line});
             } else {
                 typed.push_back({.key = name, .value = v.as<std::string>(), .from = origin::command_line});
             }
         }
-        std::vector<std::string> names{"config", "threshold"};
+        std::vector<std::string> names{"config", "threshold", "header"};
         for (const auto& e : entries) {
             names.push_back(e.name);
             if (e.alias) names.push_back(e.alias);
@@ -165,16 +171,20 @@ public:
         if (config_file_) file_settings = read_config_file(config_file_->value, label(*config_file_), file_keys);
         refuse_repeated_keys(file_settings);
 
-        // Lowest precedence first; thresholds add up instead (an expression given twice counts once).
+        // Lowest precedence first; thresholds and headers add up instead (a value given twice counts once).
         chosen_.clear();
         thresholds_.clear();
+        headers_.clear();
         for (const auto& t : config_.thresholds) thresholds_.push_back({.key = "threshold", .value = t, .from = origin::builder});
+        for (const auto& [name, value] : config_.headers)
+            headers_.push_back({.key = "header", .value = name + ": " + value, .from = origin::builder});
         for (const auto* source : {&file_settings, &environment_settings, &typed}) {
             std::map<std::string, setting> level;
             for (const auto& s : *source) {
-                if (s.key == "threshold") {
-                    if (std::none_of(thresholds_.begin(), thresholds_.end(), [&](const setting& t) { return t.value == s.value; }))
-                        thresholds_.push_back(s);
+                if (is_list(s.key)) {
+                    auto& list = s.key == "header" ? headers_ : thresholds_;
+                    if (std::none_of(list.begin(), list.end(), [&](const setting& t) { return t.value == s.value; }))
+                        list.push_back(s);
                     continue;
                 }
                 const auto [it, fresh] = level.emplace(canonical(entries, s.key), s);
@@ -193,6 +203,18 @@ public:
             }
         config_.thresholds.clear();
         for (const auto& t : thresholds_) config_.thresholds.push_back(t.value);
+        config_.headers.clear();
+        for (const auto& h : headers_) {  // fail before the run
+            try {
+                config_.headers.push_back(net::parse_header_line(h.value));
+                const auto& [name, value] = config_.headers.back();
+                net::check_upgrade_header(name, value);
+                if (boost::beast::iequals(name, "Cookie"))
+                    for (const auto& [n, v] : net::split_cookies(value)) net::check_cookie(n, v);
+            } catch (const usage_error& e) {
+                throw usage_error(label(h) + ": " + e.what());
+            }
+        }
         if (!chosen_.count("seed")) config_.seed = std::random_device{}() * 0x100000001ULL ^ std::random_device{}();
 
         resolve_load(entries);
@@ -205,6 +227,9 @@ public:
     }
 
 private:
+    /// The flags that may be given many times, each source's values adding up.
+    static bool is_list(std::string_view name) noexcept { return name == "threshold" || name == "header"; }
+
     /// One flag: how its value is read, shown and where it stands in --help.
     struct entry {
         std::string name{};
@@ -341,7 +366,8 @@ private:
         std::map<std::string, std::string> flag_of{{environment_name("help"), "help"},
                                                    {environment_name("config"), "config"},
                                                    {environment_name("print-config"), "print-config"},
-                                                   {environment_name("threshold"), "threshold"}};
+                                                   {environment_name("threshold"), "threshold"},
+                                                   {environment_name("header"), "header"}};
         for (const auto& e : entries)
             for (const char* name : {e.name.c_str(), e.alias})
                 if (name)
@@ -373,12 +399,13 @@ private:
     }
 
     /// A key twice in one file is a mistake to point at, not a rule to learn (as the command
-    /// line refuses --users 1 --users 2); threshold is repeatable there as on the command line.
+    /// line refuses --users 1 --users 2); threshold and header are repeatable there as on the
+    /// command line.
     static void refuse_repeated_keys(const std::vector<setting>& file)
     {
         std::map<std::string, std::size_t> first_line;
         for (const auto& s : file)
-            if (s.key != "threshold")
+            if (!is_list(s.key))
                 if (const auto [it, fresh] = first_line.emplace(s.key, s.line); !fresh)
                     throw usage_error(s.where + ":" + std::to_string(s.line) + ": " + s.key + " is given twice (first on line " +
                                       std::to_string(it->second) + "; give it once)");
@@ -591,6 +618,7 @@ private:
             if (!e.own) print(e);
         if (thresholds_.empty()) w.commented("# threshold =", "none: one line each, repeatable");
         for (const auto& t : thresholds_) w.value("threshold", t.value, t);
+        for (const auto& h : headers_) w.value("header", h.value, h);
         if (!flags_.empty()) {
             w.blank();
             w.comment("the scenario's flags");
@@ -620,6 +648,7 @@ private:
     std::vector<custom_flag>& flags_;
     std::map<std::string, setting> chosen_;       ///< per flag, the value of the highest source that gave one
     std::vector<setting> thresholds_;             ///< the builder's, the file's, the environment's, the command line's
+    std::vector<setting> headers_;                ///< --header: the same sources, `Name: value` each
     std::optional<setting> config_file_;          ///< --config or WSLOAD_CONFIG
     std::vector<std::string> ignored_variables_;  ///< WSLOAD_* names no flag is read from
 };

@@ -136,6 +136,13 @@ public:
         config_.thresholds.push_back(std::move(expression));
         return *this;
     }
+    /// A header on every WebSocket upgrade and HTTP request of the run (repeatable; --header
+    /// adds more). Checked when the run starts: a bad one is a usage error (exit status 2).
+    scenario& header(std::string name, std::string value)
+    {
+        config_.headers.emplace_back(std::move(name), std::move(value));
+        return *this;
+    }
     /// The coroutine every user runs: `wsload::task<> f(wsload::user&)`. A lambda's captures
     /// live as long as the run.
     template <class F>

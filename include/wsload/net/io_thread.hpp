@@ -8,6 +8,7 @@
 #include <wsload/core/task.hpp>
 #include <wsload/net/closable.hpp>
 #include <wsload/net/deadline_queue.hpp>
+#include <wsload/net/header.hpp>
 #include <wsload/net/tls.hpp>
 #include <wsload/stats/metrics.hpp>
 
@@ -21,10 +22,12 @@
 
 namespace wsload::net {
 
-/// The bounds every transport applies, from the run's configuration.
+/// The bounds every transport applies, and the headers every HTTP request and WebSocket upgrade
+/// carries, from the run's configuration.
 struct connection_settings {
     std::chrono::nanoseconds connect_timeout = std::chrono::seconds(10);  ///< resolve + TCP + TLS + handshake together
     std::chrono::nanoseconds close_timeout = std::chrono::seconds(5);     ///< a closing handshake, whoever started it
+    std::vector<header_field> headers;  ///< --header, in the order given (checked there)
 };
 
 /// One thread's share of a run. Everything here is used from its own thread only, except the
@@ -32,7 +35,7 @@ struct connection_settings {
 class io_thread {
 public:
     io_thread(unsigned index, connection_settings settings, tls_client_context& tls, const std::atomic<bool>& stopping)
-        : index_(index), settings_(settings), tls_(tls), stopping_(stopping), stats_(std::make_unique<stats::shard>())
+        : index_(index), settings_(std::move(settings)), tls_(tls), stopping_(stopping), stats_(std::make_unique<stats::shard>())
     {
         deadlines_.start(context_.get_executor());
     }

@@ -197,6 +197,37 @@ inline url parse_url(std::string_view text)
     return out;
 }
 
+/// `text` percent-encoded for a query (RFC 3986 section 2): every byte but the unreserved
+/// ALPHA, DIGIT, '-', '.', '_' and '~' becomes %XX (upper-case hex); a space is %20.
+inline std::string percent_encode(std::string_view text)
+{
+    static constexpr char hex[] = "0123456789ABCDEF";
+    std::string out;
+    out.reserve(text.size());
+    for (const char c : text) {
+        if (detail::is_alpha(c) || detail::is_digit(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+            out += c;
+        } else {
+            const auto u = static_cast<unsigned char>(c);
+            out += '%';
+            out += hex[u >> 4];
+            out += hex[u & 0xf];
+        }
+    }
+    return out;
+}
+
+/// Appends `parameters` (`a=1&b=2`, already encoded) to the query of `target`, after the
+/// parameters it has: `/ws` -> `/ws?a=1&b=2`, `/ws?room=7` -> `/ws?room=7&a=1&b=2`.
+inline void append_query(std::string& target, std::string_view parameters)
+{
+    if (parameters.empty()) return;
+    const auto query = target.find('?');
+    if (query == std::string::npos) target += '?';
+    else if (query + 1 != target.size() && target.back() != '&') target += '&';
+    target += parameters;
+}
+
 inline std::string url::host_header() const
 {
     std::string out = host.find(':') != std::string::npos ? "[" + host + "]" : host;

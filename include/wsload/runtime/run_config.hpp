@@ -3,6 +3,7 @@
 
 #include <wsload/core/index_set.hpp>
 #include <wsload/core/log.hpp>
+#include <wsload/net/header.hpp>
 #include <wsload/net/url.hpp>
 #include <wsload/sched/arrivals.hpp>
 #include <wsload/sched/plan.hpp>
@@ -47,6 +48,9 @@ struct run_config {
     std::chrono::nanoseconds connect_timeout = std::chrono::seconds(10);  ///< TCP + TLS + upgrade together
     std::chrono::nanoseconds close_timeout = std::chrono::seconds(5);     ///< waiting for the server's close reply
     std::chrono::nanoseconds grace = std::chrono::seconds(5);  ///< after the end, how long users get to finish
+    /// --header: sent with every WebSocket upgrade and HTTP request of the run, in this order
+    /// (a connection's or client's own header of the same name replaces it). Checked where given.
+    std::vector<net::header_field> headers;
     websocket_layer ws_layer = websocket_layer::lean;  ///< --ws-layer: which client layer ws:// uses
     unsigned threads = std::max(1u, std::thread::hardware_concurrency());
     std::uint64_t seed = 0;  ///< per-user random generators derive from it

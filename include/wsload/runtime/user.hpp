@@ -8,6 +8,7 @@
 #include <wsload/detail/config.hpp>
 #include <wsload/net/app_heartbeat.hpp>
 #include <wsload/net/connection_owner.hpp>
+#include <wsload/net/upgrade_extras.hpp>
 #include <wsload/net/url.hpp>
 #include <wsload/net/websocket.hpp>
 #include <wsload/net/closable.hpp>
@@ -17,6 +18,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace wsload::runtime {
 class worker;
@@ -69,8 +71,56 @@ public:
         return *this;
     }
 
+    // Upgrade extras. Each is checked here: a bad one throws usage_error, which ends the run
+    // with that one line (exit status 2). They add to the run's --header lines; a header given
+    // here replaces the run's headers of that name.
+
+    /// A header of the upgrade request, sent after the handshake's own in the order given (a
+    /// name may repeat: its lines go together, where the first stood). Not one the handshake sets (Host, Upgrade, Connection, Sec-WebSocket-*:
+    /// a subprotocol is .subprotocol()); `Cookie` adds to .cookie()'s, `Origin` is .origin().
+    websocket_options& header(std::string_view name, std::string_view value)
+    {
+        return checked("header", [&] { extras_.header(name, value); });
+    }
+    /// The Origin header, as a browser sends it (`https://app.example`).
+    websocket_options& origin(std::string_view value)
+    {
+        return checked("origin", [&] { extras_.origin(value); });
+    }
+    /// A query parameter (a token in the URL), percent-encoded, after the URL's own query.
+    websocket_options& query(std::string_view name, std::string_view value)
+    {
+        return checked("query", [&] { extras_.query(name, value); });
+    }
+    /// A cookie of the upgrade's one Cookie header (`a=1; b=2`).
+    websocket_options& cookie(std::string_view name, std::string_view value)
+    {
+        return checked("cookie", [&] { extras_.cookie(name, value); });
+    }
+    /// Also sends the cookies an HTTP client's jar holds for the WebSocket URL (its host and
+    /// path; Secure ones over wss only), e.g. the session a login over HTTP set:
+    /// `.cookies_from(api.cookies())`. Read when the connection opens; cookies given with
+    /// .cookie() win over the jar's of the same name.
+    websocket_options& cookies_from(http::cookie_jar& jar)
+    {
+        extras_.cookies_from(jar);
+        return *this;
+    }
+
 private:
     friend class user;
+    /// Runs `add`, naming the option in its usage_error: `websocket_options::header: "Host" is ...`.
+    template <class F>
+    websocket_options& checked(const char* option, F add)
+    {
+        try {
+            add();
+        } catch (const usage_error& e) {
+            throw usage_error(std::string("websocket_options::") + option + ": " + e.what());
+        }
+        return *this;
+    }
+
     std::optional<std::chrono::nanoseconds> heartbeat_;
     unsigned max_missed_pongs_ = 0;
     std::size_t max_message_bytes_ = 16 * 1024 * 1024;
@@ -80,6 +130,7 @@ private:
     std::shared_ptr<const wsload::reply_key> reply_key_;
     std::shared_ptr<const wsload::reply_key> push_type_;
     std::shared_ptr<const wsload::app_heartbeat> app_heartbeat_;
+    net::upgrade_extras extras_;
 };
 
 /// One simulated user. It lives, on its worker's thread, for as long as its behaviour

@@ -55,9 +55,9 @@ struct run_state {
         return iterations_claimed_.fetch_add(1, std::memory_order_relaxed) < config.iterations;
     }
 
-    net::connection_settings connection_settings() const noexcept
+    net::connection_settings connection_settings() const
     {
-        return {.connect_timeout = config.connect_timeout, .close_timeout = config.close_timeout};
+        return {.connect_timeout = config.connect_timeout, .close_timeout = config.close_timeout, .headers = config.headers};
     }
 
 private:

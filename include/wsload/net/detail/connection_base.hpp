@@ -19,6 +19,7 @@
 #include <wsload/net/detail/parked.hpp>
 #include <wsload/net/detail/pending_request.hpp>
 #include <wsload/net/detail/request_accounting.hpp>
+#include <wsload/net/header.hpp>
 #include <wsload/net/io_thread.hpp>
 #include <wsload/net/message.hpp>
 #include <wsload/net/reply_key.hpp>
@@ -655,6 +656,19 @@ protected:
             text += outcome;
             if (since != clock::time_point{}) text += trace_ms(clock::now() - since);
             if (!failure.empty()) text.append(failure).append(")");
+            trace(text);
+        } catch (...) {
+        }
+    }
+    /// `upgrade adds: Origin: https://app.test, Cookie: ***`: the lines a handshake added to its
+    /// own, each masked as mask_secrets masks a header line. Nothing when there are none.
+    [[gnu::cold, gnu::noinline]] void trace_fields(std::string_view what, const std::vector<header_field>& fields) const noexcept
+    {
+        if (fields.empty()) return;
+        try {
+            std::string text(what);
+            for (std::size_t i = 0; i < fields.size(); ++i)
+                text += (i ? ", " : ": ") + mask_secrets(fields[i].first + ": " + fields[i].second);
             trace(text);
         } catch (...) {
         }

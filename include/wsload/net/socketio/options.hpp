@@ -1,10 +1,13 @@
 #pragma once
 // What a Socket.IO connection is opened with: `wsload::socketio::options().auth(...)`.
 
+#include <wsload/net/upgrade_extras.hpp>
+
 #include <chrono>
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace wsload::socketio {
 
@@ -30,7 +33,15 @@ public:
     /// server's Engine.IO pings already prove the connection alive).
     options& websocket_heartbeat(std::chrono::nanoseconds d) { websocket_heartbeat_ = d; return *this; }
 
+    /// Extras of the WebSocket upgrade (websocket_options has the same, with the same checks):
+    /// a header line, a query parameter (a token), a cookie, the Origin.
+    options& header(std::string_view name, std::string_view value) { extras_.header(name, value); return *this; }
+    options& query(std::string_view name, std::string_view value) { extras_.query(name, value); return *this; }
+    options& cookie(std::string_view name, std::string_view value) { extras_.cookie(name, value); return *this; }
+    options& origin(std::string_view value) { extras_.origin(value); return *this; }
+
     const std::string& path() const noexcept { return path_; }
+    const net::upgrade_extras& extras() const noexcept { return extras_; }
     const std::string& auth() const noexcept { return auth_; }
     std::optional<std::chrono::nanoseconds> connect_timeout() const noexcept { return connect_timeout_; }
     std::size_t max_message_bytes() const noexcept { return max_message_bytes_; }
@@ -44,6 +55,7 @@ private:
     std::size_t max_message_bytes_ = 16 * 1024 * 1024;
     std::size_t inbox_limit_ = 64;
     std::chrono::nanoseconds websocket_heartbeat_{0};
+    net::upgrade_extras extras_;
 };
 
 }  // namespace wsload::socketio

@@ -151,6 +151,8 @@ WSLOAD_DECL task<wsload::websocket> user::connect(net::url u, websocket_options 
     c.reply_key = std::move(o.reply_key_);
     c.push_type = std::move(o.push_type_);
     c.app_heartbeat = std::move(o.app_heartbeat_);
+    o.extras_.apply_query(u);
+    c.headers = o.extras_.lines(thread().settings().headers, u);
     if (config().ws_layer == websocket_layer::lean)
         co_return co_await open<net::detail::lean_ws_connection>(std::move(u), std::move(c));
     if (u.tls) co_return co_await open<net::detail::tls_ws_connection>(std::move(u), std::move(c));

@@ -5,6 +5,7 @@
 #include <wsload/core/error.hpp>
 #include <wsload/core/log.hpp>
 #include <wsload/net/detail/request_accounting.hpp>
+#include <wsload/net/header.hpp>
 #include <wsload/net/http/client.hpp>
 #include <wsload/net/http/detail/http_session.hpp>
 #include <wsload/net/io_thread.hpp>
@@ -30,18 +31,7 @@ inline void check_target(std::string_view target)
                               " holds a space, a control character or a non-ASCII byte: percent-encode it");
 }
 
-inline void check_header(std::string_view name, std::string_view value)
-{
-    static constexpr std::string_view separators = "()<>@,;:\\\"/[]?={} \t";
-    bool valid = !name.empty();
-    for (const char c : name)
-        if (static_cast<unsigned char>(c) <= 0x20 || static_cast<unsigned char>(c) >= 0x7f ||
-            separators.find(c) != std::string_view::npos)
-            valid = false;
-    if (!valid) throw usage_error(wsload::detail::quoted(name) + " is not a valid HTTP header name");
-    if (value.find_first_of("\r\n") != std::string_view::npos || value.find('\0') != std::string_view::npos)
-        throw usage_error("the value of HTTP header " + wsload::detail::quoted(name) + " holds a line break or a NUL byte");
-}
+using net::check_header;  // the HTTP client's own name for it (net/header.hpp)
 
 /// The reference starts with a scheme (RFC 3986 section 3.1: ALPHA *( ALPHA / DIGIT / "+" / "-"
 /// / "." ) ":"): it is a whole URL, whatever its scheme, never a relative path.
@@ -153,7 +143,8 @@ struct client::state {
     cookie_jar jar;
     std::vector<origin_connection> connections;
 
-    state(net::connection_owner& o, net::url b, options s) : owner(&o), base(std::move(b)), settings(std::move(s))
+    state(net::connection_owner& o, net::url b, options s)
+        : owner(&o), base(std::move(b)), settings(std::move(s)), headers(o.thread().settings().headers)  // --header
     {
         for (const auto& [name, value] : settings.headers()) set_header(name, value);
     }
@@ -215,16 +206,23 @@ struct client::state {
                 return boost::beast::iequals(x.first, "User-Agent");
             }))
             line("User-Agent", "wsload");
-        for (const auto& [name, value] : headers)
-            if (!given(name)) line(name, value);
+        // The client's Cookie header (--header, options::header) and the jar's cookies go as
+        // one line (RFC 6265 section 5.4: a request carries one Cookie header).
+        std::string cookie;
+        for (const auto& [name, value] : headers) {
+            if (given(name)) continue;
+            if (boost::beast::iequals(name, "Cookie")) cookie = value;
+            else line(name, value);
+        }
         for (const auto& x : o.headers) {
             detail::check_header(x.name, x.value);
             line(x.name, x.value);
         }
         if (settings.cookies() && !given("Cookie")) {
-            const auto cookie = jar.header_for(u.host, u.target, u.tls);
-            if (!cookie.empty()) line("Cookie", cookie);
+            const auto kept = jar.header_for(u.host, u.target, u.tls);
+            if (!kept.empty()) cookie += (cookie.empty() ? "" : "; ") + kept;
         }
+        if (!cookie.empty()) line("Cookie", cookie);
         if (b) {
             if (!given("Content-Type")) line("Content-Type", b.content_type());
             line("Content-Length", std::to_string(b.size()));

@@ -64,9 +64,10 @@ public:
         ws_.set_option(websocket::stream_base::timeout{
             std::chrono::duration_cast<std::chrono::steady_clock::duration>(config.connect_timeout),
             websocket::stream_base::none(), false});
-        ws_.set_option(websocket::stream_base::decorator([sub = o.subprotocol](websocket::request_type& req) {
-            req.set(beast::http::field::user_agent, "wsload");
-            if (!sub.empty()) req.set(beast::http::field::sec_websocket_protocol, sub);
+        // The decorator is kept by the stream: it points at `o`, in this frame, and is emptied
+        // after the handshake, so that the open connection keeps no copy of the extras.
+        ws_.set_option(websocket::stream_base::decorator([added = &o](websocket::request_type& req) {
+            for_each_added_field(*added, [&req](std::string_view name, std::string_view value) { req.insert(name, value); });
         }));
         ws_.read_message_max(o.max_message_bytes);
         if (o.fragment_size > 0) {
@@ -74,8 +75,10 @@ public:
             ws_.write_buffer_bytes(std::max<std::size_t>(o.fragment_size, 8));  // Beast's minimum is 8
         }
         websocket::response_type response;
+        if (traced_) trace_fields("upgrade adds", o.headers);
         skip_repeated_handshake_nonces();
         auto [uec] = co_await ws_.async_handshake(response, u.host_header(), u.target, use_task);
+        ws_.set_option(websocket::stream_base::decorator([](websocket::request_type&) {}));
         if (uec) {
             if (uec == websocket::error::upgrade_declined && !timed_out_ && !aborted_)
                 co_return fail_attempt(stats::connect_failure::http_status, uec, response.result_int());

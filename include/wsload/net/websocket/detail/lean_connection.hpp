@@ -60,7 +60,8 @@ public:
 
         // The handshake's temporaries (request, reply parser, buffer) die with this frame.
         const auto key = make_websocket_key(lean_.random);
-        const auto request = make_upgrade_request(u, key, o.subprotocol);
+        const auto request = make_upgrade_request(u, key, o);
+        if (traced_) trace_fields("upgrade adds", o.headers);
         if (const auto wec = co_await stream_.write_all(request.data(), request.size()))
             co_return fail_attempt(connect_phase::handshake, wec);
         beast::flat_buffer buffer;

@@ -7,6 +7,7 @@
 
 #include <wsload/core/random.hpp>
 #include <wsload/net/url.hpp>
+#include <wsload/net/websocket/detail/connect_options.hpp>
 
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/http/message.hpp>
@@ -52,12 +53,12 @@ inline std::string websocket_accept_for(std::string_view key)
     return base64_encode({reinterpret_cast<const char*>(digest), sizeof digest});
 }
 
-/// The upgrade request for `u`, asking for `subprotocol` when it is not empty (it may be a
-/// comma-separated list). The same headers Beast's handshake sends, with wsload's User-Agent.
-inline std::string make_upgrade_request(const url& u, std::string_view key, std::string_view subprotocol)
+/// The upgrade request for `u` with `key`: the handshake's own lines, then those both layers
+/// add (for_each_added_field: the subprotocol asked for, User-Agent, the user's extras).
+inline std::string make_upgrade_request(const url& u, std::string_view key, const ws_connect_options& o)
 {
     std::string r;
-    r.reserve(160 + u.target.size() + u.host.size() + subprotocol.size());
+    r.reserve(160 + u.target.size() + u.host.size() + o.subprotocol.size());
     r += "GET ";
     r += u.target;
     r += " HTTP/1.1\r\nHost: ";
@@ -65,12 +66,13 @@ inline std::string make_upgrade_request(const url& u, std::string_view key, std:
     r += "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ";
     r += key;
     r += "\r\nSec-WebSocket-Version: 13\r\n";
-    if (!subprotocol.empty()) {
-        r += "Sec-WebSocket-Protocol: ";
-        r += subprotocol;
+    for_each_added_field(o, [&r](std::string_view name, std::string_view value) {
+        r += name;
+        r += ": ";
+        r += value;
         r += "\r\n";
-    }
-    r += "User-Agent: wsload\r\n\r\n";
+    });
+    r += "\r\n";
     return r;
 }
 
