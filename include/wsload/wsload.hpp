@@ -10,6 +10,7 @@
 #include <wsload/net/socketio/client.hpp>
 #include <wsload/net/tcp/connection.hpp>
 #include <wsload/net/websocket.hpp>
+#include <wsload/runtime/reconnect.hpp>
 #include <wsload/runtime/user.hpp>
 
 namespace wsload {

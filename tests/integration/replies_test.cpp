@@ -3,10 +3,12 @@
 // streamed in several parts (time to first and last part); pushes counted by type; the
 // scenario's own heartbeat, answered, missed, and ending the connection after too many misses.
 
+#include <support/child_process.hpp>
 #include <support/frame_server.hpp>
 #include <support/layer_under_test.hpp>
 #include <support/quiet_run.hpp>
 #include <wsload/runtime/engine.hpp>
+#include <wsload/runtime/reconnect.hpp>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -14,6 +16,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -155,6 +158,90 @@ BOOST_AUTO_TEST_CASE(the_app_heartbeat_is_timed_and_ends_the_connection_after_it
     BOOST_TEST(t[stats::histogram_id::app_ping_round_trip].count() == 3u);
     BOOST_TEST(t.disconnects[static_cast<std::size_t>(stats::disconnect_reason::app_heartbeat_timeout)] == 1u);
     BOOST_TEST(t[stats::counter_id::pings_sent] == 0u);  // apart from WebSocket pings
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(reconnects)
+
+// The server drops the first two connections right after the upgrade (no close frame: a network
+// end) and serves the third: the user reconnects twice, counted under "network", resumes its
+// session each time (told how many reconnects came before) and ends when its work is done.
+BOOST_AUTO_TEST_CASE(dropped_connections_are_reopened_and_the_session_resumed, *boost::unit_test::timeout(60))
+{
+    auto accepted = std::make_shared<std::atomic<int>>(0);
+    frame_server server([accepted](peer& p) -> boost::asio::awaitable<void> {
+        if ((*accepted)++ < 2) co_return;  // dropped
+        const auto hello = co_await client_text(p);
+        co_await say(p, "welcome " + hello);
+        co_await client_text(p, 5s);
+    });
+    std::vector<unsigned> resumed;
+    std::atomic<bool> welcomed{false};
+    wsload::runtime::engine engine(replies_run(server, 1), [&](wsload::user& u) -> wsload::task<> {
+        co_await wsload::keep_connected(
+            u, [&] { return u.websocket(); },
+            [&](wsload::websocket& ws, unsigned reconnects) -> wsload::task<> {
+                resumed.push_back(reconnects);
+                auto reply = co_await ws.request("alice", [](std::string_view m) { return m.starts_with("welcome"); },
+                                                 {.timeout = 2s, .intended_at = {}, .binary = false, .name = "login", .key = {}});
+                if (reply) welcomed = true;
+            },
+            wsload::reconnect_policy().backoff(10ms, 40ms).jitter(0));
+    });
+    const auto r = engine.run();
+    const auto& t = *r.totals;
+    BOOST_TEST(welcomed.load());
+    BOOST_TEST(resumed == (std::vector<unsigned>{0, 1, 2}));
+    BOOST_TEST(t.reconnects.size() == 1u);
+    BOOST_TEST(t.reconnects.at("network") == 2u);
+    BOOST_TEST(t[stats::counter_id::connect_attempts] == 3u);
+    BOOST_TEST(t[stats::counter_id::reconnects_given_up] == 0u);
+    BOOST_TEST(t.disconnects[static_cast<std::size_t>(stats::disconnect_reason::network)] == 2u);
+}
+
+// A server that always drops: max_attempts reconnects, then the user gives up, counted once.
+// A port nobody listens on: failed connects are retried too, under "connect_failed".
+BOOST_AUTO_TEST_CASE(attempts_run_out_and_failed_connects_are_retried, *boost::unit_test::timeout(60))
+{
+    frame_server server([](peer&) -> boost::asio::awaitable<void> { co_return; });
+    wsload::runtime::engine engine(replies_run(server, 2), [&](wsload::user& u) -> wsload::task<> {
+        co_await wsload::keep_connected(
+            u, [&] { return u.websocket(); }, [](wsload::websocket& ws) -> wsload::task<> { co_await ws.wait_closed(); },
+            wsload::reconnect_policy().max_attempts(3).backoff(5ms, 20ms));
+    });
+    const auto r = engine.run();
+    BOOST_TEST(r.totals->reconnects.at("network") == 6u);  // 3 per user
+    BOOST_TEST((*r.totals)[stats::counter_id::reconnects_given_up] == 2u);
+    BOOST_TEST((*r.totals)[stats::counter_id::connect_attempts] == 8u);
+
+    const auto port = wsload::test::free_tcp_port();
+    auto c = wsload::test::quiet_run("reconnects", "ws://127.0.0.1:" + std::to_string(port) + "/", 1);
+    c.ws_layer = wsload::test::layer_under_test();
+    wsload::runtime::engine refused(c, [&](wsload::user& u) -> wsload::task<> {
+        co_await wsload::keep_connected(
+            u, [&] { return u.websocket(); }, [](wsload::websocket&) -> wsload::task<> { co_return; },
+            wsload::reconnect_policy().max_attempts(2).backoff(1ms, 1ms));
+    });
+    const auto rr = refused.run();
+    BOOST_TEST(rr.totals->reconnects.at("connect_failed") == 2u);
+    BOOST_TEST((*rr.totals)[stats::counter_id::reconnects_given_up] == 1u);
+    BOOST_TEST(rr.totals->connect_failures[static_cast<std::size_t>(stats::connect_failure::refused)] == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(backoff_grows_to_its_bound_with_jitter_below_it)
+{
+    wsload::random_generator random(7);
+    const auto p = wsload::reconnect_policy().backoff(100ms, 1s, 2.0).jitter(0.5);
+    for (unsigned k = 1; k <= 8; ++k) {
+        const auto full = std::min<std::chrono::nanoseconds>(100ms * (1 << (k - 1)), 1s);
+        for (int i = 0; i < 50; ++i) {
+            const auto d = p.delay(k, random);
+            BOOST_TEST((d <= full && d >= full / 2));
+        }
+    }
+    BOOST_CHECK_THROW(wsload::reconnect_policy().backoff(2s, 1s), wsload::usage_error);
+    BOOST_CHECK_THROW(wsload::reconnect_policy().jitter(1.5), wsload::usage_error);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -263,6 +263,9 @@ wsload_app_pongs_received_total 0
 # HELP wsload_app_pongs_missed_total Application heartbeats with no reply within their timeout.
 # TYPE wsload_app_pongs_missed_total counter
 wsload_app_pongs_missed_total 0
+# HELP wsload_reconnects_given_up_total Users that ran out of reconnect attempts (their reconnects are counted by reason).
+# TYPE wsload_reconnects_given_up_total counter
+wsload_reconnects_given_up_total 0
 # HELP wsload_connect_failures_total Failed connection attempts by class; the classes sum to the failures.
 # TYPE wsload_connect_failures_total counter
 wsload_connect_failures_total{reason="dns"} 0
@@ -393,6 +396,7 @@ BOOST_AUTO_TEST_CASE(every_family_declared_once_in_order_and_every_sample_in_its
         "wsload_app_pings_sent_total counter",
         "wsload_app_pongs_received_total counter",
         "wsload_app_pongs_missed_total counter",
+        "wsload_reconnects_given_up_total counter",
         "wsload_connect_failures_total counter",   "wsload_connect_http_status_total counter",
         "wsload_disconnects_total counter",        "wsload_close_codes_total counter",
         "wsload_request_failures_total counter",   "wsload_http_responses_total counter",
@@ -444,9 +448,9 @@ BOOST_AUTO_TEST_CASE(named_requests_get_a_counter_and_a_histogram_family_with_ty
 
     std::vector<std::string> families;
     const auto samples = parse_samples(text, families);  // well formed, each sample in its family
-    BOOST_TEST(families.size() == 52u);
-    BOOST_TEST(families[50] == "wsload_named_requests_total counter");
-    BOOST_TEST(families[51] == "wsload_named_round_trip_seconds histogram");
+    BOOST_TEST(families.size() == 53u);
+    BOOST_TEST(families[51] == "wsload_named_requests_total counter");
+    BOOST_TEST(families[52] == "wsload_named_round_trip_seconds histogram");
     const auto block = family_block(text, "wsload_named_requests_total");
     BOOST_TEST(block.find("wsload_named_requests_total{type=\"WS\",name=\"log\\\"in\",outcome=\"sent\"} 3\n") !=
                std::string::npos);

@@ -172,6 +172,14 @@ inline void print_report(std::FILE* out, const stats::run_info& config, const st
                                  static_cast<unsigned long long>(t.close_codes[code]));
     }
     detail::line(out, "open at end:", r.open_at_end);
+    if (!t.reconnects.empty() || t[counter_id::reconnects_given_up]) {
+        std::uint64_t all = 0;
+        for (const auto& [why, n] : t.reconnects) all += n;
+        detail::line(out, "reconnects:", all);
+        for (const auto& [why, n] : report::labels_by_count(t.reconnects))
+            std::fprintf(out, "  %-20s %llu\n", why.c_str(), static_cast<unsigned long long>(n));
+        detail::line(out, "users that gave up:", t[counter_id::reconnects_given_up]);
+    }
 
     std::fprintf(out, "\n--- Connect latency (ms) ---\n");
     detail::latency_header(out);

@@ -313,6 +313,11 @@ inline std::string latency_tables(const stats::run_result& r)
         s += "<p class=\"bad\">dropped iterations: " + n(t[counter_id::dropped_iterations]) + "</p>";
     if (t[counter_id::behaviour_errors])
         s += "<p class=\"bad\">behaviour errors: " + n(t[counter_id::behaviour_errors]) + " (users ended by an exception)</p>";
+    if (!t.reconnects.empty()) {
+        s += "<p>Reconnects by reason:</p><table id=\"table-reconnects\">" + th_row({"reason", "count"});
+        for (const auto& [why, count] : labels_by_count(t.reconnects)) s += tr({why, n(count)});
+        s += "</table>";
+    }
     if (!t.pushes.empty()) {
         s += "<p>Pushes (messages no request claimed) by type:</p><table id=\"table-pushes\">" + th_row({"type", "count"});
         for (const auto& [type, count] : labels_by_count(t.pushes)) s += tr({type, n(count)});

@@ -126,7 +126,7 @@ inline boost::json::object request_totals_json(const stats::counter_totals& t)
 
 /// A run's figures, or a phase's, as the top level of the document and each entry of `phases`
 /// carry them: "connections", "request_totals", "latency_ms", "histograms" (exact), "requests"
-/// (by name, exactly), "pushes" (by type) and "counters". `open_at_end`: connections open at the end.
+/// (by name, exactly), "pushes" (by type), "reconnects" (by reason) and "counters". `open_at_end`: connections open at the end.
 inline void write_totals(boost::json::object& doc, const stats::totals& t, std::uint64_t open_at_end)
 {
     using stats::counter_id;
@@ -179,9 +179,13 @@ inline void write_totals(boost::json::object& doc, const stats::totals& t, std::
         requests.push_back(std::move(o));
     }
     doc["requests"] = std::move(requests);
-    boost::json::object pushes;  // messages no request claimed, by type (connections that name it)
-    for (const auto& [type, n] : t.pushes) pushes[type] = n;
-    doc["pushes"] = std::move(pushes);
+    const auto labelled = [](const stats::label_counts& counts) {
+        boost::json::object o;
+        for (const auto& [label, n] : counts) o[label] = n;
+        return o;
+    };
+    doc["pushes"] = labelled(t.pushes);          // messages no request claimed, by type
+    doc["reconnects"] = labelled(t.reconnects);  // by the reason of the end that caused them
     boost::json::object counters;
     for (std::size_t i = 0; i < stats::counter_count; ++i) counters[stats::counter_names[i]] = t.counters[i];
     doc["counters"] = std::move(counters);

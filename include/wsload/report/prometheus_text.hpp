@@ -195,15 +195,18 @@ inline void append_named_requests(std::string& out, const stats::named_map& requ
         append_histogram_samples(out, "wsload_named_round_trip_seconds", request_labels(key), named.round_trip);
 }
 
-/// Messages no request claimed, by type: one counter family, a sample per type.
-inline void append_pushes(std::string& out, const stats::label_counts& pushes)
+/// Counts by label (pushes by type, reconnects by reason): one counter family, a sample per label.
+inline void append_labelled(std::string& out, std::string_view family, std::string_view label, std::string_view help,
+                            const stats::label_counts& counts)
 {
-    if (pushes.empty()) return;
-    append_family(out, "wsload_pushes_total", "counter",
-                  "Messages no request claimed (server pushes), by the type the scenario reads from them.");
-    for (const auto& [type, n] : pushes) {
-        out += "wsload_pushes_total{type=\"";
-        append_label_value(out, type);
+    if (counts.empty()) return;
+    append_family(out, family, "counter", help);
+    for (const auto& [value, n] : counts) {
+        out += family;
+        out += '{';
+        out += label;
+        out += "=\"";
+        append_label_value(out, value);
         out += "\"} ";
         append_number(out, n);
         out += '\n';
@@ -280,7 +283,10 @@ inline std::string prometheus_text(const stats::totals& t, std::chrono::nanoseco
     for (const auto& h : stats::histogram_catalogue)
         detail::append_histogram(out, "wsload_" + std::string(h.name) + "_seconds", h.help, t[h.id]);
     detail::append_named_requests(out, t.requests);
-    detail::append_pushes(out, t.pushes);
+    detail::append_labelled(out, "wsload_pushes_total", "type",
+                            "Messages no request claimed (server pushes), by the type the scenario reads from them.", t.pushes);
+    detail::append_labelled(out, "wsload_reconnects_total", "reason",
+                            "Reconnects, by the reason of the end that caused them.", t.reconnects);
     return out;
 }
 

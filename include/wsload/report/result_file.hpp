@@ -167,15 +167,17 @@ inline std::uint64_t read_totals(const object& doc, stats::totals& t, const std:
             named.round_trip.merge(histogram_state(child(o, "round_trip", file), file));
         }
     }
-    if (const auto* pushes = doc.if_contains("pushes")) {  // absent from files before issue 17
-        if (!pushes->is_object()) bad_file(file, "\"pushes\" is not an object");
+    // Counts by label, absent from files before issue 17.
+    const auto labelled = [&](std::string_view key, stats::label_counts& into) {
+        const auto* found = doc.if_contains(key);
+        if (!found) return;
+        if (!found->is_object()) bad_file(file, "\"" + std::string(key) + "\" is not an object");
         stats::label_counts read;
-        for (const auto& [type, n] : pushes->as_object()) {
-            if (!n.is_number()) bad_file(file, "the count of push type \"" + std::string(type) + "\" is not a number");
-            read[std::string(type)] = number(pushes->as_object(), type, file);
-        }
-        stats::merge_labels(t.pushes, read);
-    }
+        for (const auto& [label, n] : found->as_object()) read[std::string(label)] = number(found->as_object(), label, file);
+        stats::merge_labels(into, read);
+    };
+    labelled("pushes", t.pushes);
+    labelled("reconnects", t.reconnects);
     return open_at_end;
 }
 

@@ -122,6 +122,8 @@ inline constexpr std::array<counter_info, counter_count> counter_catalogue{{
      "Replies to application heartbeats within their timeout."},
     {counter_id::app_pongs_missed, "app_pongs_missed", counter_kind::counter,
      "Application heartbeats with no reply within their timeout."},
+    {counter_id::reconnects_given_up, "reconnects_given_up", counter_kind::counter,
+     "Users that ran out of reconnect attempts (their reconnects are counted by reason)."},
 }};
 
 /// The catalogues are in identifier order, under the names metrics.hpp gives the identifiers.

@@ -51,6 +51,7 @@ enum class counter_id : std::size_t {
     app_pings_sent,        ///< application heartbeats sent (app_heartbeat: a message of the scenario's)
     app_pongs_received,    ///< their replies, within the heartbeat's timeout
     app_pongs_missed,      ///< heartbeats with no reply within their timeout
+    reconnects_given_up,   ///< users that ran out of reconnect attempts (keep_connected)
     count_
 };
 
@@ -78,7 +79,8 @@ inline constexpr std::array<std::string_view, counter_count> counter_names{
     "requests_timed_out", "requests_failed",  "users_started",      "users_finished",
     "behaviour_errors",  "inbox_dropped",     "requests_rejected",  "tls_sessions_resumed", "upload_bytes",
     "users_stopped",     "users_aborted",     "iterations",         "iteration_errors",   "dropped_iterations",
-    "server_pings_answered", "unmatched_replies", "app_pings_sent", "app_pongs_received", "app_pongs_missed"};
+    "server_pings_answered", "unmatched_replies", "app_pings_sent", "app_pongs_received", "app_pongs_missed",
+    "reconnects_given_up"};
 
 inline constexpr std::array<std::string_view, histogram_count> histogram_names{
     "connect", "connect_tcp", "connect_tls", "connect_upgrade", "round_trip", "ping_round_trip", "upload", "iteration",
@@ -108,6 +110,8 @@ struct shard {
     error_table errors;
     /// Messages no request claimed, by type, on connections that name their type (push_type).
     labelled_counts pushes;
+    /// Reconnects (keep_connected), by the reason of the end that caused them.
+    labelled_counts reconnects;
 
     counter& operator[](counter_id id) noexcept { return counters[static_cast<std::size_t>(id)]; }
     histogram& operator[](histogram_id id) noexcept { return histograms[static_cast<std::size_t>(id)]; }
@@ -213,6 +217,7 @@ struct totals : counter_totals {
     named_map requests;
     error_counts errors;  ///< exceptions by message
     label_counts pushes;  ///< messages no request claimed, by type
+    label_counts reconnects;  ///< reconnects by the reason that caused them
 
     using counter_totals::operator[];
     const histogram& operator[](histogram_id id) const noexcept
@@ -227,6 +232,7 @@ struct totals : counter_totals {
         s.requests.for_each([this](const named_request& r) { requests[r.key].add(r); });
         s.errors.add_to(errors);
         s.pushes.add_to(pushes);
+        s.reconnects.add_to(reconnects);
     }
     void add(const totals& t)
     {
@@ -235,6 +241,7 @@ struct totals : counter_totals {
         for (const auto& [key, figures] : t.requests) requests[key].add(figures);
         merge_errors(errors, t.errors);
         merge_labels(pushes, t.pushes);
+        merge_labels(reconnects, t.reconnects);
     }
     /// Takes away `earlier`, an earlier reading of the same shards (counter_totals::subtract;
     /// histograms bucket by bucket: histogram::subtract; errors and pushes by label). Names and
@@ -251,6 +258,7 @@ struct totals : counter_totals {
         }
         subtract_labels(errors, earlier.errors);
         subtract_labels(pushes, earlier.pushes);
+        subtract_labels(reconnects, earlier.reconnects);
     }
 };
 
