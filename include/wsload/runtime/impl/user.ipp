@@ -149,6 +149,7 @@ WSLOAD_DECL task<wsload::websocket> user::connect(net::url u, websocket_options 
     c.subprotocol = std::move(o.subprotocol_);
     c.fragment_size = o.fragment_size_;
     c.reply_key = std::move(o.reply_key_);
+    c.compression = o.compression_ || o.compression_set_ ? o.compression_ : config().compression;
     if (config().ws_layer == websocket_layer::lean)
         co_return co_await open<net::detail::lean_ws_connection>(std::move(u), std::move(c));
     if (u.tls) co_return co_await open<net::detail::tls_ws_connection>(std::move(u), std::move(c));

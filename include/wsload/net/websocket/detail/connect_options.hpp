@@ -4,9 +4,11 @@
 
 #include <chrono>
 #include <wsload/net/reply_key.hpp>
+#include <wsload/net/websocket/deflate_options.hpp>
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -22,6 +24,7 @@ struct ws_connect_options {
     std::string subprotocol;
     std::size_t fragment_size = 0;  ///< outgoing frames carry at most this much; 0 = whole message
     std::shared_ptr<const wsload::reply_key> reply_key;  ///< how replies name their requests; null: by matcher only
+    std::optional<wsload::deflate_options> compression;  ///< permessage-deflate offered; unset: none
 };
 
 /// RFC 6455 section 4.1: the subprotocol a 101 names must be one the client offered (`offered`
