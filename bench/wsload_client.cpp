@@ -7,7 +7,9 @@
 //
 // Workloads (user i starts at ramp * i / users, as the engine's linear ramp does; the run lasts
 // --duration, ramp included):
-//   hold          open a WebSocket and keep it until the end (heartbeat: --ping-interval).
+//   hold          open a WebSocket and keep it until the end (heartbeat: --ping-interval);
+//                 with --hold-messages N, first send N --message-bytes messages, each echo
+//                 awaited (what a connection keeps after messages: --compression's streams).
 //   idle          no connection at all: the RSS base of `hold` (run it with --users 1).
 //   fixed-rate    user i sends a --message-bytes text message at ramp + i * interval / users
 //                 + k * interval (users spread evenly over the period) and waits for the echo;
@@ -48,6 +50,7 @@ std::string transport = "ws";  // ws: a WebSocket per user; tcp: a raw TCP conne
 std::chrono::nanoseconds message_interval = 100ms;
 std::chrono::nanoseconds reply_timeout = 5s;
 std::size_t message_bytes = 64;
+std::uint64_t hold_messages = 0;
 std::uint64_t uploads = 1;
 std::uint64_t upload_bytes = 20'000'000;
 std::string password = "secret";
@@ -78,6 +81,21 @@ wsload::task<> hold_ws_user(wsload::user& u)
     auto ws = co_await u.websocket();
     if (!ws) co_return;
     co_await ws.wait_closed();  // pings go out meanwhile, per --ping-interval
+}
+
+// hold with --hold-messages: a coroutine of its own, so that the plain hold's frame stays small.
+wsload::task<> hold_ws_user_after_messages(wsload::user& u)
+{
+    auto ws = co_await u.websocket();
+    if (!ws) co_return;
+    std::string text(message_bytes, 'x');
+    for (std::uint64_t i = 0; i < hold_messages && ws.is_open(); ++i) {
+        text[0] = static_cast<char>('a' + i % 26);
+        const auto echo = co_await ws.request(text, [&text](std::string_view m) { return m == text; });
+        if (!echo) break;
+    }
+    text = std::string();
+    co_await ws.wait_closed();
 }
 
 wsload::task<> hold_tcp_user(wsload::user& u)
@@ -180,7 +198,8 @@ wsload::task<> http_upload_user(wsload::user& u)
 
 wsload::task<> bench_user(wsload::user& u)
 {
-    if (workload == "hold") return transport == "tcp" ? hold_tcp_user(u) : hold_ws_user(u);
+    if (workload == "hold" && transport == "tcp") return hold_tcp_user(u);
+    if (workload == "hold") return hold_messages > 0 ? hold_ws_user_after_messages(u) : hold_ws_user(u);
     if (workload == "idle") return idle_user(u);
     if (workload == "fixed-rate") return fixed_rate_user(u);
     if (workload == "closed-loop") return closed_loop_user(u);
@@ -203,7 +222,8 @@ int main(int argc, char** argv)
         .flag("transport", transport, "hold, fixed-rate, closed-loop: ws (--target ws://...) or tcp (--target tcp://..., lines)",
               {"ws", "tcp"})
         .flag("message-interval", message_interval, "fixed-rate: each user sends one message per interval")
-        .flag("message-bytes", message_bytes, "fixed-rate, closed-loop: size of each message")
+        .flag("message-bytes", message_bytes, "fixed-rate, closed-loop, hold: size of each message")
+        .flag("hold-messages", hold_messages, "hold: messages each user sends (echo awaited) before it idles")
         .flag("reply-timeout", reply_timeout, "fixed-rate, closed-loop, http-get: how long to wait for each echo or response")
         .flag("uploads", uploads, "http-upload: uploads per user, one after the other")
         .flag("upload-bytes", upload_bytes, "http-upload: file bytes of each upload (generated while sent)")

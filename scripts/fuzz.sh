@@ -11,7 +11,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-((${#targets[@]})) || targets=(url duration flags upgrade_response frames lean_frames tcp_framing http_response socketio_packet)
+((${#targets[@]})) || targets=(url duration flags upgrade_response frames lean_frames tcp_framing http_response socketio_packet deflate)
 build_dir=${FUZZ_BUILD_DIR:-build-fuzz}
 jobs=${FUZZ_JOBS:-$(nproc)}
 

@@ -47,7 +47,7 @@ integration_args=(--run_test='!im_bench_against_im_server/connect_only_1000_user
 # The suites that prove a WebSocket layer run a second time against Beast's (the default for
 # ws:// and wss:// is wsload's lean layer), as ctest's integration_beast_layer (keep the two
 # lists alike: WSLOAD_LAYER_SUITES in tests/CMakeLists.txt).
-beast_layer_args=(--run_test=rfc6455_client_conformance:websocket_upgrade_extras:failure_taxonomy_against_misbehaving_servers:user_api:wss_failure_and_end_classes:protocol_helpers)
+beast_layer_args=(--run_test=rfc6455_client_conformance:websocket_upgrade_extras:failure_taxonomy_against_misbehaving_servers:user_api:wss_failure_and_end_classes:protocol_helpers:permessage_deflate)
 status=0
 for suite in unit integration integration-beast-layer; do
   start=$SECONDS

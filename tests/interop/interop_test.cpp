@@ -151,26 +151,35 @@ private:
 
 std::string servers_dir() { return WSLOAD_INTEROP_SERVERS_DIR; }
 
+/// `deflate`: the server accepts permessage-deflate (--deflate), as websockets does by default.
 struct python_websockets_server : echo_script_server {
-    explicit python_websockets_server(scheme s = scheme::ws)
-        : echo_script_server("python3-websockets echo_server.py", arguments(s), {}, s)
+    explicit python_websockets_server(scheme s = scheme::ws, bool deflate = false)
+        : echo_script_server("python3-websockets echo_server.py", arguments(s, deflate), {}, s)
     {}
 
 private:
-    static std::vector<std::string> arguments(scheme s)
+    static std::vector<std::string> arguments(scheme s, bool deflate)
     {
         std::vector<std::string> argv{WSLOAD_PYTHON, servers_dir() + "/echo_server.py", "--port", "0"};
         if (s == scheme::wss)
             argv.insert(argv.end(), {"--tls-cert", tls_certificate().cert(), "--tls-key", tls_certificate().key()});
+        if (deflate) argv.push_back("--deflate");
         return argv;
     }
 };
 
 struct node_ws_server : echo_script_server {
-    node_ws_server()
-        : echo_script_server("node-ws echo_server.js", {WSLOAD_NODE, servers_dir() + "/echo_server.js", "--port", "0"},
-                             {"NODE_PATH=" WSLOAD_NODE_PATH})
+    explicit node_ws_server(bool deflate = false)
+        : echo_script_server("node-ws echo_server.js", arguments(deflate), {"NODE_PATH=" WSLOAD_NODE_PATH})
     {}
+
+private:
+    static std::vector<std::string> arguments(bool deflate)
+    {
+        std::vector<std::string> argv{WSLOAD_NODE, servers_dir() + "/echo_server.js", "--port", "0"};
+        if (deflate) argv.push_back("--deflate");
+        return argv;
+    }
 };
 
 /// The TCP port process `pid` listens on, from /proc (for servers that do not print theirs):
@@ -1108,6 +1117,77 @@ BOOST_AUTO_TEST_CASE(thousand_concurrent_connections_receive_one_mirrored_messag
     BOOST_TEST(t[counter_id::bytes_received] == users * text.size());
     check_every_connection_opened_and_ended(t, users);
     check_closed_by_client(t, users);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ------------------------------------------------------------------------------------------
+// permessage-deflate (RFC 7692) against servers that compress: python3-websockets (its
+// default) and node-ws with perMessageDeflate. The server reports what it agreed to; messages
+// of every kind round-trip; a 64 KiB compressible message is counted at its uncompressed size.
+
+namespace {
+
+/// 4 users offer permessage-deflate (`o`), ask the server what it agreed to, then send text
+/// and binary messages (a 64 KiB compressible one among them) and check each echo.
+void check_compressed_echo(const std::string& url, wsload::deflate_options o)
+{
+    constexpr std::uint64_t users = 4;
+    std::atomic<int> agreed{0}, echoed{0};
+    const std::vector<std::size_t> lengths{1, 125, 126, 5000, 65536, 300000};
+    std::string compressible;
+    while (compressible.size() < 65536) compressible += "{\"type\":\"chat\",\"text\":\"hello again\"} ";
+    compressible.resize(65536);
+    std::size_t sent = compressible.size() * 2;  // twice: context takeover is exercised
+    for (auto n : lengths) sent += 2 * n;
+    const auto r = run(config_for(url, users), [&](wsload::user& u) -> wsload::task<> {
+        auto ws = co_await u.websocket(wsload::websocket_options().compression(o));
+        if (!ws) co_return;
+        auto answer = co_await ws.request("extensions?", [](std::string_view m) { return m.starts_with("extensions:"); });
+        if (answer && answer->text().starts_with("extensions:permessage-deflate")) ++agreed;
+        for (int i = 0; i < 2; ++i) {
+            auto e = co_await ws.request(compressible, [&](std::string_view m) { return m == compressible; });
+            if (e) ++echoed;
+        }
+        for (auto n : lengths)
+            for (bool binary : {false, true}) {
+                const auto p = payload(n, binary, u.index());
+                if (binary) co_await ws.send_binary(p);
+                else co_await ws.send(p);
+                auto m = co_await ws.receive(10s);
+                if (m && m->data == p && m->binary == binary) ++echoed;
+            }
+        co_await ws.close(1000);
+    });
+    BOOST_TEST(agreed.load() == static_cast<int>(users));
+    BOOST_TEST(echoed.load() == static_cast<int>(users * (2 + 2 * lengths.size())));
+    // Messages count their uncompressed bytes (plus the two small commands each way).
+    BOOST_TEST((*r.totals)[counter_id::bytes_sent] == users * (sent + std::string_view("extensions?").size()));
+    check_every_connection_opened_and_ended(*r.totals, users);
+    check_closed_by_client(*r.totals, users);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(permessage_deflate_interop)
+
+BOOST_AUTO_TEST_CASE(python_websockets_compresses_with_context_takeover, *boost::unit_test::timeout(120))
+{
+    python_websockets_server server(scheme::ws, true);
+    check_compressed_echo(server.url(), wsload::deflate_options());
+}
+
+BOOST_AUTO_TEST_CASE(python_websockets_compresses_without_context_takeover, *boost::unit_test::timeout(120))
+{
+    python_websockets_server server(scheme::ws, true);
+    check_compressed_echo(server.url(),
+                          wsload::deflate_options().client_no_context_takeover().server_no_context_takeover().client_max_window_bits(10));
+}
+
+BOOST_AUTO_TEST_CASE(node_ws_compresses, *boost::unit_test::timeout(120))
+{
+    node_ws_server server(true);
+    check_compressed_echo(server.url(), wsload::deflate_options().server_max_window_bits(11));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -234,6 +234,9 @@ public:
     upgrade_reply& accept(std::string value) { accept_ = std::move(value); return *this; }
     /// Answers this Sec-WebSocket-Protocol whatever the client offered; "" leaves it out.
     upgrade_reply& subprotocol(std::string p) { subprotocol_ = std::move(p); return *this; }
+    /// Answers this Sec-WebSocket-Extensions (as given: "\r\nSec-WebSocket-Extensions: " inside
+    /// it makes a second field); "" (the default) leaves it out.
+    upgrade_reply& extensions(std::string e) { extensions_ = std::move(e); return *this; }
 
     bool switches() const noexcept { return status_ == 101; }
 
@@ -247,6 +250,7 @@ public:
         add(r, "Sec-WebSocket-Accept", accept_.value_or(accept_key(request.header("Sec-WebSocket-Key"))));
         const auto offered = request.header("Sec-WebSocket-Protocol");
         add(r, "Sec-WebSocket-Protocol", subprotocol_.value_or(offered.substr(0, offered.find(','))));
+        add(r, "Sec-WebSocket-Extensions", extensions_);
         return r + "\r\n";
     }
 
@@ -261,6 +265,7 @@ private:
     std::string without_;
     std::optional<std::string> accept_;
     std::optional<std::string> subprotocol_;
+    std::string extensions_;
 };
 
 // ------------------------------------------------------------------------------------------

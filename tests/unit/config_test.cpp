@@ -508,6 +508,7 @@ BOOST_AUTO_TEST_CASE(prints_every_flag_its_value_and_origin_then_stops)
                           "connect-timeout = 10s            # default\n"
                           "grace = 5s                       # default\n"
                           "ws-layer = lean                  # default\n"
+                          "compression = off                # default\n"
                           "insecure = false                 # default\n"
                           "tls-resume = false               # default\n"
                           "ca-file =                        # default\n"

@@ -194,6 +194,12 @@ const bad_case bad_cases[] = {
     {{"--json", "/nonexistent/dir/out.json"}, "--json: cannot write \"/nonexistent/dir/out.json\""},
     {{"stray"}, "unexpected argument \"stray\" (flags start with --; see --help)"},
     {{"--con", "5"}, "unknown flag --con (see --help)"},  // no guessing of abbreviations
+    {{"--compression", "gzip"},
+     "--compression: \"gzip\" is not a compression setting (use off, on, no-context-takeover, client-no-context-takeover, "
+     "server-no-context-takeover, client-max-window-bits=8-15, server-max-window-bits=8-15, level=0-9, mem-level=1-9, "
+     "comma-separated)"},
+    {{"--compression", "on,server-max-window-bits=16"},
+     "--compression: \"server-max-window-bits=16\": server-max-window-bits takes a number from 8 to 15"},
     // Load shapes: one at a time, with the flags that belong to them.
     {{"--stages", "10s:5", "--steps", "1,2"}, "--stages and --steps are two load shapes (give one)"},
     {{"--spawn-rate", "5", "--batch-size", "2"}, "--spawn-rate and --batch-size are two load shapes (give one)"},

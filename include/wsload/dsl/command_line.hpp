@@ -315,6 +315,15 @@ private:
             else if (v == "lean") c.ws_layer = websocket_layer::lean;
             else throw usage_error(wsload::detail::quoted(v) + " is not a WebSocket layer (use beast or lean)");
         };
+        e.push_back({.name = "compression", .value_name = "SPEC",
+                     .help = "WebSocket permessage-deflate (RFC 7692): off, on, or on with settings, comma-separated: "
+                             "no-context-takeover, client-no-context-takeover, server-no-context-takeover, "
+                             "client-max-window-bits=8-15, server-max-window-bits=8-15, level=0-9, mem-level=1-9"});
+        e.back().get = [&c] { return c.compression ? c.compression->to_flag() : std::string("off"); };
+        e.back().set = [&c](const std::string& v) {
+            if (v == "off") c.compression.reset();
+            else c.compression = deflate_options::parse(v);
+        };
         e.push_back(bound("insecure", "", "wss: do not verify the server's certificate", c.insecure));
         e.push_back(bound("tls-resume", "",
                           "wss, tls: resume the TLS sessions servers offer (each once), as returning clients do; off: a full "

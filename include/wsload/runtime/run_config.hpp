@@ -5,6 +5,7 @@
 #include <wsload/core/log.hpp>
 #include <wsload/net/header.hpp>
 #include <wsload/net/url.hpp>
+#include <wsload/net/websocket/deflate_options.hpp>
 #include <wsload/sched/arrivals.hpp>
 #include <wsload/sched/plan.hpp>
 #include <wsload/sched/shapes.hpp>
@@ -56,6 +57,7 @@ struct run_config {
     std::uint64_t seed = 0;  ///< per-user random generators derive from it
     bool insecure = false;   ///< wss: skip certificate verification
     bool tls_resume = false; ///< --tls-resume: connects resume the TLS sessions servers offered
+    std::optional<deflate_options> compression;  ///< --compression: permessage-deflate offered by every WebSocket
     std::string ca_file;     ///< wss: trust this PEM bundle instead of the system store
     bool quiet = false;      ///< no progress lines
     std::string json_file;   ///< write the result document here

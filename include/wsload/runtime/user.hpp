@@ -13,6 +13,7 @@
 #include <wsload/net/websocket.hpp>
 #include <wsload/net/closable.hpp>
 #include <wsload/net/reply_key.hpp>
+#include <wsload/net/websocket/deflate_options.hpp>
 #include <wsload/runtime/run_config.hpp>
 
 #include <memory>
@@ -106,6 +107,16 @@ public:
         extras_.cookies_from(jar);
         return *this;
     }
+    /// Offer permessage-deflate (RFC 7692) with these settings: messages each way are compressed
+    /// when the server agrees. Unset: the run's --compression (off by default).
+    websocket_options& compression(wsload::deflate_options d) { compression_ = std::move(d); return *this; }
+    /// compression(true): with the default settings; false: none, whatever --compression says.
+    websocket_options& compression(bool on)
+    {
+        compression_ = on ? std::optional<wsload::deflate_options>(wsload::deflate_options()) : std::nullopt;
+        compression_set_ = true;
+        return *this;
+    }
 
 private:
     friend class user;
@@ -131,6 +142,8 @@ private:
     std::shared_ptr<const wsload::reply_key> push_type_;
     std::shared_ptr<const wsload::app_heartbeat> app_heartbeat_;
     net::upgrade_extras extras_;
+    std::optional<wsload::deflate_options> compression_;
+    bool compression_set_ = false;  ///< compression_ overrides --compression even when empty
 };
 
 /// One simulated user. It lives, on its worker's thread, for as long as its behaviour

@@ -9,6 +9,8 @@
 // commands:
 //
 //     close:CODE:REASON   the server closes the connection with CODE and REASON
+//     extensions?         answered with `extensions:E`, E the Sec-WebSocket-Extensions the
+//                         server answered (with --deflate: permessage-deflate)
 //     frames?             answered with `frames:N`, N the number of data frames the previous
 //                         message arrived in (1 unless the client fragmented it)
 //
@@ -36,10 +38,13 @@ function option(name, fallback) {
 const host = option('host', '127.0.0.1');
 const port = Number(option('port', '0'));
 
-// No size limit below 16 MiB (the tests send 1 MiB), no compression, and a backlog for
+// No size limit below 16 MiB (the tests send 1 MiB), no compression unless --deflate (then
+// ws's permessage-deflate with its defaults, every message compressed), and a backlog for
 // 1,000 simultaneous connects.
+const deflate = process.argv.includes('--deflate');
 const server = new WebSocketServer({
-  host, port, backlog: 2048, maxPayload: 16 * 1024 * 1024, perMessageDeflate: false,
+  host, port, backlog: 2048, maxPayload: 16 * 1024 * 1024,
+  perMessageDeflate: deflate ? { threshold: 0 } : false,
 });
 
 server.on('listening', () => {
@@ -56,6 +61,10 @@ server.on('connection', (ws) => {
       if (text.startsWith('close:')) {
         const [, code, ...reason] = text.split(':');
         ws.close(Number(code), reason.join(':'));
+        return;
+      }
+      if (text === 'extensions?') {  // what the server agreed to in its 101
+        ws.send(`extensions:${ws.extensions}`);
         return;
       }
       if (text === 'frames?') {

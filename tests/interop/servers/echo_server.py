@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Echo server for wsload's interop tests, on Debian's python3-websockets (10.x, legacy API).
 
-    /usr/bin/python3 echo_server.py [--host 127.0.0.1] [--port 0] [--tls-cert FILE --tls-key FILE]
+    /usr/bin/python3 echo_server.py [--host 127.0.0.1] [--port 0] [--tls-cert FILE --tls-key FILE] [--deflate]
 
 With --tls-cert and --tls-key (PEM) it serves wss:// instead of ws://, through python's ssl
 module. Prints `listening on HOST:PORT` on stdout once it accepts connections; SIGTERM or SIGINT
@@ -10,6 +10,8 @@ text, binary as binary, a fragmented one reassembled into one frame), except the
 commands:
 
     close:CODE:REASON   the server closes the connection with CODE and REASON
+    extensions?         answered with `extensions:E`, E the Sec-WebSocket-Extensions the
+                        server answered (with --deflate: permessage-deflate and its terms)
     frames?             answered with `frames:N`, N the number of data frames the previous
                         message arrived in (1 unless the client fragmented it)
 
@@ -54,6 +56,9 @@ async def handle(ws):
                 _, code, reason = message.split(":", 2)
                 await ws.close(int(code), reason)
                 break
+            if message == "extensions?":  # what the server agreed to in its 101
+                await ws.send("extensions:" + ws.response_headers.get("Sec-WebSocket-Extensions", ""))
+                continue
             if message == "frames?":
                 await ws.send(f"frames:{previous_frames}")
                 continue
@@ -71,6 +76,7 @@ async def main():
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--tls-cert", metavar="FILE", help="PEM certificate chain: serve wss:// (needs --tls-key)")
     parser.add_argument("--tls-key", metavar="FILE", help="PEM private key of --tls-cert")
+    parser.add_argument("--deflate", action="store_true", help="accept permessage-deflate (websockets' default)")
     args = parser.parse_args()
     if (args.tls_cert is None) != (args.tls_key is None):
         parser.error("--tls-cert and --tls-key go together: give both for wss://, or neither")
@@ -84,9 +90,9 @@ async def main():
         asyncio.get_running_loop().add_signal_handler(s, lambda: stop.done() or stop.set_result(None))
 
     # No size limit (the tests send 1 MiB), no server pings (they would disturb the client's
-    # ping counts), no compression, and a backlog for 1,000 simultaneous connects.
+    # ping counts), no compression unless --deflate, and a backlog for 1,000 simultaneous connects.
     async with websockets.serve(handle, args.host, args.port, create_protocol=FrameCountingProtocol,
-                                max_size=None, ping_interval=None, compression=None,
+                                max_size=None, ping_interval=None, compression="deflate" if args.deflate else None,
                                 backlog=2048, ssl=tls) as server:
         host, port = server.sockets[0].getsockname()[:2]
         print(f"listening on {host}:{port}", flush=True)

@@ -2,6 +2,7 @@
 // What a Socket.IO connection is opened with: `wsload::socketio::options().auth(...)`.
 
 #include <wsload/net/upgrade_extras.hpp>
+#include <wsload/net/websocket/deflate_options.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -40,7 +41,11 @@ public:
     options& cookie(std::string_view name, std::string_view value) { extras_.cookie(name, value); return *this; }
     options& origin(std::string_view value) { extras_.origin(value); return *this; }
 
+    /// Offer permessage-deflate on the WebSocket (unset: the run's --compression; off by default).
+    options& compression(wsload::deflate_options d) { compression_ = std::move(d); return *this; }
+
     const std::string& path() const noexcept { return path_; }
+    const std::optional<wsload::deflate_options>& compression() const noexcept { return compression_; }
     const net::upgrade_extras& extras() const noexcept { return extras_; }
     const std::string& auth() const noexcept { return auth_; }
     std::optional<std::chrono::nanoseconds> connect_timeout() const noexcept { return connect_timeout_; }
@@ -56,6 +61,7 @@ private:
     std::size_t inbox_limit_ = 64;
     std::chrono::nanoseconds websocket_heartbeat_{0};
     net::upgrade_extras extras_;
+    std::optional<wsload::deflate_options> compression_;
 };
 
 }  // namespace wsload::socketio

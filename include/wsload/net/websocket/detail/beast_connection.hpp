@@ -8,6 +8,7 @@
 
 #include <wsload/net/connect.hpp>
 #include <wsload/net/websocket/detail/connect_options.hpp>
+#include <wsload/net/websocket/detail/permessage_deflate.hpp>
 #include <wsload/net/websocket/detail/session.hpp>
 #include <wsload/net/tls.hpp>
 
@@ -19,6 +20,7 @@
 #include <boost/beast/websocket/stream.hpp>
 
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -74,6 +76,22 @@ public:
             ws_.auto_fragment(true);
             ws_.write_buffer_bytes(std::max<std::size_t>(o.fragment_size, 8));  // Beast's minimum is 8
         }
+        // permessage-deflate: Beast's own (the same zlib port the lean layer uses). Beast takes
+        // windows of 9-15 bits only (zlib cannot compress within 8), so 8 is offered as 9.
+        std::optional<deflate_options> offered = o.compression;
+        if (offered) {
+            if (offered->client_max_window_bits() == 8) offered->client_max_window_bits(9);
+            if (offered->server_max_window_bits() == 8) offered->server_max_window_bits(9);
+            websocket::permessage_deflate pmd;
+            pmd.client_enable = true;
+            pmd.client_max_window_bits = static_cast<int>(offered->client_max_window_bits() ? offered->client_max_window_bits() : 15);
+            pmd.server_max_window_bits = static_cast<int>(offered->server_max_window_bits() ? offered->server_max_window_bits() : 15);
+            pmd.client_no_context_takeover = offered->offers_client_no_context_takeover();
+            pmd.server_no_context_takeover = offered->offers_server_no_context_takeover();
+            pmd.compLevel = offered->level();
+            pmd.memLevel = offered->mem_level();
+            ws_.set_option(pmd);
+        }
         websocket::response_type response;
         if (traced_) trace_fields("upgrade adds", o.headers);
         skip_repeated_handshake_nonces();
@@ -87,6 +105,14 @@ public:
         if (!subprotocol_agreed(o.subprotocol, response[beast::http::field::sec_websocket_protocol]))
             co_return fail_attempt(stats::connect_failure::handshake,
                            make_error_code(boost::system::errc::protocol_not_supported), 0);
+        // Beast takes the server's Sec-WebSocket-Extensions as it comes (1.81 checks it neither
+        // against the offer nor for an extension never offered): checked here as the lean layer
+        // does. A window of 8 bits Beast cannot keep to (its zlib raises it to 9).
+        deflate_agreement terms;
+        const auto verdict = negotiate_deflate(extensions_answer(response), offered ? &*offered : nullptr, terms);
+        if (verdict == extension_verdict::invalid || (verdict == extension_verdict::deflate && terms.client_bits < 9))
+            co_return fail_attempt(stats::connect_failure::handshake,
+                                   make_error_code(boost::system::errc::protocol_not_supported), 0);
         deadline.cancel();
         const auto t_open = clock::now();
 

@@ -6,12 +6,14 @@
 #include <wsload/net/app_heartbeat.hpp>
 #include <wsload/net/header.hpp>
 #include <wsload/net/reply_key.hpp>
+#include <wsload/net/websocket/deflate_options.hpp>
 
 #include <boost/beast/core/string.hpp>
 
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,6 +33,7 @@ struct ws_connect_options {
     std::shared_ptr<const wsload::reply_key> push_type;  ///< how pushes name their type; null: not counted by type
     std::shared_ptr<const wsload::app_heartbeat> app_heartbeat;  ///< the scenario's heartbeat; null: none
     std::vector<header_field> headers;  ///< the upgrade's extra lines (upgrade_extras::lines), checked already
+    std::optional<wsload::deflate_options> compression;  ///< permessage-deflate offered; unset: none
 };
 
 /// Calls `f(name, value)` for each line both layers add to the upgrade request after the

@@ -40,13 +40,16 @@ constexpr bool is_valid_close_code(std::uint16_t code) noexcept
     return true;
 }
 
+/// RSV1: the frame starts a compressed message (permessage-deflate, RFC 7692 section 6).
+inline constexpr std::uint8_t rsv1 = 0x40;
+
 /// Writes the header of a client frame (always masked: section 5.3) with the fewest length
-/// bytes (section 5.2); returns its size, 6 to 14 bytes.
+/// bytes (section 5.2); returns its size, 6 to 14 bytes. `rsv` is 0 or rsv1.
 inline std::size_t encode_client_header(char* out, std::uint8_t opcode, bool fin, std::uint64_t length,
-                                        std::uint32_t key) noexcept
+                                        std::uint32_t key, std::uint8_t rsv = 0) noexcept
 {
     auto* o = reinterpret_cast<unsigned char*>(out);
-    o[0] = static_cast<unsigned char>((fin ? 0x80 : 0) | opcode);
+    o[0] = static_cast<unsigned char>((fin ? 0x80 : 0) | rsv | opcode);
     std::size_t n = 2;
     if (length < 126) {
         o[1] = static_cast<unsigned char>(0x80 | length);
@@ -85,14 +88,17 @@ inline void mask_copy(char* dst, const char* src, std::size_t n, std::uint32_t k
 }
 
 /// Parses the frames a server sends, fed in pieces as reads return them. Checks every rule a
-/// client must (section 5): no mask, no RSV bit (no extension is negotiated), known opcodes,
+/// client must (section 5): no mask, no RSV bit (but RSV1 on a message's first frame once
+/// permessage-deflate is agreed: allow_compression), known opcodes,
 /// control frames whole and at most 125 bytes (they may come between the frames of a
 /// message), continuations only inside a message, canonical lengths, text valid UTF-8 across
 /// frames, a message within `max_message` (checked at each header: an announced length is
 /// never allocated). A message that arrives whole in one piece is handed on in place; one cut
 /// across frames or reads is gathered in a string that exists only until it is complete.
 ///
-/// The handler gets `on_message(std::string_view data, bool binary)`, `on_ping(view)`,
+/// The handler gets `on_message(std::string_view data, bool binary)` (and, for a compressed
+/// message, `on_compressed_message(data, binary)`, which returns a frame_error: its payload is
+/// neither inflated nor checked as UTF-8 here), `on_ping(view)`,
 /// `on_pong(view)` and `on_close(code, reason)` (0 and empty when the close frame had no code); views are valid
 /// during the call only. After a close frame the parser takes nothing more.
 class frame_parser {
@@ -122,6 +128,9 @@ public:
         return frame_error::none;
     }
 
+    /// permessage-deflate was agreed: RSV1 marks a compressed message (on its first frame only).
+    void allow_compression() noexcept { compression_ = true; }
+
     /// True once a close frame or an error has ended parsing.
     bool done() const noexcept { return done_; }
     /// True while a frame or a message is incomplete.
@@ -146,7 +155,9 @@ private:
         const std::uint8_t op = b0 & 0x0F;
         const bool fin = b0 & 0x80;
         const unsigned len7 = b1 & 0x7F;
-        if (b0 & 0x70) return frame_error::protocol;  // RSV1-3 without an extension
+        if (b0 & 0x30) return frame_error::protocol;  // RSV2-3: no extension uses them
+        if ((b0 & rsv1) && !(compression_ && (op == ws_opcode::text || op == ws_opcode::binary)))
+            return frame_error::protocol;  // RSV1 only on a compressed message's first frame (RFC 7692 section 6)
         if (b1 & 0x80) return frame_error::protocol;  // a server must not mask (section 5.1)
         switch (op) {
         case ws_opcode::continuation:
@@ -182,6 +193,7 @@ private:
             if (length > max_message || before > max_message - length) return frame_error::too_big;
             if (op != ws_opcode::continuation) {
                 message_op_ = op;
+                compressed_ = b0 & rsv1;
                 utf8_.reset();
             }
         }
@@ -207,7 +219,7 @@ private:
             const std::unique_ptr<std::string> c = std::move(control_);
             return end_of_frame(*c, h);
         }
-        if (message_op_ == ws_opcode::text && !utf8_.feed(p, n)) return frame_error::invalid_data;  // fail fast
+        if (message_op_ == ws_opcode::text && !compressed_ && !utf8_.feed(p, n)) return frame_error::invalid_data;  // fail fast
         if (whole && frame_fin_ && !message_) return end_of_frame({p, n}, h);  // the common case: in place
         if (!message_) message_ = std::make_unique<std::string>();
         message_->append(p, n);
@@ -228,9 +240,14 @@ private:
         default: break;
         }
         if (!frame_fin_) return frame_error::none;
-        if (message_op_ == ws_opcode::text && !utf8_.complete()) return frame_error::invalid_data;
+        if (message_op_ == ws_opcode::text && !compressed_ && !utf8_.complete()) return frame_error::invalid_data;
         const bool binary = message_op_ == ws_opcode::binary;
         message_op_ = 0;
+        if (compressed_) [[unlikely]] {
+            compressed_ = false;
+            const std::unique_ptr<std::string> m = std::move(message_);
+            return compressed_message(m ? std::string_view(*m) : in_place, binary, h);
+        }
         if (message_) {
             const std::unique_ptr<std::string> m = std::move(message_);  // gone once handed on
             h.on_message(*m, binary);
@@ -238,6 +255,15 @@ private:
             h.on_message(in_place, binary);
         }
         return frame_error::none;
+    }
+
+    template <class Handler>
+    frame_error compressed_message(std::string_view payload, bool binary, Handler& h)
+    {
+        if constexpr (requires { h.on_compressed_message(payload, binary); })
+            return h.on_compressed_message(payload, binary);
+        else
+            return frame_error::protocol;  // unreachable: only such a handler allows compression
     }
 
     template <class Handler>
@@ -271,6 +297,8 @@ private:
     bool frame_start_ = false;
     bool in_payload_ = false;
     bool done_ = false;
+    bool compression_ = false;  ///< permessage-deflate agreed: RSV1 allowed on a message's first frame
+    bool compressed_ = false;   ///< the message in progress is compressed
 };
 
 }  // namespace wsload::net::detail

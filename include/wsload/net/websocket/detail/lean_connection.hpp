@@ -20,6 +20,7 @@
 #include <wsload/net/websocket/detail/heartbeat_wheel.hpp>
 #include <wsload/net/websocket/detail/lean_output.hpp>
 #include <wsload/net/websocket/detail/lean_thread.hpp>
+#include <wsload/net/websocket/detail/permessage_deflate.hpp>
 #include <wsload/net/websocket/detail/session.hpp>
 #include <wsload/net/websocket/detail/upgrade.hpp>
 
@@ -70,7 +71,7 @@ public:
         if (!hec && (timed_out_ || aborted_)) hec = boost::asio::error::operation_aborted;  // it raced our close
         if (hec) co_return fail_attempt(connect_phase::handshake, hec);
         const auto& response = parser.get();
-        switch (check_upgrade_response(response, websocket_accept_for(key))) {
+        switch (check_upgrade_response(response, websocket_accept_for(key), o.compression.has_value())) {
         case upgrade_verdict::http_status:
             co_return fail_attempt(stats::connect_failure::http_status, websocket::error::upgrade_declined,
                            response.result_int());
@@ -81,6 +82,17 @@ public:
         if (!subprotocol_agreed(o.subprotocol, response[beast::http::field::sec_websocket_protocol]))
             co_return fail_attempt(stats::connect_failure::handshake,
                            make_error_code(boost::system::errc::protocol_not_supported), 0);
+        if (o.compression) {
+            deflate_agreement terms;
+            const auto verdict = negotiate_deflate(extensions_answer(response), &*o.compression, terms);
+            if (verdict == extension_verdict::invalid)
+                co_return fail_attempt(stats::connect_failure::handshake,
+                                       make_error_code(boost::system::errc::protocol_not_supported), 0);
+            if (verdict == extension_verdict::deflate) {
+                deflate_ = std::make_unique<deflate_codec>(terms, *o.compression);
+                parser_.allow_compression();
+            }
+        }
         deadline.cancel();
         const auto t_open = clock::now();
 
@@ -115,7 +127,9 @@ public:
         if (!open_and_claim_write())
             if (!co_await wait_write_turn()) co_return boost::asio::error::not_connected;
         error_code ec;
-        if (fits_one_write(data.size())) {
+        if (deflate_ && deflate_->compresses(data.size())) [[unlikely]] {
+            ec = co_await write_compressed(data, binary);
+        } else if (fits_one_write(data.size())) {
             // The common case, without a coroutine of its own: one frame, masked and taken by
             // the socket at once (or its rest flushed), then one suspension as any send has.
             ec = emit_frame(data, binary ? ws_opcode::binary : ws_opcode::text);
@@ -127,6 +141,25 @@ public:
         end_write(ec, data.size());
         if (traced_) trace_sent(ec, data, binary);
         co_return ec;
+    }
+
+    /// permessage-deflate: the message compressed (into the thread's buffer) and sent as a
+    /// message with RSV1 on its first frame; counted by its uncompressed size (write()).
+    task<error_code> write_compressed(std::string_view data, bool binary)
+    {
+        auto& t = thread_.local<deflate_thread_state>();
+        deflate_->compress(data, t.deflated, t);
+        const auto opcode = binary ? ws_opcode::binary : ws_opcode::text;
+        if (fits_one_write(t.deflated.size())) {
+            auto ec = emit_frame(t.deflated, opcode, rsv1);  // the socket has it, or the backlog a copy
+            if (t.deflated.capacity() > lean_thread_state::buffer_size) t.deflated = std::string();
+            if (!ec && flushing()) ec = co_await wait_for_output();
+            else co_await yield();
+            co_return ec;
+        }
+        // This writer may suspend: the thread's buffer goes with it, and the thread makes another.
+        std::string payload = std::exchange(t.deflated, std::string());
+        co_return co_await write_message(payload, binary, rsv1);
     }
 
     void begin_close(std::uint16_t code, stats::disconnect_reason why, std::string_view reason) override
@@ -202,6 +235,7 @@ private:
     struct frame_events {
         lean_ws_connection& c;
         void on_message(std::string_view data, bool binary) { c.deliver(data, binary); }
+        frame_error on_compressed_message(std::string_view data, bool binary) { return c.inflate_and_deliver(data, binary); }
         void on_ping(std::string_view payload)
         {
             if (!c.close_sent_) c.send_control(ws_opcode::pong, payload);  // the same payload (5.5.3)
@@ -226,6 +260,36 @@ private:
             reader_ended();
             return false;
         }
+    }
+
+    /// A compressed message (RSV1), inflated into the thread's buffer at most max_message_ bytes
+    /// (a bomb ends the connection with 1009 having allocated no more), checked as UTF-8 when
+    /// text, and handed on as any message is.
+    frame_error inflate_and_deliver(std::string_view data, bool binary)
+    {
+        auto& t = thread_.local<deflate_thread_state>();
+        std::string nested;  // only when a handler made another connection of this thread read (never seen)
+        const bool mine = !t.inflating;
+        std::string& out = mine ? t.inflated : nested;
+        struct release {
+            deflate_thread_state& t;
+            bool mine;
+            ~release()
+            {
+                if (!mine) return;
+                t.inflating = false;
+                if (t.inflated.capacity() > lean_thread_state::buffer_size) t.inflated = std::string();  // one big message must not stay
+            }
+        } guard{t, mine};
+        t.inflating = true;
+        switch (deflate_->inflate(data, max_message_, out, t)) {
+        case inflate_status::too_big: return frame_error::too_big;
+        case inflate_status::bad_data: return frame_error::invalid_data;
+        case inflate_status::ok: break;
+        }
+        if (!binary && !utf8_validator::valid(out)) return frame_error::invalid_data;
+        deliver(out, binary);
+        return frame_error::none;
     }
 
     void consume(const char* data, std::size_t n)
@@ -365,6 +429,7 @@ private:
     }
 
     frame_parser parser_;
+    std::unique_ptr<deflate_codec> deflate_;  ///< permessage-deflate agreed; its streams made at first use
     std::size_t max_message_ = 0;
     std::chrono::nanoseconds heartbeat_interval_{0};
     unsigned max_missed_ = 0;

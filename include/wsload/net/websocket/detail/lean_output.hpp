@@ -159,18 +159,18 @@ protected:
 
     /// A whole message as one frame that fits the thread's buffer, masked with a fresh key and
     /// handed to the socket (the rest, if any, in flight: see emit).
-    error_code emit_frame(std::string_view payload, std::uint8_t opcode)
+    error_code emit_frame(std::string_view payload, std::uint8_t opcode, std::uint8_t rsv = 0)
     {
         const auto key = static_cast<std::uint32_t>(lean_.random());
         char* const out = lean_.write_buffer();
-        const auto header = encode_client_header(out, opcode, true, payload.size(), key);
+        const auto header = encode_client_header(out, opcode, true, payload.size(), key, rsv);
         mask_copy(out + header, payload.data(), payload.size(), key, 0);
         return emit(out, header + payload.size());
     }
 
     /// One message as one frame, or frames of fragment_size, each masked with a fresh key in
-    /// pieces that fit the thread's buffer.
-    task<error_code> write_message(std::string_view data, bool binary)
+    /// pieces that fit the thread's buffer. `rsv` (0 or rsv1: compressed) goes on the first frame.
+    task<error_code> write_message(std::string_view data, bool binary, std::uint8_t rsv = 0)
     {
         const std::size_t frame_max = fragment_size_ ? fragment_size_ : std::max<std::size_t>(data.size(), 1);
         constexpr std::size_t room = lean_thread_state::buffer_size - max_client_header;
@@ -194,7 +194,7 @@ protected:
             const auto opcode = pos > 0 ? ws_opcode::continuation : binary ? ws_opcode::binary : ws_opcode::text;
             const auto key = static_cast<std::uint32_t>(lean_.random());
             char* const out = lean_.write_buffer();
-            std::size_t header = encode_client_header(out, opcode, fin, length, key);
+            std::size_t header = encode_client_header(out, opcode, fin, length, key, pos > 0 ? 0 : rsv);
             std::size_t done = 0;
             frame_open_ = true;
             do {

@@ -66,6 +66,11 @@ inline std::string make_upgrade_request(const url& u, std::string_view key, cons
     r += "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ";
     r += key;
     r += "\r\nSec-WebSocket-Version: 13\r\n";
+    if (o.compression) {  // permessage-deflate asked for (RFC 7692): the offer
+        r += "Sec-WebSocket-Extensions: ";
+        r += o.compression->offer();
+        r += "\r\n";
+    }
     for_each_added_field(o, [&r](std::string_view name, std::string_view value) {
         r += name;
         r += ": ";
@@ -82,9 +87,10 @@ enum class upgrade_verdict { accepted, http_status, handshake };
 
 /// Checks the reply's header as section 4.1 says a client must: 101 over HTTP/1.1, `Upgrade:
 /// websocket`, `Connection: upgrade`, the accept value for our key, no extension we did not
-/// offer (we offer none). The subprotocol is checked by the caller (subprotocol_agreed).
+/// offer (none unless `extensions_offered`: then the caller checks the answer with
+/// negotiate_deflate). The subprotocol is checked by the caller (subprotocol_agreed).
 inline upgrade_verdict check_upgrade_response(const boost::beast::http::response_header<>& res,
-                                              std::string_view expected_accept)
+                                              std::string_view expected_accept, bool extensions_offered = false)
 {
     namespace http = boost::beast::http;
     if (res.result() != http::status::switching_protocols) return upgrade_verdict::http_status;
@@ -92,8 +98,19 @@ inline upgrade_verdict check_upgrade_response(const boost::beast::http::response
     if (!http::token_list{res[http::field::upgrade]}.exists("websocket")) return upgrade_verdict::handshake;
     if (!http::token_list{res[http::field::connection]}.exists("upgrade")) return upgrade_verdict::handshake;
     if (res[http::field::sec_websocket_accept] != expected_accept) return upgrade_verdict::handshake;
-    if (!res[http::field::sec_websocket_extensions].empty()) return upgrade_verdict::handshake;
+    if (!extensions_offered && !res[http::field::sec_websocket_extensions].empty()) return upgrade_verdict::handshake;
     return upgrade_verdict::accepted;
+}
+
+/// Every Sec-WebSocket-Extensions field of `res`, joined with ", " (a list may span fields).
+inline std::string extensions_answer(const boost::beast::http::response_header<>& res)
+{
+    std::string all;
+    for (auto [it, end] = res.equal_range(boost::beast::http::field::sec_websocket_extensions); it != end; ++it) {
+        if (!all.empty()) all += ", ";
+        all.append(it->value().data(), it->value().size());
+    }
+    return all;
 }
 
 }  // namespace wsload::net::detail
