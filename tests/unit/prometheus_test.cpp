@@ -248,6 +248,9 @@ wsload_iteration_errors_total 0
 # HELP wsload_dropped_iterations_total Iterations an arrival-rate shape could not start: no free user, and no more users allowed.
 # TYPE wsload_dropped_iterations_total counter
 wsload_dropped_iterations_total 0
+# HELP wsload_late_sends_total Sends with an intended time, and arrivals, that went out over 1 ms later than intended.
+# TYPE wsload_late_sends_total counter
+wsload_late_sends_total 0
 # HELP wsload_connect_failures_total Failed connection attempts by class; the classes sum to the failures.
 # TYPE wsload_connect_failures_total counter
 wsload_connect_failures_total{reason="dns"} 0
@@ -371,14 +374,15 @@ BOOST_AUTO_TEST_CASE(every_family_declared_once_in_order_and_every_sample_in_its
         "wsload_tls_sessions_resumed_total counter", "wsload_upload_bytes_total counter",
         "wsload_users_stopped_total counter",      "wsload_users_aborted_total counter",
         "wsload_iterations_total counter",         "wsload_iteration_errors_total counter",
-        "wsload_dropped_iterations_total counter",
+        "wsload_dropped_iterations_total counter", "wsload_late_sends_total counter",
         "wsload_connect_failures_total counter",   "wsload_connect_http_status_total counter",
         "wsload_disconnects_total counter",        "wsload_close_codes_total counter",
         "wsload_request_failures_total counter",   "wsload_http_responses_total counter",
         "wsload_connect_seconds histogram",        "wsload_connect_tcp_seconds histogram",
         "wsload_connect_tls_seconds histogram",    "wsload_connect_upgrade_seconds histogram",
         "wsload_round_trip_seconds histogram",     "wsload_ping_round_trip_seconds histogram",
-        "wsload_upload_seconds histogram",         "wsload_iteration_seconds histogram"};
+        "wsload_upload_seconds histogram",         "wsload_iteration_seconds histogram",
+        "wsload_event_loop_lag_seconds histogram", "wsload_send_lateness_seconds histogram"};
     BOOST_TEST(families == expected, boost::test_tools::per_element());
 
     // Failure classes sum to the failures (13 attempts - 8 successes), disconnect classes to
@@ -422,9 +426,9 @@ BOOST_AUTO_TEST_CASE(named_requests_get_a_counter_and_a_histogram_family_with_ty
 
     std::vector<std::string> families;
     const auto samples = parse_samples(text, families);  // well formed, each sample in its family
-    BOOST_TEST(families.size() == 45u);
-    BOOST_TEST(families[43] == "wsload_named_requests_total counter");
-    BOOST_TEST(families[44] == "wsload_named_round_trip_seconds histogram");
+    BOOST_TEST(families.size() == 48u);
+    BOOST_TEST(families[46] == "wsload_named_requests_total counter");
+    BOOST_TEST(families[47] == "wsload_named_round_trip_seconds histogram");
     const auto block = family_block(text, "wsload_named_requests_total");
     BOOST_TEST(block.find("wsload_named_requests_total{type=\"WS\",name=\"log\\\"in\",outcome=\"sent\"} 3\n") !=
                std::string::npos);

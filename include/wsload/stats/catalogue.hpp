@@ -14,9 +14,10 @@
 namespace wsload::stats {
 
 /// What a histogram's timed events belong to: a connect (its whole and its phases), a request
-/// (its round trip, or a phase of it: an upload), or the transport's keep-alive. The stats
+/// (its round trip, or a phase of it: an upload), the transport's keep-alive, an iteration, or
+/// the generator itself (how late its timers and sends were: stats/generator.hpp). The stats
 /// table's Type column, and the report's grouping.
-enum class histogram_group { connect, request, heartbeat, iteration };
+enum class histogram_group { connect, request, heartbeat, iteration, generator };
 
 struct histogram_info {
     histogram_id id;
@@ -50,6 +51,11 @@ inline constexpr std::array<histogram_info, histogram_count> histogram_catalogue
     {histogram_id::iteration, "iteration", "iteration", "iteration", histogram_group::iteration,
      {"iteration_duration", {}}, "One iteration of a behaviour (its iteration form), start to end, failed ones too.",
      false},
+    {histogram_id::event_loop_lag, "event_loop_lag", "loop lag", "event loop lag", histogram_group::generator,
+     {"lag", {}}, "How late the generator's timers fired (a probe every 100 ms per worker, and its deadline queue).",
+     false},
+    {histogram_id::send_lateness, "send_lateness", "late send", "late send", histogram_group::generator, {},
+     "Sends and arrivals that went out over 1 ms later than intended: how much later.", false},
 }};
 
 /// A counter counts up; a gauge goes up and down (open connections).
@@ -107,6 +113,8 @@ inline constexpr std::array<counter_info, counter_count> counter_catalogue{{
      "Iterations ended by an exception (the user went on with its next iteration)."},
     {counter_id::dropped_iterations, "dropped_iterations", counter_kind::counter,
      "Iterations an arrival-rate shape could not start: no free user, and no more users allowed."},
+    {counter_id::late_sends, "late_sends", counter_kind::counter,
+     "Sends with an intended time, and arrivals, that went out over 1 ms later than intended."},
 }};
 
 /// The catalogues are in identifier order, under the names metrics.hpp gives the identifiers.
@@ -147,6 +155,7 @@ inline constexpr std::string_view row_type(histogram_group g) noexcept
     case histogram_group::heartbeat: return "PING";
     case histogram_group::request: return "REQUEST";
     case histogram_group::iteration: return "ITER";
+    case histogram_group::generator: return "GEN";
     }
     return "";
 }

@@ -5,6 +5,7 @@
 #include <wsload/stats/counter.hpp>
 #include <wsload/stats/histogram.hpp>
 #include <wsload/stats/errors.hpp>
+#include <wsload/stats/generator.hpp>
 #include <wsload/stats/named.hpp>
 #include <wsload/stats/taxonomy.hpp>
 
@@ -45,6 +46,7 @@ enum class counter_id : std::size_t {
     iterations,            ///< iterations that ran to their end (the iteration form of a behaviour)
     iteration_errors,      ///< iterations ended by an exception (by message in the errors table)
     dropped_iterations,    ///< arrivals of an open-model shape that found no free user to run them
+    late_sends,            ///< sends (and arrivals) later than their intended time by over late_send_threshold
     count_
 };
 
@@ -57,6 +59,8 @@ enum class histogram_id : std::size_t {
     ping_round_trip,  ///< heartbeat ping to its pong
     upload,           ///< sending a request body sent in pieces (an HTTP upload): first byte to last
     iteration,        ///< one iteration of a behaviour, start to end (failed ones too)
+    event_loop_lag,   ///< how late a worker's timers fired (its lag probe, its deadline queue)
+    send_lateness,    ///< of late sends only: how much later than intended they went out
     count_
 };
 
@@ -69,10 +73,12 @@ inline constexpr std::array<std::string_view, counter_count> counter_names{
     "pongs_received",    "pongs_missed",      "requests_sent",      "requests_answered",
     "requests_timed_out", "requests_failed",  "users_started",      "users_finished",
     "behaviour_errors",  "inbox_dropped",     "requests_rejected",  "tls_sessions_resumed", "upload_bytes",
-    "users_stopped",     "users_aborted",     "iterations",         "iteration_errors",   "dropped_iterations"};
+    "users_stopped",     "users_aborted",     "iterations",         "iteration_errors",   "dropped_iterations",
+    "late_sends"};
 
 inline constexpr std::array<std::string_view, histogram_count> histogram_names{
-    "connect", "connect_tcp", "connect_tls", "connect_upgrade", "round_trip", "ping_round_trip", "upload", "iteration"};
+    "connect", "connect_tcp", "connect_tls", "connect_upgrade", "round_trip", "ping_round_trip", "upload", "iteration",
+    "event_loop_lag", "send_lateness"};
 
 /// HTTP statuses and WebSocket close codes are counted per value, in flat arrays:
 /// no map, no lock, a few KB per thread.
@@ -96,6 +102,9 @@ struct shard {
     named_table requests;
     /// Exceptions of behaviours and iterations, by message.
     error_table errors;
+    /// The largest timer lateness of the current second (event_loop_lag's samples); the owner
+    /// thread reads and resets it at each second boundary, and no other thread reads it.
+    std::uint64_t lag_max_this_second = 0;
 
     counter& operator[](counter_id id) noexcept { return counters[static_cast<std::size_t>(id)]; }
     histogram& operator[](histogram_id id) noexcept { return histograms[static_cast<std::size_t>(id)]; }
@@ -115,6 +124,19 @@ struct shard {
     void count_http_response(unsigned status) noexcept
     {
         http_responses[status >= 100 && status < http_status_limit ? status : 0].add();
+    }
+    /// A send (or an arrival) that went out `late_ns` after its intended time, which is over
+    /// late_send_threshold (the caller compared).
+    void count_late_send(std::uint64_t late_ns) noexcept
+    {
+        (*this)[counter_id::late_sends].add();
+        (*this)[histogram_id::send_lateness].record(late_ns);
+    }
+    /// A timer of this thread ran its handler `late_ns` after it was due: event-loop lag.
+    void record_lag(std::uint64_t late_ns) noexcept
+    {
+        (*this)[histogram_id::event_loop_lag].record(late_ns);
+        if (late_ns > lag_max_this_second) lag_max_this_second = late_ns;
     }
     void count_disconnect(disconnect_reason r, unsigned close_code = 0) noexcept
     {
