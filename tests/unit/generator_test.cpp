@@ -6,6 +6,7 @@
 // per-second figures merge across threads and files (sum, max, or), and result files carry them.
 #include <support/report_text.hpp>
 #include <wsload/net/detail/request_accounting.hpp>
+#include <wsload/report/html.hpp>
 #include <wsload/report/console.hpp>
 #include <wsload/report/json.hpp>
 #include <wsload/report/result_file.hpp>
@@ -256,6 +257,10 @@ BOOST_AUTO_TEST_CASE(the_generator_reads_back_from_a_result_file_and_files_merge
     BOOST_TEST(text.find("WARNING generator: worker 0 was over 90% busy in 1 of 3 s") != std::string::npos);
     BOOST_TEST(text.find("WARNING generator: worker 1 was over 10.0 ms of timer lag in 1 of 2 s") != std::string::npos);
     BOOST_TEST(text.find("WARNING generator: worker 2") == std::string::npos);
+    const auto page = report::html_report(generator_info(), merged.result, report::judge(merged.result, {}));
+    BOOST_TEST(page.find("<table id=\"table-generator\">") != std::string::npos);
+    BOOST_TEST(page.find("<p class=\"generator-warning\">generator: worker 0 was over 90% busy") != std::string::npos);
+    BOOST_TEST(page.find("<p class=\"generator-warning\">generator: worker 2") == std::string::npos);
     const auto doc = report::result_document(generator_info(), merged.result,
                                              report::judge(merged.result, {}));
     BOOST_TEST(doc.at("generator").at("limited_seconds").to_number<std::uint64_t>() == 1u);
@@ -271,6 +276,9 @@ BOOST_AUTO_TEST_CASE(a_run_within_the_limits_has_a_generator_table_and_no_warnin
     const auto text = wsload::test::report_text(generator_info(), r);
     BOOST_TEST(text.find("--- Generator (per worker thread) ---") != std::string::npos);
     BOOST_TEST(text.find("WARNING") == std::string::npos);
+    const auto page = report::html_report(generator_info(), r, report::judge(r, {}));
+    BOOST_TEST(page.find("<table id=\"table-generator\">") != std::string::npos);
+    BOOST_TEST(page.find("generator-warning\">") == std::string::npos);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
