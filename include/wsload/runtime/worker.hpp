@@ -2,6 +2,7 @@
 // One worker per thread: its io_context, its statistics shard and what it must close at the
 // end. Users and their connections never leave their worker, so nothing here is locked.
 
+#include <wsload/core/random.hpp>
 #include <wsload/core/task.hpp>
 #include <wsload/net/io_thread.hpp>
 #include <wsload/runtime/run_config.hpp>
@@ -88,19 +89,24 @@ public:
         net::io_thread::stop_all();
     }
 
-    /// How often probe_lag() samples the event loop. Ten samples a second see a loop that keeps
-    /// its timers waiting (a saturated worker) in every second; a stall shorter than this is
-    /// seen when a sample falls in it, and where it delays a send, that send is counted late.
-    /// Sparse on purpose: each sample is a wake-up of an otherwise idle thread (and of the
-    /// callgrind guard's workload).
+    /// How often, on average, probe_lag() samples the event loop. Ten samples a second see a
+    /// loop that keeps its timers waiting (a saturated worker) in every second; a stall shorter
+    /// than this is seen when a sample falls in it, and where it delays a send, that send is
+    /// counted late. Sparse on purpose: each sample is a wake-up of an otherwise idle thread (and
+    /// of the callgrind guard's workload).
     static constexpr std::chrono::milliseconds lag_probe_interval{100};
 
-    /// Event-loop lag: a timer every lag_probe_interval, its lateness (now - due) recorded in
-    /// this thread's event_loop_lag, until the run ends.
+    /// Event-loop lag: a timer every 50 to 150 ms (lag_probe_interval on average), its lateness
+    /// (now - due) recorded in this thread's event_loop_lag, until the run ends. The gaps are
+    /// random so that the samples cannot lock onto a periodic load: users on a 100 ms schedule,
+    /// or bursts of work each as long as the gap, would otherwise be sampled at the same point of
+    /// their cycle every time (a saturated test worker was seen on time in whole seconds).
     task<> probe_lag()
     {
+        random_generator gaps(0x6c61675f70726f62ULL + index());
+        const auto span = static_cast<std::uint64_t>(std::chrono::nanoseconds(lag_probe_interval).count());
         while (!stopping()) {
-            const auto due = clock::now() + lag_probe_interval;
+            const auto due = clock::now() + std::chrono::nanoseconds(span / 2 + gaps.below(span));
             probe_timer_.expires_at(due);
             const auto [ec] = co_await probe_timer_.async_wait(use_task);
             if (ec || stopping()) break;

@@ -52,7 +52,7 @@ inline constexpr std::array<histogram_info, histogram_count> histogram_catalogue
      {"iteration_duration", {}}, "One iteration of a behaviour (its iteration form), start to end, failed ones too.",
      false},
     {histogram_id::event_loop_lag, "event_loop_lag", "loop lag", "event loop lag", histogram_group::generator,
-     {"lag", {}}, "How late the generator's timers fired (a probe every 100 ms per worker, and its deadline queue).",
+     {"lag", {}}, "How late the generator's timers fired (a probe about every 100 ms per worker, and its deadline queue).",
      false},
     {histogram_id::send_lateness, "send_lateness", "late send", "late send", histogram_group::generator, {},
      "Sends and arrivals that went out over 1 ms later than intended: how much later.", false},
