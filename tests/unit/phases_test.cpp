@@ -4,6 +4,7 @@
 // Phases in the statistics: a histogram minus an earlier state of itself is what was recorded
 // in between, exactly; readings at phase starts cut a run into phases that add up to its
 // totals exactly; phases go through result files and merge by name; the reports show them.
+#include <support/report_text.hpp>
 #include <wsload/report/console.hpp>
 #include <wsload/report/csv.hpp>
 #include <wsload/report/html.hpp>
@@ -117,20 +118,12 @@ wsload::run_config phases_config()
 
 report::loaded_result through_file(const stats::run_result& r, const std::string& name)
 {
-    const auto doc = report::result_document(wsload::describe(phases_config()), r, report::judge(r, {}));
-    return report::load_result(boost::json::parse(boost::json::serialize(doc)).as_object(), name);
+    return wsload::test::through_result_text(wsload::describe(phases_config()), r, name);
 }
 
 std::string printed(const stats::run_result& r)
 {
-    char* text = nullptr;
-    std::size_t size = 0;
-    std::FILE* out = open_memstream(&text, &size);
-    report::print_report(out, wsload::describe(phases_config()), r, report::judge(r, {}));
-    std::fclose(out);
-    std::string s(text, size);
-    std::free(text);
-    return s;
+    return wsload::test::report_text(wsload::describe(phases_config()), r);
 }
 
 }  // namespace

@@ -266,6 +266,9 @@ wsload_app_pongs_missed_total 0
 # HELP wsload_reconnects_given_up_total Users that ran out of reconnect attempts (their reconnects are counted by reason).
 # TYPE wsload_reconnects_given_up_total counter
 wsload_reconnects_given_up_total 0
+# HELP wsload_late_sends_total Sends with an intended time, and arrivals, that went out over 1 ms later than intended.
+# TYPE wsload_late_sends_total counter
+wsload_late_sends_total 0
 # HELP wsload_connect_failures_total Failed connection attempts by class; the classes sum to the failures.
 # TYPE wsload_connect_failures_total counter
 wsload_connect_failures_total{reason="dns"} 0
@@ -397,6 +400,7 @@ BOOST_AUTO_TEST_CASE(every_family_declared_once_in_order_and_every_sample_in_its
         "wsload_app_pongs_received_total counter",
         "wsload_app_pongs_missed_total counter",
         "wsload_reconnects_given_up_total counter",
+        "wsload_late_sends_total counter",
         "wsload_connect_failures_total counter",   "wsload_connect_http_status_total counter",
         "wsload_disconnects_total counter",        "wsload_close_codes_total counter",
         "wsload_request_failures_total counter",   "wsload_http_responses_total counter",
@@ -404,7 +408,8 @@ BOOST_AUTO_TEST_CASE(every_family_declared_once_in_order_and_every_sample_in_its
         "wsload_connect_tls_seconds histogram",    "wsload_connect_upgrade_seconds histogram",
         "wsload_round_trip_seconds histogram",     "wsload_ping_round_trip_seconds histogram",
         "wsload_upload_seconds histogram",         "wsload_iteration_seconds histogram",
-        "wsload_first_reply_seconds histogram",    "wsload_app_ping_round_trip_seconds histogram"};
+        "wsload_first_reply_seconds histogram",    "wsload_app_ping_round_trip_seconds histogram",
+        "wsload_event_loop_lag_seconds histogram", "wsload_send_lateness_seconds histogram"};
     BOOST_TEST(families == expected, boost::test_tools::per_element());
 
     // Failure classes sum to the failures (13 attempts - 8 successes), disconnect classes to
@@ -448,9 +453,9 @@ BOOST_AUTO_TEST_CASE(named_requests_get_a_counter_and_a_histogram_family_with_ty
 
     std::vector<std::string> families;
     const auto samples = parse_samples(text, families);  // well formed, each sample in its family
-    BOOST_TEST(families.size() == 53u);
-    BOOST_TEST(families[51] == "wsload_named_requests_total counter");
-    BOOST_TEST(families[52] == "wsload_named_round_trip_seconds histogram");
+    BOOST_TEST(families.size() == 56u);
+    BOOST_TEST(families[54] == "wsload_named_requests_total counter");
+    BOOST_TEST(families[55] == "wsload_named_round_trip_seconds histogram");
     const auto block = family_block(text, "wsload_named_requests_total");
     BOOST_TEST(block.find("wsload_named_requests_total{type=\"WS\",name=\"log\\\"in\",outcome=\"sent\"} 3\n") !=
                std::string::npos);

@@ -188,6 +188,28 @@ BOOST_AUTO_TEST_CASE(entries_expire_at_their_deadline_in_deadline_order_across_d
     BOOST_TEST(q.size() == 0u);
 }
 
+BOOST_AUTO_TEST_CASE(how_late_its_timer_fired_is_recorded_as_event_loop_lag)
+{
+    boost::asio::io_context ctx(1);
+    wsload::net::deadline_queue q;
+    wsload::stats::shard lag;
+    q.start(ctx.get_executor(), &lag);
+    std::vector<int> order;
+    probe p(1, order);
+    const auto due = wsload::clock::now() + 1ms;
+    q.add(p, due, 1ms);
+    // The loop is held up past the deadline by 20 ms of work before it runs the timer.
+    while (wsload::clock::now() < due + 20ms) {
+    }
+    ctx.run();
+    BOOST_TEST(order == std::vector<int>{1});
+    const auto& h = lag[wsload::stats::histogram_id::event_loop_lag];
+    BOOST_TEST(h.count() == 1u);
+    BOOST_TEST(h.min() >= 20'000'000u);
+    BOOST_TEST((std::chrono::nanoseconds(h.min()) <= p.fired_at - due));  // measured before the expiry ran
+    BOOST_TEST(lag.lag_max_this_second == h.max());
+}
+
 BOOST_AUTO_TEST_CASE(an_entry_destroyed_while_waiting_leaves_and_a_cancelled_queue_lets_run_return)
 {
     boost::asio::io_context ctx(1);

@@ -6,6 +6,7 @@
 // offline-ness, and the text report's lines of failure classes and HTTP responses.
 // Expected latencies follow from the histogram's layout (3 digits: 2 ms lands in a bucket
 // 1,024 ns wide, so its P50 reads 2.001 ms; a percentile is capped at the max).
+#include <support/report_text.hpp>
 #include <wsload/report/console.hpp>
 #include <wsload/report/csv.hpp>
 #include <wsload/report/html.hpp>
@@ -155,15 +156,7 @@ std::string attribute(const std::string& element, const std::string& name)
 /// The text report of `r`, as print_report writes it.
 std::string console_report(const wsload::stats::run_result& r)
 {
-    char* buffer = nullptr;
-    std::size_t size = 0;
-    std::FILE* out = ::open_memstream(&buffer, &size);
-    BOOST_REQUIRE(out);
-    report::print_report(out, wsload::describe(known_config()), r, report::judge(r, {}));
-    std::fclose(out);
-    std::string text(buffer, size);
-    std::free(buffer);
-    return text;
+    return wsload::test::report_text(wsload::describe(known_config()), r);
 }
 
 /// The lines of `text` from the one that starts with `first` up to (without) the one that
@@ -212,10 +205,11 @@ BOOST_AUTO_TEST_CASE(history_file_has_the_json_columns_and_a_row_per_second)
     BOOST_REQUIRE(report::write_csv(prefix, wsload::describe(known_config()), r, report::judge(r, {})));
     BOOST_TEST(read_file(prefix + "_stats_history.csv") ==
                "t,active,new_connections,connect_failures,disconnects,messages_sent,messages_received,bytes_sent,"
-               "bytes_received,round_trips,round_trip_p50_ns,round_trip_p99_ns\r\n"
-               "1,4,4,2,0,40,38,2560,2432,38,2000895,20000000\r\n"
-               "2,6,2,3,0,63,62,4032,3968,62,2000895,20000000\r\n"
-               "3,0,0,0,6,0,0,0,0,0,0,0\r\n");
+               "bytes_received,round_trips,round_trip_p50_ns,round_trip_p99_ns,late_sends,event_loop_lag_max_ns,"
+               "busiest_worker_pct,generator_limited\r\n"
+               "1,4,4,2,0,40,38,2560,2432,38,2000895,20000000,0,0,0,0\r\n"
+               "2,6,2,3,0,63,62,4032,3968,62,2000895,20000000,0,0,0,0\r\n"
+               "3,0,0,0,6,0,0,0,0,0,0,0,0,0,0,0\r\n");
 }
 
 BOOST_AUTO_TEST_CASE(failures_file_has_every_class_and_code_and_rows_sum_to_classes)

@@ -13,6 +13,7 @@
 // from the tail. Deadlines are exact: the timer is armed at the earliest one, not on a tick.
 
 #include <wsload/core/task.hpp>
+#include <wsload/stats/metrics.hpp>
 
 #include <boost/system/error_code.hpp>
 
@@ -75,8 +76,13 @@ public:
     deadline_queue(const deadline_queue&) = delete;
     deadline_queue& operator=(const deadline_queue&) = delete;
 
-    /// The timer is made here, once the owner's io_context exists.
-    void start(executor ex) { timer_.emplace(ex); }
+    /// The timer is made here, once the owner's io_context exists. With `lag`, how late the
+    /// timer fired each time is recorded there as event-loop lag (stats::shard::record_lag).
+    void start(executor ex, stats::shard* lag = nullptr)
+    {
+        timer_.emplace(ex);
+        lag_ = lag;
+    }
     /// Before the io_context goes, its threads ended: what still waits expires now, so that
     /// its completion is queued there and destroyed with it (with the frames it holds).
     void shutdown() noexcept
@@ -156,13 +162,15 @@ private:
         timer_->async_wait([this, generation = ++generation_](const boost::system::error_code& ec) {
             if (ec || generation != generation_) return;
             armed_ = false;
-            expire_due();
+            const auto now = clock::now();
+            if (lag_ && now > armed_at_)
+                lag_->record_lag(static_cast<std::uint64_t>(std::chrono::nanoseconds(now - armed_at_).count()));
+            expire_due(now);
         });
     }
 
-    void expire_due()
+    void expire_due(clock::time_point now)
     {
-        const auto now = clock::now();
         std::optional<clock::time_point> next;
         for (std::size_t i = 0; i < used_; ++i) {
             auto& l = lists_[i];
@@ -173,6 +181,7 @@ private:
     }
 
     std::optional<timer> timer_;
+    stats::shard* lag_ = nullptr;
     std::array<list, max_lists> lists_{};
     std::size_t used_ = 0;
     std::size_t size_ = 0;

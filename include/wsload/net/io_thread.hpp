@@ -37,7 +37,7 @@ public:
     io_thread(unsigned index, connection_settings settings, tls_client_context& tls, const std::atomic<bool>& stopping)
         : index_(index), settings_(std::move(settings)), tls_(tls), stopping_(stopping), stats_(std::make_unique<stats::shard>())
     {
-        deadlines_.start(context_.get_executor());
+        deadlines_.start(context_.get_executor(), stats_.get());  // its timer's lateness is event-loop lag
     }
     io_thread(const io_thread&) = delete;
     io_thread& operator=(const io_thread&) = delete;

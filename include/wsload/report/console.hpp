@@ -7,6 +7,7 @@
 #include <wsload/report/phase_table.hpp>
 #include <wsload/report/summary.hpp>
 #include <wsload/stats/catalogue.hpp>
+#include <wsload/stats/generator.hpp>
 #include <wsload/stats/run_info.hpp>
 
 #include <algorithm>
@@ -30,6 +31,10 @@ inline void print_progress(std::FILE* out, const stats::progress& p, const stats
                  static_cast<unsigned long long>(p.now.disconnect_total()),
                  static_cast<unsigned long long>(delta(counter_id::messages_sent)),
                  static_cast<unsigned long long>(delta(counter_id::messages_received)));
+    // Under it, a line per worker over a limit: the figures above may be the client's.
+    for (std::size_t w = 0; w < p.workers.size(); ++w)
+        if (const auto warning = stats::second_warning(static_cast<unsigned>(w), p.workers[w]); !warning.empty())
+            std::fprintf(out, "[%6.1fs] WARNING %s\n", std::chrono::duration<double>(p.elapsed).count(), warning.c_str());
     std::fflush(out);
 }
 
@@ -126,6 +131,26 @@ inline void phases(std::FILE* out, const stats::run_result& r)
                      p.request_success, static_cast<unsigned long long>(p.messages_sent),
                      static_cast<unsigned long long>(p.messages_received), p.sent_per_s, p.sent_per_user,
                      p.connect_avg, p.connect_max);
+}
+
+/// Each worker thread's health over the run, then a warning line per worker that was over a
+/// limit in some second (stats/generator.hpp). Nothing for results without it (older files).
+inline void generator(std::FILE* out, const stats::run_result& r)
+{
+    if (r.generator.empty()) return;
+    std::fprintf(out, "\n--- Generator (per worker thread) ---\n");
+    std::fprintf(out, "%-7s %6s %6s %10s %10s %11s %11s\n", "worker", "busy %", "peak %", "lag p99", "lag max",
+                 "late sends", "late p99");
+    for (const auto& h : r.generator)
+        std::fprintf(out, "%-7u %6u %6u %10s %10s %11llu %11s\n", h.worker, h.busy_pct(), h.peak_busy_pct,
+                     stats::format_lag(h.lag_p99_ns).c_str(), stats::format_lag(h.lag_max_ns).c_str(),
+                     static_cast<unsigned long long>(h.late_sends),
+                     h.late_sends ? stats::format_lag(h.late_p99_ns).c_str() : "-");
+    std::fprintf(out, "(busy: CPU time of the thread over wall time; lag: how late its timers fired; late: sends over "
+                      "%s after their intended time)\n",
+                 stats::format_lag(std::uint64_t(stats::late_send_threshold.count())).c_str());
+    for (const auto& h : r.generator)
+        if (const auto warning = stats::run_warning(h); !warning.empty()) std::fprintf(out, "WARNING %s\n", warning.c_str());
 }
 
 }  // namespace detail
@@ -297,6 +322,7 @@ inline void print_report(std::FILE* out, const stats::run_info& config, const st
     }
 
     detail::phases(out, r);
+    detail::generator(out, r);
 
     std::fprintf(out, "\n--- Run time: %.2f s%s ---\n", std::chrono::duration<double>(r.elapsed).count(),
                  r.ended_early ? " (ended early: a threshold failed)" : "");

@@ -13,6 +13,7 @@
 #include <wsload/report/stats_table.hpp>
 #include <wsload/report/summary.hpp>
 #include <wsload/stats/catalogue.hpp>
+#include <wsload/stats/generator.hpp>
 #include <wsload/stats/run_info.hpp>
 
 #include <wsload/version.hpp>
@@ -39,6 +40,7 @@ h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 10px;border-bot
 h3{font-size:15px;margin:16px 0 6px}code{font:13px ui-monospace,"DejaVu Sans Mono",monospace}
 .verdict{display:inline-block;font-weight:700;padding:4px 12px;border-radius:4px;color:#fff;margin:8px 0}
 .verdict.pass{background:#16a34a}.verdict.fail{background:#dc2626}.verdict.neutral{background:#64748b}
+.generator-warning{color:#b91c1c;font-weight:600}
 .cards{display:flex;flex-wrap:wrap;gap:16px}.card{background:#fff;border:1px solid #e2e8f0;border-radius:6px;padding:8px 14px;flex:1 1 280px}
 table{border-collapse:collapse;background:#fff;margin:4px 0 12px}th,td{padding:3px 10px;border-bottom:1px solid #eef2f7;text-align:right}
 th:first-child,td:first-child{text-align:left}td:not(:first-child){white-space:nowrap}th{background:#f1f5f9;font-weight:600}td.sub{padding-left:26px}
@@ -361,6 +363,24 @@ inline std::string phase_tables(const stats::run_result& r)
     return s + "</section>\n";
 }
 
+/// Each worker thread's health (the text report's Generator table) and a warning per worker that
+/// was over a limit in some second; nothing for results without it (older files).
+inline std::string generator_table(const stats::run_result& r)
+{
+    if (r.generator.empty()) return {};
+    std::string s = "<section id=\"generator\"><h2>Generator (per worker thread)</h2><table id=\"table-generator\">" +
+                    th_row({"worker", "busy %", "peak %", "lag p99", "lag max", "late sends", "late p99"});
+    for (const auto& h : r.generator)
+        s += tr({std::to_string(h.worker), std::to_string(h.busy_pct()), std::to_string(h.peak_busy_pct),
+                 stats::format_lag(h.lag_p99_ns), stats::format_lag(h.lag_max_ns), std::to_string(h.late_sends),
+                 h.late_sends ? stats::format_lag(h.late_p99_ns) : "-"});
+    s += "</table>";
+    for (const auto& h : r.generator)
+        if (const auto warning = stats::run_warning(h); !warning.empty())
+            s += "<p class=\"generator-warning\">" + escape_html(warning) + "</p>";
+    return s + "</section>\n";
+}
+
 }  // namespace detail
 
 /// The whole page as a string.
@@ -389,6 +409,7 @@ inline std::string html_report(const stats::run_info& config, const stats::run_r
          detail::connections_table(r) + "<h2>Latency, heartbeat and messages</h2>" + detail::latency_tables(r) +
          "</section>\n";
     s += detail::phase_tables(r);
+    s += detail::generator_table(r);
     s += "<footer>wsload " WSLOAD_VERSION_STRING "</footer>\n</body></html>\n";
     return s;
 }

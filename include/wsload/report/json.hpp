@@ -103,6 +103,40 @@ inline boost::json::object timeseries_json(const stats::run_result& r, bool hist
     return ts;
 }
 
+/// The generator's health (stats/generator.hpp): the limits it was judged by, how many seconds
+/// some worker was over one, and each worker over the run. Times are integer nanoseconds, so
+/// that merged files keep them exactly.
+inline boost::json::object generator_json(const stats::run_result& r)
+{
+    boost::json::object g;
+    g["late_send_threshold_ns"] = stats::late_send_threshold.count();
+    g["busy_limit_pct"] = stats::busy_limit_pct;
+    g["lag_limit_ns"] = stats::lag_limit.count();
+    std::uint64_t limited = 0;
+    for (const auto& row : r.series) limited += row.generator_limited;
+    g["limited_seconds"] = limited;
+    boost::json::array workers;
+    for (const auto& h : r.generator) {
+        boost::json::object w;
+        w["worker"] = h.worker;
+        w["cpu_ns"] = h.cpu.count();
+        w["wall_ns"] = h.wall.count();
+        w["busy_pct"] = h.busy_pct();
+        w["peak_busy_pct"] = h.peak_busy_pct;
+        w["seconds"] = h.seconds;
+        w["busy_seconds"] = h.busy_seconds;
+        w["lagging_seconds"] = h.lagging_seconds;
+        w["lag_p99_ns"] = h.lag_p99_ns;
+        w["lag_max_ns"] = h.lag_max_ns;
+        w["late_sends"] = h.late_sends;
+        w["late_p99_ns"] = h.late_p99_ns;
+        w["limited"] = h.limited();
+        workers.emplace_back(std::move(w));
+    }
+    g["workers"] = std::move(workers);
+    return g;
+}
+
 /// Every request of the run (the counters' figures, beside their breakdowns): `failures` has
 /// every class, summing to `failed` (short of it only when merged from files written before
 /// request classes), and `http_responses` the non-zero status codes (0: outside 100..599).
@@ -248,6 +282,7 @@ inline boost::json::object result_document(const stats::run_info& config, const 
     doc["errors"] = std::move(errors);
     doc["phases"] = phases_json(r);
     doc["timeseries"] = timeseries_json(r, series_histograms);
+    doc["generator"] = generator_json(r);
     doc["environment"] = environment_json(r);
 
     boost::json::array thresholds, grades;

@@ -248,18 +248,54 @@ inline loaded_result load_result(const boost::json::object& doc, const std::stri
         }
 
         const auto& ts = child(doc, "timeseries", file);
+        // Columns by name: a column added after the file was written (the generator's, issue
+        // 18) is absent and reads as 0; one this reader does not know is skipped.
         const auto& columns = ts.at("columns").as_array();
-        if (columns.size() != stats::second_columns.size()) detail::bad_file(file, "unexpected time-series columns");
+        std::vector<std::size_t> slot(columns.size(), stats::second_columns.size());
+        std::size_t known = 0;
+        for (std::size_t i = 0; i < columns.size(); ++i) {
+            const auto* name = columns[i].if_string();
+            if (!name) detail::bad_file(file, "a time-series column is not a name");
+            const auto it = std::find(stats::second_columns.begin(), stats::second_columns.end(), std::string_view(*name));
+            if (it == stats::second_columns.end()) continue;
+            slot[i] = static_cast<std::size_t>(it - stats::second_columns.begin());
+            if (slot[i] < stats::original_second_columns) ++known;
+        }
+        if (known != stats::original_second_columns) detail::bad_file(file, "unexpected time-series columns");
         for (const auto& row : ts.at("rows").as_array()) {
             const auto& v = row.as_array();
             if (v.size() != columns.size()) detail::bad_file(file, "a time-series row has the wrong length");
             std::array<std::uint64_t, stats::second_columns.size()> x{};
-            for (std::size_t i = 0; i < x.size(); ++i) x[i] = v[i].to_number<std::uint64_t>();
-            r.series.push_back({static_cast<std::uint32_t>(x[0]), x[1], x[2], x[3], x[4], x[5], x[6], x[7], x[8], x[9], x[10], x[11]});
+            for (std::size_t i = 0; i < v.size(); ++i)
+                if (slot[i] < x.size()) x[slot[i]] = v[i].to_number<std::uint64_t>();
+            r.series.push_back(stats::from_values(x));
         }
         for (const auto& h : ts.at("round_trip_histograms").as_array())
             r.series_round_trips.push_back(detail::histogram_state(h.as_object(), file));
         if (r.series_round_trips.size() != r.series.size()) detail::bad_file(file, "time-series histograms do not match its rows");
+
+        if (const auto* g = doc.if_contains("generator")) {  // absent from files before issue 18: none
+            if (!g->is_object()) detail::bad_file(file, "\"generator\" is not an object");
+            const auto* workers = g->as_object().if_contains("workers");
+            if (!workers || !workers->is_array()) detail::bad_file(file, "\"generator\" without \"workers\"");
+            for (const auto& x : workers->as_array()) {
+                const auto* o = x.if_object();
+                if (!o) detail::bad_file(file, "an entry of \"generator.workers\" is not an object");
+                const auto count = [&](std::string_view key) { return number(*o, key, file); };
+                auto& h = r.generator.emplace_back();
+                h.worker = static_cast<unsigned>(count("worker"));
+                h.cpu = std::chrono::nanoseconds(count("cpu_ns"));
+                h.wall = std::chrono::nanoseconds(count("wall_ns"));
+                h.peak_busy_pct = static_cast<unsigned>(count("peak_busy_pct"));
+                h.seconds = static_cast<std::uint32_t>(count("seconds"));
+                h.busy_seconds = static_cast<std::uint32_t>(count("busy_seconds"));
+                h.lagging_seconds = static_cast<std::uint32_t>(count("lagging_seconds"));
+                h.lag_p99_ns = count("lag_p99_ns");
+                h.lag_max_ns = count("lag_max_ns");
+                h.late_sends = count("late_sends");
+                h.late_p99_ns = count("late_p99_ns");
+            }
+        }
 
         if (const auto* th = doc.if_contains("thresholds"))
             for (const auto& x : th->as_array()) c.thresholds.emplace_back(x.as_object().at("expression").as_string());
@@ -315,8 +351,9 @@ inline void merge_phases(std::vector<stats::phase_result>& into, const std::vect
 
 /// Merges results of runs that happened side by side (threads, processes, machines): counts
 /// add, histograms merge exactly, time series rows of the same wall-clock second add up, phases
-/// of the same name add up (detail::merge_phases), the run spans from the earliest start to the
-/// latest end. Thresholds are those of the first.
+/// of the same name add up (detail::merge_phases), the generator's workers are listed one
+/// after another (and the generator columns of a second take the worst: stats::add_counts), the
+/// run spans from the earliest start to the latest end. Thresholds are those of the first.
 inline loaded_result merge_results(std::vector<loaded_result> parts)
 {
     if (parts.empty()) throw usage_error("nothing to merge");
@@ -364,6 +401,12 @@ inline loaded_result merge_results(std::vector<loaded_result> parts)
         detail::merge_phases(r.phases, p.result.phases,
                      std::chrono::duration_cast<std::chrono::nanoseconds>(p.result.started_at - start));
         r.open_at_end += p.result.open_at_end;
+        // Workers of different runs are different threads: listed one after another, numbered
+        // on as the parts' threads add up.
+        for (auto h : p.result.generator) {
+            h.worker = static_cast<unsigned>(r.generator.size());
+            r.generator.push_back(h);
+        }
         r.interrupted = r.interrupted || p.result.interrupted;
         r.ended_early = r.ended_early || p.result.ended_early;
         const auto offset = static_cast<std::uint32_t>(
@@ -373,14 +416,7 @@ inline loaded_result merge_results(std::vector<loaded_result> parts)
             const auto& row = p.result.series.at(i++);
             auto& [merged, h] = seconds[row.t + offset];
             merged.t = row.t + offset;
-            merged.active += row.active;
-            merged.new_connections += row.new_connections;
-            merged.connect_failures += row.connect_failures;
-            merged.disconnects += row.disconnects;
-            merged.messages_sent += row.messages_sent;
-            merged.messages_received += row.messages_received;
-            merged.bytes_sent += row.bytes_sent;
-            merged.bytes_received += row.bytes_received;
+            stats::add_counts(merged, row);
             add_state(h, state);
         });
     }

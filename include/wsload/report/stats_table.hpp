@@ -60,6 +60,7 @@ inline std::vector<stats_row> stats_table(const stats::run_result& r)
     stats::histogram all;
     std::uint64_t all_failures = 0;
     for (const auto& e : stats::histogram_catalogue) {
+        if (e.group == stats::histogram_group::generator) continue;  // not events of the server: the generator section
         const auto& h = t[e.id];
         const auto failures = stats::failures_of(e.id, t);
         const bool round_trips = e.id == stats::histogram_id::round_trip;

@@ -72,6 +72,7 @@ public:
             boost::asio::co_spawn(w->get_executor(), state_.config.arrivals ? spawn_arrivals(*w) : spawn_users(*w),
                                   boost::asio::detached);
             boost::asio::co_spawn(w->get_executor(), w->record_seconds(), boost::asio::detached);
+            boost::asio::co_spawn(w->get_executor(), w->probe_lag(), boost::asio::detached);
         }
         std::vector<std::thread> threads;
         for (auto& w : workers_) threads.emplace_back([&ctx = w->context()] { ctx.run(); });
@@ -80,6 +81,7 @@ public:
         for (auto& t : threads) t.join();
 
         result_.totals = collect<stats::totals>();
+        for (const auto& w : workers_) result_.generator.push_back(w->health());
         result_.phases = cut_phases(*result_.totals);
         take_seconds();  // the last ones, cut as the run stopped
         series_.finish();
@@ -192,6 +194,9 @@ private:
             next.expires_at(state_.started_at + *at);
             co_await next.async_wait(use_task);
             if (w.stopping()) break;
+            // An arrival is the open model's send: one that starts late is counted late.
+            if (const auto late = clock::now() - (state_.started_at + *at); late > stats::late_send_threshold)
+                w.stats().count_late_send(static_cast<std::uint64_t>(std::chrono::nanoseconds(late).count()));
             if (auto* u = w.take_free_user()) u->give_arrival();
             else if (next_index < plan.max_users()) start_one(true);
             else w.stats()[stats::counter_id::dropped_iterations].add();
@@ -296,7 +301,10 @@ private:
     void take_seconds()
     {
         for (std::size_t i = 0; i < workers_.size(); ++i)
-            for (auto& r : workers_[i]->take_seconds()) series_.add(i, std::move(r));
+            for (auto& r : workers_[i]->take_seconds()) {
+                latest_seconds_[i] = {static_cast<unsigned>(r.row.busiest_worker_pct), r.row.event_loop_lag_max_ns};
+                series_.add(i, std::move(r));
+            }
     }
 
     template <class F>
@@ -359,10 +367,12 @@ private:
             ticker.expires_at(state_.started_at + std::chrono::seconds(++seconds));
             ticker.async_wait([&](boost::system::error_code ec) {
                 if (ec || phase != phase::running) return;
+                // Usually the second before this one (workers cut it meanwhile): its generator
+                // figures go with this line, a second late at most.
+                take_seconds();
                 auto now = collect();
-                if (on_progress_) on_progress_({std::chrono::seconds(seconds), *now, *previous});
+                if (on_progress_) on_progress_({std::chrono::seconds(seconds), *now, *previous, latest_seconds_});
                 previous = std::move(now);
-                take_seconds();  // usually the second before this one: workers cut it meanwhile
                 tick();
             });
         };
@@ -416,6 +426,8 @@ private:
     std::atomic<bool> stop_requested_{false};
     std::atomic<clock::rep> started_ns_{0};  ///< started_at, for readers on other threads
     std::function<void(const progress&)> on_progress_;
+    /// Each worker's last second taken (take_seconds), for the live line (control thread).
+    std::vector<stats::worker_second> latest_seconds_ = std::vector<stats::worker_second>(state_.config.threads);
     run_result result_;
     /// Every shard read at each phase's start but the first (cut_phase).
     struct phase_reading {

@@ -2,6 +2,7 @@
 // One worker per thread: its io_context, its statistics shard and what it must close at the
 // end. Users and their connections never leave their worker, so nothing here is locked.
 
+#include <wsload/core/random.hpp>
 #include <wsload/core/task.hpp>
 #include <wsload/net/io_thread.hpp>
 #include <wsload/runtime/run_config.hpp>
@@ -9,7 +10,10 @@
 #include <wsload/stats/metrics.hpp>
 #include <wsload/stats/series_merge.hpp>
 
+#include <time.h>
+
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -81,7 +85,56 @@ public:
     void stop_all()
     {
         second_timer_.cancel();
+        probe_timer_.cancel();
         net::io_thread::stop_all();
+    }
+
+    /// How often, on average, probe_lag() samples the event loop. Ten samples a second see a
+    /// loop that keeps its timers waiting (a saturated worker) in every second; a stall shorter
+    /// than this is seen when a sample falls in it, and where it delays a send, that send is
+    /// counted late. Sparse on purpose: each sample is a wake-up of an otherwise idle thread (and
+    /// of the callgrind guard's workload).
+    static constexpr std::chrono::milliseconds lag_probe_interval{100};
+
+    /// Event-loop lag: a timer every 50 to 150 ms (lag_probe_interval on average), its lateness
+    /// (now - due) recorded in this thread's event_loop_lag, until the run ends. The gaps are
+    /// random so that the samples cannot lock onto a periodic load: users on a 100 ms schedule,
+    /// or bursts of work each as long as the gap, would otherwise be sampled at the same point of
+    /// their cycle every time (a saturated test worker was seen on time in whole seconds).
+    task<> probe_lag()
+    {
+        random_generator gaps(0x6c61675f70726f62ULL + index());
+        const auto span = static_cast<std::uint64_t>(std::chrono::nanoseconds(lag_probe_interval).count());
+        while (!stopping()) {
+            const auto due = clock::now() + std::chrono::nanoseconds(span / 2 + gaps.below(span));
+            probe_timer_.expires_at(due);
+            const auto [ec] = co_await probe_timer_.async_wait(use_task);
+            if (ec || stopping()) break;
+            stats().record_lag(static_cast<std::uint64_t>(std::chrono::nanoseconds(clock::now() - due).count()));
+        }
+    }
+
+    /// CPU time the calling thread has used since it started (user and kernel).
+    static std::chrono::nanoseconds thread_cpu_time() noexcept
+    {
+        ::timespec ts{};
+        ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+        return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
+    }
+
+    /// This worker over the run: its seconds' figures with its lag and late sends. After its
+    /// thread has ended (or on it).
+    stats::worker_health health() const
+    {
+        auto h = health_;
+        h.worker = index();
+        const auto& lag = stats().histograms[static_cast<std::size_t>(stats::histogram_id::event_loop_lag)];
+        const auto& late = stats().histograms[static_cast<std::size_t>(stats::histogram_id::send_lateness)];
+        h.lag_p99_ns = lag.percentile(99);
+        h.lag_max_ns = lag.max();
+        h.late_sends = stats().counters[static_cast<std::size_t>(stats::counter_id::late_sends)].get();
+        h.late_p99_ns = late.percentile(99);
+        return h;
     }
 
     /// Closes a second of the time series every second from the start until the run ends:
@@ -138,6 +191,21 @@ private:
         r.row.bytes_received = delta(counter_id::bytes_received);
         r.round_trips = stats().round_trip_this_second.export_state();
         stats().round_trip_this_second.reset();
+        // The generator's own second: this thread's CPU share (CLOCK_THREAD_CPUTIME_ID counts
+        // from the thread's start, the run's), its latest timer, its late sends. A last slice
+        // under 100 ms is too short to call busy.
+        const auto cpu = thread_cpu_time();
+        const auto wall = r.end - last_end_;
+        stats::worker_second g;
+        g.busy_pct = wall >= std::chrono::milliseconds(100) ? stats::busy_pct(cpu - last_cpu_, wall) : 0;
+        g.lag_max_ns = std::exchange(stats().lag_max_this_second, 0);
+        health_.add_second(g, cpu - last_cpu_, wall);
+        last_cpu_ = cpu;
+        last_end_ = r.end;
+        r.row.late_sends = delta(counter_id::late_sends);
+        r.row.event_loop_lag_max_ns = g.lag_max_ns;
+        r.row.busiest_worker_pct = g.busy_pct;
+        r.row.generator_limited = g.limited() ? 1 : 0;
         {
             std::lock_guard lock(seconds_mutex_);  // once a second: the engine's tick takes them
             seconds_.push_back(std::move(r));
@@ -147,6 +215,10 @@ private:
 
     run_state& run_;
     timer second_timer_{get_executor()};
+    timer probe_timer_{get_executor()};
+    stats::worker_health health_;         ///< its seconds so far (owner thread)
+    std::chrono::nanoseconds last_cpu_{0};  ///< thread CPU time at the last second's cut
+    std::chrono::nanoseconds last_end_{0};  ///< the last second's end, since the start
     std::mutex seconds_mutex_;
     std::vector<stats::second_record> seconds_;  ///< cut and not yet taken (guarded by seconds_mutex_)
     std::vector<user*> slots_;

@@ -14,9 +14,10 @@
 namespace wsload::stats {
 
 /// What a histogram's timed events belong to: a connect (its whole and its phases), a request
-/// (its round trip, or a phase of it: an upload), or the transport's keep-alive. The stats
+/// (its round trip, or a phase of it: an upload), the transport's keep-alive, an iteration, or
+/// the generator itself (how late its timers and sends were: stats/generator.hpp). The stats
 /// table's Type column, and the report's grouping.
-enum class histogram_group { connect, request, heartbeat, iteration };
+enum class histogram_group { connect, request, heartbeat, iteration, generator };
 
 struct histogram_info {
     histogram_id id;
@@ -55,6 +56,11 @@ inline constexpr std::array<histogram_info, histogram_count> histogram_catalogue
      false},
     {histogram_id::app_ping_round_trip, "app_ping_round_trip", "app ping rtt", "app ping", histogram_group::heartbeat,
      {"app_ping", {}}, "Application heartbeat (a message of the scenario's) to its reply.", false},
+    {histogram_id::event_loop_lag, "event_loop_lag", "loop lag", "event loop lag", histogram_group::generator,
+     {"lag", {}}, "How late the generator's timers fired (a probe about every 100 ms per worker, and its deadline queue).",
+     false},
+    {histogram_id::send_lateness, "send_lateness", "late send", "late send", histogram_group::generator, {},
+     "Sends and arrivals that went out over 1 ms later than intended: how much later.", false},
 }};
 
 /// A counter counts up; a gauge goes up and down (open connections).
@@ -124,6 +130,8 @@ inline constexpr std::array<counter_info, counter_count> counter_catalogue{{
      "Application heartbeats with no reply within their timeout."},
     {counter_id::reconnects_given_up, "reconnects_given_up", counter_kind::counter,
      "Users that ran out of reconnect attempts (their reconnects are counted by reason)."},
+    {counter_id::late_sends, "late_sends", counter_kind::counter,
+     "Sends with an intended time, and arrivals, that went out over 1 ms later than intended."},
 }};
 
 /// The catalogues are in identifier order, under the names metrics.hpp gives the identifiers.
@@ -164,6 +172,7 @@ inline constexpr std::string_view row_type(histogram_group g) noexcept
     case histogram_group::heartbeat: return "PING";
     case histogram_group::request: return "REQUEST";
     case histogram_group::iteration: return "ITER";
+    case histogram_group::generator: return "GEN";
     }
     return "";
 }

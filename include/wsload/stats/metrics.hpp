@@ -6,6 +6,7 @@
 #include <wsload/stats/histogram.hpp>
 #include <wsload/stats/errors.hpp>
 #include <wsload/stats/labelled.hpp>
+#include <wsload/stats/generator.hpp>
 #include <wsload/stats/named.hpp>
 #include <wsload/stats/taxonomy.hpp>
 
@@ -52,6 +53,7 @@ enum class counter_id : std::size_t {
     app_pongs_received,    ///< their replies, within the heartbeat's timeout
     app_pongs_missed,      ///< heartbeats with no reply within their timeout
     reconnects_given_up,   ///< users that ran out of reconnect attempts (keep_connected)
+    late_sends,            ///< sends (and arrivals) later than their intended time by over late_send_threshold
     count_
 };
 
@@ -66,6 +68,8 @@ enum class histogram_id : std::size_t {
     iteration,        ///< one iteration of a behaviour, start to end (failed ones too)
     first_reply,      ///< request to the first part of a reply that comes in several (reply::more)
     app_ping_round_trip,  ///< application heartbeat to its reply
+    event_loop_lag,   ///< how late a worker's timers fired (its lag probe, its deadline queue)
+    send_lateness,    ///< of late sends only: how much later than intended they went out
     count_
 };
 
@@ -80,11 +84,11 @@ inline constexpr std::array<std::string_view, counter_count> counter_names{
     "behaviour_errors",  "inbox_dropped",     "requests_rejected",  "tls_sessions_resumed", "upload_bytes",
     "users_stopped",     "users_aborted",     "iterations",         "iteration_errors",   "dropped_iterations",
     "server_pings_answered", "unmatched_replies", "app_pings_sent", "app_pongs_received", "app_pongs_missed",
-    "reconnects_given_up"};
+    "reconnects_given_up", "late_sends"};
 
 inline constexpr std::array<std::string_view, histogram_count> histogram_names{
     "connect", "connect_tcp", "connect_tls", "connect_upgrade", "round_trip", "ping_round_trip", "upload", "iteration",
-    "first_reply", "app_ping_round_trip"};
+    "first_reply", "app_ping_round_trip", "event_loop_lag", "send_lateness"};
 
 /// HTTP statuses and WebSocket close codes are counted per value, in flat arrays:
 /// no map, no lock, a few KB per thread.
@@ -112,6 +116,9 @@ struct shard {
     labelled_counts pushes;
     /// Reconnects (keep_connected), by the reason of the end that caused them.
     labelled_counts reconnects;
+    /// The largest timer lateness of the current second (event_loop_lag's samples); the owner
+    /// thread reads and resets it at each second boundary, and no other thread reads it.
+    std::uint64_t lag_max_this_second = 0;
 
     counter& operator[](counter_id id) noexcept { return counters[static_cast<std::size_t>(id)]; }
     histogram& operator[](histogram_id id) noexcept { return histograms[static_cast<std::size_t>(id)]; }
@@ -131,6 +138,19 @@ struct shard {
     void count_http_response(unsigned status) noexcept
     {
         http_responses[status >= 100 && status < http_status_limit ? status : 0].add();
+    }
+    /// A send (or an arrival) that went out `late_ns` after its intended time, which is over
+    /// late_send_threshold (the caller compared).
+    void count_late_send(std::uint64_t late_ns) noexcept
+    {
+        (*this)[counter_id::late_sends].add();
+        (*this)[histogram_id::send_lateness].record(late_ns);
+    }
+    /// A timer of this thread ran its handler `late_ns` after it was due: event-loop lag.
+    void record_lag(std::uint64_t late_ns) noexcept
+    {
+        (*this)[histogram_id::event_loop_lag].record(late_ns);
+        if (late_ns > lag_max_this_second) lag_max_this_second = late_ns;
     }
     void count_disconnect(disconnect_reason r, unsigned close_code = 0) noexcept
     {

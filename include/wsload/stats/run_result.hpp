@@ -2,6 +2,7 @@
 // What a run produced, as data: merged figures, the time series and how the run ended. The
 // engine fills it; reports, result files and merges read it without knowing the engine.
 
+#include <wsload/stats/generator.hpp>
 #include <wsload/stats/histogram.hpp>
 #include <wsload/stats/histogram_spill.hpp>
 #include <wsload/stats/metrics.hpp>
@@ -11,6 +12,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <vector>
 
 namespace wsload::stats {
@@ -24,6 +26,9 @@ struct run_result {
     /// The run cut by the load shape's named phases (stages, steps' levels), in order; empty
     /// when the shape names none. Phases the run never reached are absent.
     std::vector<phase_result> phases;
+    /// Each worker thread's health over the run (stats/generator.hpp), in worker order; empty
+    /// from files written before issue 18.
+    std::vector<worker_health> generator;
     std::chrono::system_clock::time_point started_at{};  ///< wall clock, for merging runs
     std::chrono::nanoseconds elapsed{0};       ///< start to the moment the run was told to end
     std::uint64_t open_at_end = 0;             ///< connections open when the run was told to end
@@ -36,6 +41,9 @@ struct progress {
     std::chrono::nanoseconds elapsed;
     const counter_totals& now;
     const counter_totals& before;  ///< the previous tick's
+    /// Each worker's last second cut so far (the one that just ended, or the one before it),
+    /// in worker order: what the live line warns about.
+    std::span<const worker_second> workers = {};
 };
 
 /// A run that is going on, as a live sink (a metrics endpoint) sees it: figures merged on

@@ -75,14 +75,7 @@ private:
         for (auto& q : pending_) {
             if (q.empty()) continue;
             const auto& r = q.front();
-            row.active += r.row.active;
-            row.new_connections += r.row.new_connections;
-            row.connect_failures += r.row.connect_failures;
-            row.disconnects += r.row.disconnects;
-            row.messages_sent += r.row.messages_sent;
-            row.messages_received += r.row.messages_received;
-            row.bytes_sent += r.row.bytes_sent;
-            row.bytes_received += r.row.bytes_received;
+            add_counts(row, r.row);
             merged_.merge(r.round_trips);
             q.pop_front();
         }

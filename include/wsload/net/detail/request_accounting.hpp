@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -25,6 +26,18 @@ inline stats::named_request& named_figures(stats::shard& shard, std::string_view
                                  " request names on one thread: the rest are counted as " +
                                  std::string(stats::overflow_request));
     return figures;
+}
+
+/// The time a request counts from: its intended send time when it has one, else now. A send
+/// later than intended by over stats::late_send_threshold is counted late in `shard`, with its
+/// lateness: a clock read and a compare, the whole cost on the send path.
+inline clock::time_point send_time(stats::shard& shard, const std::optional<clock::time_point>& intended) noexcept
+{
+    const auto now = clock::now();
+    if (!intended) return now;
+    if (const auto late = now - *intended; late > stats::late_send_threshold) [[unlikely]]
+        shard.count_late_send(static_cast<std::uint64_t>(std::chrono::nanoseconds(late).count()));
+    return *intended;
 }
 
 /// One request's figures: its thread's shard and its name's row there.

@@ -272,7 +272,7 @@ WSLOAD_DECL task<response> client::send(verb method, std::string_view path, body
     // Unnamed requests are named by their path (without the query): `GET /api/lessons`.
     const std::string name = o.name.empty() ? u.target.substr(0, u.target.find('?')) : std::string(o.name);
     const auto timeout = o.timeout.count() > 0 ? o.timeout : st.settings.timeout();
-    auto start = o.intended_at.value_or(clock::now());
+    auto start = net::detail::send_time(st.owner->thread().stats(), o.intended_at);
     response r;
     unsigned hops = 0;
     for (;;) {

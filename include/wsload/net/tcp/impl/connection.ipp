@@ -76,7 +76,7 @@ WSLOAD_DECL task<std::optional<message>> connection::request_matching(std::strin
                                                                       net::detail::reply_matcher match, request_options o)
 {
     if (!session_) return detail::no_message();
-    return session_->request(payload, std::move(match), false, o.timeout, o.intended_at.value_or(clock::now()), o.name,
+    return session_->request(payload, std::move(match), false, o.timeout, net::detail::send_time(session_->thread().stats(), o.intended_at), o.name,
                              o.key);
 }
 

@@ -63,7 +63,7 @@ WSLOAD_DECL task<std::optional<message>> websocket::request_matching(std::string
                                                                      net::detail::reply_matcher match, request_options o)
 {
     if (!session_) return detail::no_message();
-    return session_->request(payload, std::move(match), o.binary, o.timeout, o.intended_at.value_or(clock::now()),
+    return session_->request(payload, std::move(match), o.binary, o.timeout, net::detail::send_time(session_->thread().stats(), o.intended_at),
                              o.name, o.key);
 }
 
