@@ -206,7 +206,7 @@ WSLOAD_DECL task<std::optional<message>> client::emit_with_ack(std::string_view 
     const auto packet = encode_packet(packet_type::event, s.nsp(), id, event_data(event, args));
     const auto name = o.name.empty() ? event : o.name;
     co_return co_await connection_->request(packet, net::detail::reply_matcher([](std::string_view) { return true; }), false,
-                                            o.timeout, o.intended_at.value_or(clock::now()), name,
+                                            o.timeout, net::detail::send_time(connection_->thread().stats(), o.intended_at), name,
                                             std::string_view(key, static_cast<std::size_t>(r.ptr - key)));
 }
 
