@@ -242,14 +242,11 @@ private:
                 std::rethrow_exception(e);
             } catch (const usage_error& x) {
                 w.run().report_misuse(x.what());  // not the user's failure: the run's setup is wrong
-            } catch (const std::exception& x) {
-                w.stats().errors.count("behaviour", x.what());
-                log(log_level::debug, "user " + u->id() + ": behaviour failed: " + x.what());
-                if (u->traced()) log_traced("wsload", u->trace_tag(), "ended: behaviour failed: " + mask_secrets(x.what()));
             } catch (...) {
-                w.stats().errors.count("behaviour", "a non-standard exception");
-                log(log_level::debug, "user " + u->id() + ": behaviour failed with a non-standard exception");
-                if (u->traced()) log_traced("wsload", u->trace_tag(), "ended: behaviour failed with a non-standard exception");
+                const auto what = exception_message(e);  // the one wording iterations use too
+                w.stats().errors.count("behaviour", what);
+                log(log_level::debug, "user " + u->id() + ": behaviour failed: " + what);
+                if (u->traced()) log_traced("wsload", u->trace_tag(), "ended: behaviour failed: " + mask_secrets(what));
             }
         } else if (u->traced()) {
             log_traced("wsload", u->trace_tag(), "ended: its behaviour returned");

@@ -26,6 +26,7 @@ struct pending_request : parked_wait {
     request_accounting figures;  ///< its counters and its name's row
     std::optional<message> reply;
     pending_request* next = nullptr;
+    pending_request** link = nullptr;  ///< the pointer to it in its connection's list; null: not in it
     const std::string* key = nullptr;  ///< a keyed request's key (in the lookup's node); null: matched by scan
     bool rejected = false;  ///< its reply said it failed (reply::reject)
     bool streamed = false;  ///< a part of its reply came (reply::more): its first part is timed
