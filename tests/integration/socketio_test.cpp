@@ -436,14 +436,21 @@ BOOST_AUTO_TEST_CASE(broken_packets_end_the_connection_as_protocol_error, *boost
 // A server that stops pinging: the connection ends as ping_timeout after pingInterval + pingTimeout.
 BOOST_AUTO_TEST_CASE(a_quiet_heartbeat_ends_as_ping_timeout, *boost::unit_test::timeout(60))
 {
-    frame_server server([](peer& p) -> boost::asio::awaitable<void> {
+    // The script runs on the server's thread: it records, the test asserts (Boost.Test is not
+    // thread-safe).
+    auto pong = std::make_shared<std::string>();
+    auto pong_lock = std::make_shared<std::mutex>();
+    frame_server server([pong, pong_lock](peer& p) -> boost::asio::awaitable<void> {
         co_await send_open(p, 100, 100);
         const auto connect = co_await next_text(p);
         if (connect.rfind("40", 0) != 0) co_return;
         co_await p.send(frame(wsload::test::opcode::text, R"(40{"sid":"n1"})"));
         co_await p.send(frame(wsload::test::opcode::text, "2"));
-        const auto pong = co_await next_text(p);
-        BOOST_TEST(pong == "3");
+        const auto answer = co_await next_text(p);
+        {
+            std::lock_guard g(*pong_lock);
+            *pong = answer;
+        }
         co_await next_text(p, 5s);  // then silence, until the client goes
     });
     wsload::runtime::engine engine(sio_config("http://127.0.0.1:" + std::to_string(server.port()), 1),
@@ -458,6 +465,8 @@ BOOST_AUTO_TEST_CASE(a_quiet_heartbeat_ends_as_ping_timeout, *boost::unit_test::
     const auto r = engine.run();
     BOOST_TEST(r.totals->disconnects[static_cast<std::size_t>(stats::disconnect_reason::ping_timeout)] == 1u);
     BOOST_TEST((*r.totals)[stats::counter_id::server_pings_answered] == 1u);
+    std::lock_guard g(*pong_lock);
+    BOOST_TEST(*pong == "3");
 }
 
 // A binary packet whose attachments arrive, and a binary message nobody announced.
