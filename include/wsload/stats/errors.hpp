@@ -5,6 +5,8 @@
 // `error_message_limit` distinct messages are kept per table; the rest count under one line, so
 // that a message carrying a user id or a time cannot grow memory without bound.
 
+#include <wsload/stats/labelled.hpp>
+
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -19,20 +21,13 @@ inline constexpr std::string_view other_errors = "(other messages, beyond the fi
 inline constexpr std::size_t error_message_bytes = 300;  ///< longer messages are cut (and marked)
 
 /// Messages and their counts, merged by message: what totals and result files carry.
-using error_counts = std::map<std::string, std::uint64_t, std::less<>>;
+using error_counts = label_counts;
 
 /// Adds `from` into `into` with the same bound as a thread's table: at most
 /// error_message_limit messages, besides the line the others count under.
 inline void merge_errors(error_counts& into, const error_counts& from)
 {
-    for (const auto& [message, n] : from) {
-        auto it = into.find(message);
-        if (it == into.end()) {
-            const auto kept = into.size() - into.count(other_errors);
-            it = kept < error_message_limit ? into.emplace(message, 0).first : into.try_emplace(std::string(other_errors)).first;
-        }
-        it->second += n;
-    }
+    for (const auto& [message, n] : from) add_bounded(into, message, n, error_message_limit, other_errors);
 }
 
 /// One thread's table: written by its thread, read by snapshots.

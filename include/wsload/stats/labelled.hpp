@@ -27,6 +27,19 @@ inline constexpr std::string_view other_labels = "(other types)";
 /// Counts by label, merged: what totals and result files carry.
 using label_counts = std::map<std::string, std::uint64_t, std::less<>>;
 
+/// Adds `n` under `label` into `into`, keeping at most `limit` labels besides `overflow`, under
+/// which the rest count: the bound every table of labels (errors, pushes, reconnects) keeps.
+inline void add_bounded(label_counts& into, std::string_view label, std::uint64_t n, std::size_t limit,
+                        std::string_view overflow)
+{
+    auto it = into.find(label);
+    if (it == into.end()) {
+        const auto kept = into.size() - into.count(overflow);
+        it = kept < limit ? into.emplace(std::string(label), 0).first : into.try_emplace(std::string(overflow)).first;
+    }
+    it->second += n;
+}
+
 /// One shard's counts by label. count() is owner-only; for_each() any thread.
 class labelled_counts {
 public:
@@ -62,12 +75,7 @@ public:
     /// the rest count under other_labels.
     static void merge_label(label_counts& into, std::string_view label, std::uint64_t n)
     {
-        auto it = into.find(label);
-        if (it == into.end()) {
-            const auto kept = into.size() - into.count(other_labels);
-            it = kept < capacity ? into.emplace(std::string(label), 0).first : into.try_emplace(std::string(other_labels)).first;
-        }
-        it->second += n;
+        add_bounded(into, label, n, capacity, other_labels);
     }
 
 private:

@@ -20,8 +20,6 @@ namespace wsload::socketio {
 
 namespace detail {
 
-inline task<std::optional<message>> no_message() { co_return std::nullopt; }
-inline task<std::optional<socketio::event>> no_event() { co_return std::nullopt; }
 inline task<> no_wait() { co_return; }
 
 /// The event a packet (its text after Engine.IO's `4`) carries, with its attachments.
