@@ -112,9 +112,10 @@ public:
                 }
             }
             // Beast (1.81, with assertions on) asserts that the last chunk, once it asked for
-            // more after it, comes back with at least 5 bytes ("0\r\n" then "\r\n"). Keeping
-            // it until then changes nothing: Beast would ask for more anyway.
-            if (header_done_ && starved_ && rest.size() < 5 && is_last_chunk_line(rest)) break;
+            // more after its line, comes back with at least 5 bytes ("0\r\n" then "\r\n"), 7
+            // with the CRLF that ends the chunk before it. Keeping it until then changes
+            // nothing: Beast would ask for more anyway.
+            if (rest.size() < final_chunk_hold_) break;
             const auto n = put(rest, ec);
             used += n;
             if (n == 0) break;
@@ -161,15 +162,23 @@ private:
         return data.substr(0, n) == prefix.substr(0, n);
     }
 
-    /// `data` begins with the whole line of a chunked body's last chunk: a size of zeros (what
-    /// follows them, an extension, is checked later), then CRLF.
-    static bool is_last_chunk_line(std::string_view data) noexcept
+    /// How many bytes Beast needs to be given again after it asked for more on `data`, in the
+    /// chunked body: 0 if `data` is not the whole line of the last chunk (Beast then asserts
+    /// nothing), else that line's minimum. The line as Beast accepts it before asking for more:
+    /// the CRLF that ends the chunk before it (if there was one), a size of zeros, anything but
+    /// a hex digit (an extension, checked later), then the line's end, found as Beast finds it:
+    /// the first CR, followed by LF.
+    static std::size_t final_chunk_minimum(std::string_view data) noexcept
     {
+        const bool after_chunk = data.starts_with("\r\n");
+        if (after_chunk) data.remove_prefix(2);
         const auto zeros = data.find_first_not_of('0');
-        if (zeros == 0 || zeros == std::string_view::npos) return false;
+        if (zeros == 0 || zeros == std::string_view::npos) return 0;
         const char next = data[zeros];
         const bool hex = (next >= '0' && next <= '9') || (next >= 'a' && next <= 'f') || (next >= 'A' && next <= 'F');
-        return !hex && data.find("\r\n", zeros) != std::string_view::npos;
+        const auto cr = data.find('\r', zeros);
+        if (hex || cr == std::string_view::npos || cr + 1 >= data.size() || data[cr + 1] != '\n') return 0;
+        return after_chunk ? 7 : 5;
     }
 
     /// Feeds the parser until it wants more, fails or completes a message (the response, or a
@@ -182,9 +191,10 @@ private:
             const auto n = parser_->put(boost::asio::buffer(data.data() + used, data.size() - used), ec);
             used += n;
             if (parser_->is_header_done()) header_done_ = true;
-            starved_ = ec == http::error::need_more;
-            if (starved_) {
+            final_chunk_hold_ = 0;
+            if (ec == http::error::need_more) {
                 ec = {};
+                if (header_done_) final_chunk_hold_ = final_chunk_minimum(data.substr(used));
                 break;
             }
             if (ec) break;
@@ -226,7 +236,9 @@ private:
     bool done_ = false;
     bool started_ = false;
     bool header_done_ = false;
-    bool starved_ = false;  ///< the parser's last answer was "need more"
+    /// After Beast asked for more on the last chunk's line: feed it again only with this many
+    /// bytes or more (see final_chunk_minimum).
+    std::size_t final_chunk_hold_ = 0;
     std::string kept_;        ///< bytes given but not parsed yet
     std::string_view extra_;  ///< past the response
     std::optional<boost::beast::http::response_parser<limited_body>> parser_;
