@@ -98,16 +98,14 @@ wsload::task<> stress_user(wsload::user& u)
     if (!says_ok(login)) co_return;  // counted: rejected or timed out
 
     const auto users = u.config().users;
-    auto due = wsload::clock::now() + u.random().phase(interval);
-    for (std::int64_t seq = 1; u.running() && c.is_open(); ++seq) {
-        co_await u.sleep_until(due);
-        if (!u.running()) break;
+    wsload::send_pacer sends(u, wsload::pacing::every(interval));
+    for (std::int64_t seq = 1; c.is_open(); ++seq) {
+        if (!co_await sends.next()) break;  // the user is stopping
         const auto to = first_id + u.random().below(users);
         const auto line = boost::json::serialize(boost::json::object{
             {"msgid", 5}, {"id", id}, {"toid", to}, {"msg", "hello from " + std::to_string(id)}, {"seq", seq}});
-        // Measured from `due`: a late send shows as latency, not as a quieter server.
-        co_await c.request(line, reply_to(6, seq), {.timeout = reply_timeout, .intended_at = due, .name = "chat"});
-        due += interval;
+        // Measured from the due time: a late send shows as latency, not as a quieter server.
+        co_await c.request(line, reply_to(6, seq), {.timeout = reply_timeout, .intended_at = sends.due(), .name = "chat"});
     }
     co_await c.close();
 }

@@ -5,7 +5,9 @@
 //
 // connect-only: each user opens a WebSocket and holds it (heartbeat per --ping-interval).
 // messaging:    each user also sends a message every --message-interval and waits for the
-//               echo, recording the round trip from the time the send was due.
+//               echo, recording the round trip from the time the send was due (an interval
+//               of 0 is a closed loop: the next message when the echo came, measured from
+//               its own send).
 
 #include <wsload/wsload.hpp>
 
@@ -30,20 +32,19 @@ wsload::task<> im_user(wsload::user& u)
         co_return;
     }
 
-    // Each user's schedule starts at a random point of the period, so users do not all send
-    // on the same tick (a client that does measures its own burst, not the server).
-    auto due = wsload::clock::now() + u.random().phase(message_interval);
+    // One send per interval, each user's first at a random point of it (a client whose users
+    // all send on the same tick measures its own burst, not the server); an interval of 0 is
+    // a closed loop: the next message when the echo came.
+    wsload::send_pacer sends(u, wsload::pacing::every(message_interval));
     std::string payload;
-    for (std::uint64_t seq = 0; u.running() && ws.is_open(); ++seq) {
-        co_await u.sleep_until(due);
-        if (!u.running()) break;
+    for (std::uint64_t seq = 0; ws.is_open(); ++seq) {
+        if (!co_await sends.next()) break;  // the user is stopping
         payload = "{\"from\":\"" + u.id() + "\",\"seq\":" + std::to_string(seq) + ",\"pad\":\"";
         if (payload.size() + 2 < message_bytes) payload.append(message_bytes - payload.size() - 2, 'x');
         payload += "\"}";
-        // The echo is the reply; measured from `due`, so a late send shows as latency.
+        // The echo is the reply; measured from the send's due time, so a late send shows as latency.
         co_await ws.request(payload, [&](std::string_view reply) { return reply == payload; },
-                            {.timeout = reply_timeout, .intended_at = due});
-        due += message_interval;
+                            {.timeout = reply_timeout, .intended_at = sends.due()});
     }
 }
 
@@ -58,7 +59,7 @@ int main(int argc, char** argv)
         .duration(60s)
         .ping_interval(30s)
         .flag("mode", mode, "what each user does", {"connect-only", "messaging"})
-        .flag("message-interval", message_interval, "messaging: each user sends one message per interval")
+        .flag("message-interval", message_interval, "messaging: each user sends one message per interval (0: a closed loop)")
         .flag("message-bytes", message_bytes, "messaging: size of each message")
         .flag("reply-timeout", reply_timeout, "messaging: how long to wait for each echo")
         .behavior(im_user)

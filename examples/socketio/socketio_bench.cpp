@@ -38,21 +38,16 @@ wsload::task<> client(wsload::user& u)
     auto io = co_await wsload::socketio::connect(u, wsload::socketio::options().auth(auth));
     if (!io) co_return;  // counted: the WebSocket's attempt, or the "connect /" request
     const std::string filler(payload_bytes, 'x');
-    auto due = wsload::clock::now() + (interval.count() > 0 ? u.random().phase(interval) : 0ns);
-    for (std::uint64_t n = 1; u.running() && io.is_open(); ++n) {
+    // 0: a closed loop (the next emit when the ack came, measured from its own send).
+    wsload::send_pacer emits(u, wsload::pacing::every(interval));
+    for (std::uint64_t n = 1; io.is_open(); ++n) {
         if (requests_per_client && n > requests_per_client) {
             co_await io.wait_closed();  // done: hold the connection until the run ends
             break;
         }
-        if (interval.count() > 0) {
-            co_await u.sleep_until(due);
-            if (!u.running()) break;
-        } else {
-            due = wsload::clock::now();  // closed loop: measured from this send
-        }
+        if (!co_await emits.next()) break;  // the user is stopping
         const auto request = boost::json::serialize(boost::json::object{{"id", n}, {"user", u.index()}, {"data", filler}});
-        co_await io.emit_with_ack("request", request, {.timeout = ack_timeout, .intended_at = due, .name = "request"});
-        due += interval;
+        co_await io.emit_with_ack("request", request, {.timeout = ack_timeout, .intended_at = emits.due(), .name = "request"});
     }
 }
 

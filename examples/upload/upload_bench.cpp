@@ -64,12 +64,11 @@ wsload::task<> student(wsload::user& u)
 
     const auto min_bytes = static_cast<std::uint64_t>(min_mb * 1e6);
     const auto max_bytes = static_cast<std::uint64_t>(max_mb * 1e6);
-    auto due = wsload::clock::now() + u.random().phase(period);
+    wsload::send_pacer uploads(u, wsload::pacing::every(period));
     std::uint64_t done = 0;
     for (std::uint64_t seq = 1; u.running() && (uploads_per_student == 0 || done < uploads_per_student); ++seq) {
         if (seq == skip_seq) continue;
-        co_await u.sleep_until(due);
-        if (!u.running()) break;
+        if (!co_await uploads.next()) break;  // the user is stopping
         const auto size = min_bytes + u.random().below(max_bytes - min_bytes + 1);
         const auto name = video_name(id, seq);
         // The same bytes for the same student and seq, whatever the run: a server that
@@ -78,13 +77,12 @@ wsload::task<> student(wsload::user& u)
         const auto seq_text = std::to_string(seq);
         if (raw) {
             const auto target = "/api/upload?student_id=" + id + "&seq=" + seq_text + "&filename=" + name;
-            co_await api.post(target, std::move(video), {.name = "upload", .intended_at = due});
+            co_await api.post(target, std::move(video), {.name = "upload", .intended_at = uploads.due()});
         } else {
             auto form = http::multipart().field("student_id", id).field("seq", seq_text).file("file", name, std::move(video));
-            co_await api.post("/api/upload", form, {.name = "upload", .intended_at = due});
+            co_await api.post("/api/upload", form, {.name = "upload", .intended_at = uploads.due()});
         }
         ++done;
-        due += period;
     }
 }
 

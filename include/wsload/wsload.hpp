@@ -11,6 +11,7 @@
 #include <wsload/net/tcp/connection.hpp>
 #include <wsload/net/websocket.hpp>
 #include <wsload/runtime/reconnect.hpp>
+#include <wsload/runtime/send_pacer.hpp>
 #include <wsload/runtime/user.hpp>
 
 namespace wsload {

@@ -16,6 +16,7 @@
 #include <atomic>
 #include <mutex>
 #include <set>
+#include <vector>
 
 using namespace std::chrono_literals;
 namespace stats = wsload::stats;
@@ -321,8 +322,16 @@ BOOST_AUTO_TEST_CASE(an_arrival_rate_starts_iterations_on_time_and_counts_what_i
     config.arrivals = wsload::sched::arrival_rate{40, 2, 3}.to_plan();
     config.duration = 990ms;  // the last arrival at 975 ms; the one at 1 s never comes
     std::atomic<int> started{0}, ran{0}, stopped{0};
+    std::mutex dues_mutex;
+    std::vector<wsload::clock::time_point> dues;  // each iteration's due time, as its user saw it
+    std::atomic<int> early{0};
     auto it = wsload::iterations([&](wsload::user& u) -> wsload::task<> {
                   ++ran;
+                  if (u.iteration_due() > wsload::clock::now()) ++early;
+                  {
+                      std::lock_guard lock(dues_mutex);
+                      dues.push_back(u.iteration_due());
+                  }
                   const auto text = "it " + u.id();
                   auto ws = co_await u.websocket();
                   if (ws) co_await ws.request(text, [&](std::string_view m) { return m == text; });
@@ -349,6 +358,48 @@ BOOST_AUTO_TEST_CASE(an_arrival_rate_starts_iterations_on_time_and_counts_what_i
     BOOST_TEST(t[counter_id::dropped_iterations] > 0u);
     BOOST_TEST(done >= 12u);  // up to 30 (3 users x 10/s, minus their connects), however loaded the machine
     BOOST_TEST(t[stats::histogram_id::iteration].count() == done);
+    // Each iteration knows when its arrival was due: on the 25 ms grid of the rate, once each.
+    BOOST_TEST(early == 0);
+    std::sort(dues.begin(), dues.end());
+    BOOST_REQUIRE(dues.size() == done);
+    for (std::size_t k = 1; k < dues.size(); ++k) {
+        const auto gap = dues[k] - dues[k - 1];
+        BOOST_TEST_INFO("iteration " << k);
+        BOOST_TEST((gap >= 25ms && gap % 25ms == 0ns));
+    }
+}
+
+BOOST_AUTO_TEST_CASE(paced_iterations_start_at_their_due_times, *boost::unit_test::timeout(60))
+{
+    // pacing::every(100ms): one iteration per 100 ms per user (Locust's constant_pacing),
+    // each user's first at its own point of the first 100 ms, however long each takes.
+    wsload::test::im_server_process server(WSLOAD_IM_SERVER);
+    auto config = shaped(server, wsload::sched::linear_ramp{4, 0s}.to_plan());
+    config.iterations_per_user = 5;
+    std::array<std::vector<wsload::clock::time_point>, 4> dues;  // each user's, on its own thread
+    std::array<std::vector<wsload::clock::time_point>, 4> starts;
+    auto it = wsload::iterations([&](wsload::user& u) -> wsload::task<> {
+                  dues[u.index()].push_back(u.iteration_due());
+                  starts[u.index()].push_back(wsload::clock::now());
+                  // Two of the five overrun their 100 ms: the next starts at once, still due on time.
+                  co_await u.think(dues[u.index()].size() == 2 ? 230ms : 5ms);
+              }).pacing(wsload::pacing::every(100ms));
+    wsload::runtime::engine engine(config,
+                                   wsload::runtime::iteration_behavior(std::make_shared<const wsload::iterations>(it)));
+    const auto r = engine.run();
+    BOOST_TEST((*r.totals)[counter_id::iterations] == 20u);
+    for (std::size_t i = 0; i < 4; ++i) {
+        BOOST_TEST_INFO("user " << i);
+        BOOST_REQUIRE(dues[i].size() == 5u);
+        for (std::size_t k = 1; k < 5; ++k) {
+            BOOST_TEST((dues[i][k] - dues[i][k - 1] == 100ms));  // the schedule, not the starts
+            BOOST_TEST((starts[i][k] >= dues[i][k]));             // never before its time
+        }
+        // The one after the overrun started late (at once), the one after that on time again.
+        BOOST_TEST((starts[i][2] - dues[i][2] >= 130ms));
+        BOOST_TEST((starts[i][4] - dues[i][4] < 80ms));
+    }
+    BOOST_TEST((r.elapsed >= 400ms));
 }
 
 BOOST_AUTO_TEST_CASE(a_ramping_arrival_rate_ends_with_its_stages_and_starts_users_as_needed, *boost::unit_test::timeout(60))

@@ -2,9 +2,11 @@
 // What a scenario hands the engine: the coroutine each user runs, in one of two forms.
 
 #include <wsload/core/task.hpp>
+#include <wsload/sched/pacing.hpp>
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 
 namespace wsload {
 class user;
@@ -44,6 +46,16 @@ public:
         on_stop_ = std::move(f);
         return *this;
     }
+    /// Starts each iteration at its due time under `p` (closed model): `pacing::every(1s)` is
+    /// Locust's constant_pacing(1), one iteration a second per user whatever it took (one that
+    /// overran starts the next at once, its lateness in user.iteration_due()). Unset: the next
+    /// iteration when the last ended. An arrival-rate shape paces iterations itself.
+    iterations& pacing(wsload::pacing p)
+    {
+        pacing_ = p;
+        return *this;
+    }
+    const std::optional<wsload::pacing>& iteration_pacing() const noexcept { return pacing_; }
 
     const step& start_step() const noexcept { return on_start_; }
     const step& iteration_step() const noexcept { return iteration_; }
@@ -51,6 +63,7 @@ public:
 
 private:
     step on_start_, iteration_, on_stop_;
+    std::optional<wsload::pacing> pacing_;
 };
 
 }  // namespace wsload

@@ -175,16 +175,17 @@ private:
         const auto& plan = *config.arrivals;
         const std::uint64_t threads = config.threads;
         std::uint64_t next_index = w.index();
-        const auto start_one = [&](bool with_arrival) {
+        const auto start_one = [&](std::optional<clock::time_point> arrival) {
+            const bool with_arrival = arrival.has_value();
             state_.live_users.fetch_add(1, std::memory_order_relaxed);
             if (auto* u = start_user(w, next_index)) {
-                if (with_arrival) u->give_arrival();
+                if (with_arrival) u->give_arrival(*arrival);
             } else if (with_arrival) {
                 w.stats()[stats::counter_id::dropped_iterations].add();  // its on_start threw
             }
             next_index += threads;
         };
-        while (next_index < plan.preallocated()) start_one(false);
+        while (next_index < plan.preallocated()) start_one(std::nullopt);
         sched::arrival_cursor cursor(plan, w.index(), config.threads, config.poisson, config.seed);
         timer next(w.get_executor());
         spawn_timers_[w.index()] = &next;
@@ -197,8 +198,9 @@ private:
             // An arrival is the open model's send: one that starts late is counted late.
             if (const auto late = clock::now() - (state_.started_at + *at); late > stats::late_send_threshold)
                 w.stats().count_late_send(static_cast<std::uint64_t>(std::chrono::nanoseconds(late).count()));
-            if (auto* u = w.take_free_user()) u->give_arrival();
-            else if (next_index < plan.max_users()) start_one(true);
+            const auto due = state_.started_at + *at;
+            if (auto* u = w.take_free_user()) u->give_arrival(due);
+            else if (next_index < plan.max_users()) start_one(due);
             else w.stats()[stats::counter_id::dropped_iterations].add();
         }
         spawn_timers_[w.index()] = nullptr;

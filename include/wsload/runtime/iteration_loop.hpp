@@ -4,6 +4,7 @@
 
 #include <wsload/core/error.hpp>
 #include <wsload/runtime/behavior.hpp>
+#include <wsload/runtime/send_pacer.hpp>
 #include <wsload/runtime/user.hpp>
 #include <wsload/runtime/worker.hpp>
 
@@ -58,13 +59,19 @@ inline task<> run_iterations(user& u, std::shared_ptr<const iterations> it)
     auto& w = u.worker();
     const auto& config = u.config();
     if (const auto& start = it->start_step()) co_await start(u);
+    std::optional<send_pacer> paced;
+    if (const auto& p = it->iteration_pacing()) paced.emplace(u, *p);
     for (std::uint64_t n = 0; u.running(); ++n) {
         if (config.iterations_per_user != 0 && n >= config.iterations_per_user) break;
+        if (paced) {
+            if (!co_await paced->next()) break;  // the user is stopping
+        }
         if (config.iterations != 0 && !w.run().claim_iteration()) break;  // the shared budget is spent
+        u.begin_iteration(paced ? paced->due() : clock::now());
         co_await run_one_iteration(u, *it);
         // The next iteration after the thread's other work: an iteration that never waits
-        // must not keep the other users of this thread from running.
-        co_await boost::asio::post(w.get_executor(), wsload::use_awaitable);
+        // must not keep the other users of this thread from running (a paced one has waited).
+        if (!paced) co_await boost::asio::post(w.get_executor(), wsload::use_awaitable);
     }
     if (const auto& stop = it->stop_step()) co_await stop(u);
 }

@@ -205,8 +205,16 @@ public:
     /// Open model (arrival rates): waits, parked as a free user of its thread, until an
     /// iteration is due for it (true) or the user is stopped (false).
     WSLOAD_DECL task<bool> await_arrival();
-    /// The engine hands this user an iteration that is due now.
-    WSLOAD_DECL void give_arrival() noexcept;
+    /// The engine hands this user an iteration that was due at `due` (its arrival's time).
+    WSLOAD_DECL void give_arrival(clock::time_point due) noexcept;
+
+    /// In the iteration form: when the current iteration was due to start — its arrival's time
+    /// (arrival rates), its paced time (`iterations::pacing`), else when it started. Give it
+    /// as the first request's `.intended_at` so that an iteration the generator or a slow
+    /// reply held up shows as latency.
+    clock::time_point iteration_due() const noexcept { return iteration_due_; }
+    /// The iteration loop says when the next iteration was due (engine use).
+    void begin_iteration(clock::time_point due) noexcept { iteration_due_ = due; }
 
 private:
     struct ramp_down_deadline;
@@ -224,6 +232,8 @@ private:
     bool stopped_ = false;
     bool traced_ = false;   ///< --log-users chose it
     bool arrival_ = false;  ///< an iteration was handed to it and not yet taken
+    clock::time_point arrival_due_{};    ///< that iteration's arrival time
+    clock::time_point iteration_due_{};  ///< see iteration_due()
     friend class runtime::worker;
     std::size_t idle_slot_ = static_cast<std::size_t>(-1);  ///< where it is among its thread's free users
 };

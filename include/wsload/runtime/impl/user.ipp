@@ -66,12 +66,14 @@ WSLOAD_DECL task<bool> user::await_arrival()
         co_await sleep_until(clock::time_point::max());
     }
     worker_.unpark(*this);
+    iteration_due_ = arrival_due_;
     co_return std::exchange(arrival_, false) && running();
 }
 
-WSLOAD_DECL void user::give_arrival() noexcept
+WSLOAD_DECL void user::give_arrival(clock::time_point due) noexcept
 {
     arrival_ = true;
+    arrival_due_ = due;
     worker_.unpark(*this);
     if (sleep_) sleep_->cancel();
 }
