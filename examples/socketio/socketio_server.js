@@ -4,6 +4,7 @@
 //
 //   node socketio_server.js [--host 127.0.0.1] [--port 3000] [--delay MS] [--token T]
 //                           [--push-interval MS] [--ping-interval MS] [--ping-timeout MS]
+//                           [--compression 0|1]
 //
 // Events, on the default namespace and on /chat:
 //   "request" (with ack)  acks {ok: true, id, echo} after --delay ms (the seed's handler delay)
@@ -16,6 +17,7 @@
 //                         headers, auth
 // --token T makes the namespaces' middleware refuse a connect whose auth.token is not T
 // (a CONNECT_ERROR "unauthorized"). --push-interval pushes a "tick" event to every client.
+// --compression 1 accepts permessage-deflate and compresses every message.
 // Prints "socketio_server.js listening on HOST:PORT" when ready; on SIGTERM or SIGINT prints its
 // counts on stderr and exits 0.
 
@@ -26,9 +28,10 @@ const { Server } = require('socket.io');
 
 function parseArgs(argv) {
   const options = { host: '127.0.0.1', port: 3000, delay: 0, token: '', pushInterval: 0, pingInterval: 25000,
-                    pingTimeout: 20000 };
+                    pingTimeout: 20000, compression: 0 };
   const numeric = { '--port': 'port', '--delay': 'delay', '--push-interval': 'pushInterval',
-                    '--ping-interval': 'pingInterval', '--ping-timeout': 'pingTimeout' };
+                    '--ping-interval': 'pingInterval', '--ping-timeout': 'pingTimeout',
+                    '--compression': 'compression' };
   for (let i = 0; i < argv.length; i += 2) {
     const flag = argv[i];
     const value = argv[i + 1];
@@ -58,6 +61,8 @@ const io = new Server(httpServer, {
   pingInterval: options.pingInterval,
   pingTimeout: options.pingTimeout,
   serveClient: false,
+  // --compression 1: permessage-deflate when the client offers it, every message compressed.
+  perMessageDeflate: options.compression ? { threshold: 0 } : false,
 });
 
 function serve(nsp) {

@@ -17,6 +17,7 @@
 
 #include <atomic>
 #include <fstream>
+#include <array>
 #include <sstream>
 #include <mutex>
 #include <string>
@@ -266,6 +267,43 @@ BOOST_AUTO_TEST_CASE(the_handshake_carries_query_headers_cookies_and_auth, *boos
     BOOST_TEST(seen.at("headers").at("origin").as_string() == "http://app.example");
     BOOST_TEST(seen.at("headers").at("cookie").as_string() == "session=s1");
     BOOST_TEST(seen.at("auth").at("token").as_string() == "t0k");
+}
+
+BOOST_AUTO_TEST_CASE(the_runs_compression_applies_unless_a_client_says_otherwise, *boost::unit_test::timeout(60))
+{
+    // --compression reaches Socket.IO's WebSocket as it reaches a plain one; a client's own
+    // .compression(false) wins. The server compresses every message it may: the acks of the
+    // compressed connection come back deflated and are read.
+    server_process server(WSLOAD_SOCKETIO_SERVER, {"--compression", "1"});
+    auto config = sio_config(url_of(server), 2);
+    config.compression = wsload::deflate_options();
+    std::mutex lock;
+    std::array<std::string, 2> offered;  // the Sec-WebSocket-Extensions the server saw, per user
+    std::array<bool, 2> echoed{};
+    wsload::runtime::engine engine(config, [&](wsload::user& u) -> wsload::task<> {
+        auto o = sio::options();
+        if (u.index() == 1) o.compression(false);
+        auto io = co_await sio::connect(u, o);
+        if (!io) co_return;
+        auto who = co_await io.emit_with_ack("whoami", {}, {.timeout = 5s, .intended_at = {}, .name = {}, .key = {}});
+        const std::string payload(4000, 'z');  // compresses well: a broken inflate would not echo it
+        const auto request = boost::json::serialize(boost::json::object{{"id", 7}, {"data", payload}});
+        auto ack = co_await io.emit_with_ack("request", request, {.timeout = 5s, .intended_at = {}, .name = {}, .key = {}});
+        std::lock_guard g(lock);
+        if (who) {
+            const auto doc = who->json();  // a value: the reference below must not outlive it
+            const auto& headers = doc.as_array().at(0).as_object().at("headers").as_object();
+            if (const auto* e = headers.if_contains("sec-websocket-extensions")) offered[u.index()] = e->as_string().c_str();
+        }
+        echoed[u.index()] = ack && ack->json().as_array().at(0).at("echo").at("data").as_string() == payload;
+    });
+    const auto r = engine.run();
+    BOOST_TEST(offered[0].find("permessage-deflate") != std::string::npos);
+    BOOST_TEST(offered[1].empty());
+    BOOST_TEST(echoed[0]);
+    BOOST_TEST(echoed[1]);
+    BOOST_TEST((*r.totals)[stats::counter_id::requests_answered] == 6u);  // 2 connects, 4 emits
+    check_request_accounting(*r.totals);
 }
 
 BOOST_AUTO_TEST_CASE(the_heartbeat_is_answered_and_a_server_disconnect_is_a_peer_close, *boost::unit_test::timeout(60))

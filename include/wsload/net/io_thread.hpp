@@ -10,6 +10,7 @@
 #include <wsload/net/deadline_queue.hpp>
 #include <wsload/net/header.hpp>
 #include <wsload/net/tls.hpp>
+#include <wsload/net/websocket/deflate_options.hpp>
 #include <wsload/stats/metrics.hpp>
 
 #include <boost/asio/io_context.hpp>
@@ -17,6 +18,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -28,6 +30,9 @@ struct connection_settings {
     std::chrono::nanoseconds connect_timeout = std::chrono::seconds(10);  ///< resolve + TCP + TLS + handshake together
     std::chrono::nanoseconds close_timeout = std::chrono::seconds(5);     ///< a closing handshake, whoever started it
     std::vector<header_field> headers;  ///< --header, in the order given (checked there)
+    /// --compression: permessage-deflate offered by every WebSocket whose options do not say
+    /// (plain WebSocket and Socket.IO alike).
+    std::optional<deflate_options> compression;
 };
 
 /// One thread's share of a run. Everything here is used from its own thread only, except the

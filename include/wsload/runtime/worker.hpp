@@ -61,7 +61,10 @@ struct run_state {
 
     net::connection_settings connection_settings() const
     {
-        return {.connect_timeout = config.connect_timeout, .close_timeout = config.close_timeout, .headers = config.headers};
+        return {.connect_timeout = config.connect_timeout,
+                .close_timeout = config.close_timeout,
+                .headers = config.headers,
+                .compression = config.compression};
     }
 
 private:

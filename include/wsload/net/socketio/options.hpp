@@ -41,11 +41,28 @@ public:
     options& cookie(std::string_view name, std::string_view value) { extras_.cookie(name, value); return *this; }
     options& origin(std::string_view value) { extras_.origin(value); return *this; }
 
-    /// Offer permessage-deflate on the WebSocket (unset: the run's --compression; off by default).
-    options& compression(wsload::deflate_options d) { compression_ = std::move(d); return *this; }
+    /// Offer permessage-deflate on the WebSocket with these settings (unset: the run's
+    /// --compression; off by default).
+    options& compression(wsload::deflate_options d)
+    {
+        compression_ = std::move(d);
+        compression_set_ = true;
+        return *this;
+    }
+    /// compression(true): with the default settings; false: none, whatever --compression says.
+    options& compression(bool on)
+    {
+        compression_ = on ? std::optional<wsload::deflate_options>(wsload::deflate_options()) : std::nullopt;
+        compression_set_ = true;
+        return *this;
+    }
 
     const std::string& path() const noexcept { return path_; }
-    const std::optional<wsload::deflate_options>& compression() const noexcept { return compression_; }
+    /// What the connection offers: this client's choice, else the run's (--compression).
+    const std::optional<wsload::deflate_options>& compression(const std::optional<wsload::deflate_options>& run) const noexcept
+    {
+        return compression_set_ ? compression_ : run;
+    }
     const net::upgrade_extras& extras() const noexcept { return extras_; }
     const std::string& auth() const noexcept { return auth_; }
     std::optional<std::chrono::nanoseconds> connect_timeout() const noexcept { return connect_timeout_; }
@@ -62,6 +79,7 @@ private:
     std::chrono::nanoseconds websocket_heartbeat_{0};
     net::upgrade_extras extras_;
     std::optional<wsload::deflate_options> compression_;
+    bool compression_set_ = false;  ///< compression_ overrides --compression even when empty
 };
 
 }  // namespace wsload::socketio

@@ -155,7 +155,7 @@ WSLOAD_DECL task<wsload::websocket> user::connect(net::url u, websocket_options 
     c.app_heartbeat = std::move(o.app_heartbeat_);
     o.extras_.apply_query(u);
     c.headers = o.extras_.lines(thread().settings().headers, u);
-    c.compression = o.compression_ || o.compression_set_ ? o.compression_ : config().compression;
+    c.compression = o.compression_ || o.compression_set_ ? o.compression_ : worker_.settings().compression;
     if (config().ws_layer == websocket_layer::lean)
         co_return co_await open<net::detail::lean_ws_connection>(std::move(u), std::move(c));
     if (u.tls) co_return co_await open<net::detail::tls_ws_connection>(std::move(u), std::move(c));

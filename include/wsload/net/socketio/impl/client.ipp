@@ -134,7 +134,7 @@ inline task<client> open(net::connection_owner& owner, net::url u, options o)
     c.heartbeat = o.websocket_heartbeat();
     c.max_message_bytes = o.max_message_bytes();
     c.inbox_limit = o.inbox_limit();
-    c.compression = o.compression();
+    c.compression = o.compression(owner.thread().settings().compression);
     o.extras().apply_query(target.websocket);
     c.headers = o.extras().lines(owner.thread().settings().headers, target.websocket);
     if (!co_await connection->connect(std::move(target.websocket), std::move(c))) co_return client{};
