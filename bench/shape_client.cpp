@@ -27,6 +27,8 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -58,6 +60,29 @@ struct mark {
     }
 };
 
+/// Counts by 100 ms since the run's start (the last slot takes everything later): the burst's
+/// shape over time, printed with the marks.
+struct by_100ms {
+    static constexpr std::size_t slots = 600;
+    std::array<std::atomic<std::uint32_t>, slots> counts{};
+
+    void add(wsload::user& u)
+    {
+        const auto t = wsload::clock::now() - u.worker().run().started_at;
+        const auto k = static_cast<std::size_t>(std::chrono::duration_cast<std::chrono::milliseconds>(t).count() / 100);
+        counts[std::min(k, slots - 1)].fetch_add(1, std::memory_order_relaxed);
+    }
+    void print(const char* name) const
+    {
+        std::size_t last = 0;
+        for (std::size_t k = 0; k < slots; ++k)
+            if (counts[k].load() != 0) last = k + 1;
+        std::printf("\"%s\":[", name);
+        for (std::size_t k = 0; k < last; ++k) std::printf("%s%u", k ? "," : "", counts[k].load());
+        std::printf("],");
+    }
+};
+
 /// The burst's moments. Each count is bumped by every user, on whichever thread it lives; the
 /// user whose bump reaches the first or the last one takes that mark (once), so no lock and no
 /// per-user record. Read by main() after the run, once the engine's threads are joined.
@@ -65,6 +90,7 @@ struct burst_marks {
     std::atomic<std::uint64_t> began{0};  ///< behaviours that have started running
     std::atomic<std::uint64_t> ended_connect{0};  ///< burst-connect: connects over (opened or failed)
     mark first_began, last_began, last_connect;
+    by_100ms began_at, opened_at, failed_at;  ///< behaviours begun, connects opened and failed, by 100 ms
 } marks;
 
 /// Counts this user's start; the first and the last of `users` take their mark.
@@ -73,6 +99,7 @@ void count_start(wsload::user& u)
     const auto n = marks.began.fetch_add(1, std::memory_order_acq_rel) + 1;
     if (n == 1) marks.first_began.take(u);
     if (n == u.config().users) marks.last_began.take(u);
+    marks.began_at.add(u);
 }
 
 /// Until the run ends, as the hold's idle user waits (its one timer, made at its first wait).
@@ -91,6 +118,7 @@ wsload::task<> burst_connect_user(wsload::user& u)
 {
     count_start(u);
     auto ws = co_await u.websocket();
+    (ws ? marks.opened_at : marks.failed_at).add(u);
     if (marks.ended_connect.fetch_add(1, std::memory_order_acq_rel) + 1 == u.config().users) marks.last_connect.take(u);
     if (ws) co_await ws.wait_closed();  // until the run's end closes it (or the server does)
 }
@@ -142,6 +170,9 @@ int main(int argc, char** argv)
         std::printf("shape_marks {\"workload\":\"%s\",\"began\":%llu,\"connects_ended\":%llu,", workload.c_str(),
                     static_cast<unsigned long long>(marks.began.load()),
                     static_cast<unsigned long long>(marks.ended_connect.load()));
+        marks.began_at.print("began_by_100ms");
+        marks.opened_at.print("opened_by_100ms");
+        marks.failed_at.print("failed_by_100ms");
         print_mark("first_began", marks.first_began, false);
         print_mark("last_began", marks.last_began, false);
         print_mark("last_connect", marks.last_connect, true);
