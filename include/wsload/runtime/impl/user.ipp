@@ -66,7 +66,10 @@ WSLOAD_DECL task<bool> user::await_arrival()
         co_await sleep_until(clock::time_point::max());
     }
     worker_.unpark(*this);
-    co_return std::exchange(arrival_, false) && running();
+    const bool given = std::exchange(arrival_, false);
+    // Handed over as the run stopped, before this user could start it: it never ran.
+    if (given && !running()) worker_.stats()[stats::counter_id::dropped_iterations].add();
+    co_return given && running();
 }
 
 WSLOAD_DECL void user::give_arrival() noexcept
