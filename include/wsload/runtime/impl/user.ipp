@@ -67,7 +67,10 @@ WSLOAD_DECL task<bool> user::await_arrival()
     }
     worker_.unpark(*this);
     iteration_due_ = arrival_due_;
-    co_return std::exchange(arrival_, false) && running();
+    const bool given = std::exchange(arrival_, false);
+    // Handed over as the run stopped, before this user could start it: it never ran.
+    if (given && !running()) worker_.stats()[stats::counter_id::dropped_iterations].add();
+    co_return given && running();
 }
 
 WSLOAD_DECL void user::give_arrival(clock::time_point due) noexcept
