@@ -61,7 +61,8 @@ struct run_state {
 
     net::connection_settings connection_settings() const
     {
-        return {.connect_timeout = config.connect_timeout, .close_timeout = config.close_timeout, .headers = config.headers};
+        return {.connect_timeout = config.connect_timeout, .close_timeout = config.close_timeout, .headers = config.headers,
+                .timer_slack = config.timer_slack};
     }
 
 private:
