@@ -505,6 +505,7 @@ BOOST_AUTO_TEST_CASE(prints_every_flag_its_value_and_origin_then_stops)
                           "ramp-down-timeout = 30s          # default\n"
                           "ping-interval = 5s               # env WSLOAD_PING_INTERVAL\n"
                           "threads = 4                      # builder\n"
+                          "timer-slack = 500us              # default\n"
                           "connect-timeout = 10s            # default\n"
                           "grace = 5s                       # default\n"
                           "ws-layer = lean                  # default\n"

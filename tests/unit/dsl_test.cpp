@@ -70,6 +70,11 @@ BOOST_AUTO_TEST_CASE(flags_override_the_builder_and_aliases_work)
     BOOST_TEST(p.mode == "connect-only");
     BOOST_TEST(p.interval.count() == std::chrono::nanoseconds(250ms).count());
     BOOST_TEST(p.verbose);
+    BOOST_TEST((p.config.timer_slack == wsload::net::default_timer_slack));  // not given: the default
+    BOOST_TEST(p.parse({"--timer-slack", "250us"}));
+    BOOST_TEST(p.config.timer_slack.count() == 250'000);
+    BOOST_TEST(p.parse({"--timer-slack", "0"}));
+    BOOST_TEST(p.config.timer_slack.count() == 0);
 }
 
 BOOST_AUTO_TEST_CASE(without_flags_the_builder_values_stay)
@@ -230,6 +235,9 @@ const bad_case bad_cases[] = {
     {{"--header", "Sec-WebSocket-Protocol: chat"},
      "--header: \"Sec-WebSocket-Protocol\" is set by the WebSocket handshake: ask for a subprotocol with .subprotocol(\"name\")"},
     {{"--header", "Cookie: a=1; b c=2"}, "--header: \"b c\" is not a valid cookie name"},
+    // A slack of a millisecond or more would make every coalesced send count as late.
+    {{"--timer-slack", "1ms"}, "--timer-slack: \"1ms\" is not under 1ms (a longer slack would make every send late; use e.g. 500us)"},
+    {{"--timer-slack", "fast"}, "--timer-slack: \"fast\" is not a duration (use 30s, 2m or 1h30m)"},
 };
 
 BOOST_DATA_TEST_CASE(bad_input_is_a_usage_error, boost::unit_test::data::make(bad_cases), c)

@@ -231,6 +231,9 @@ BOOST_AUTO_TEST_CASE(request_classes_and_http_responses_are_written_under_reques
     BOOST_TEST(t.failed(stats::request_failure::closed) == 2u);
     BOOST_TEST(t.http_responses[200] == 5u);
     BOOST_TEST(t.http_responses[0] == 1u);
+    // The run's timer slack (issue 18) is stated in the file and read back.
+    BOOST_TEST(doc.at("config").at("timer_slack_s").as_double() == 0.0005);
+    BOOST_TEST(loaded.config.timer_slack.count() == 500'000);
 }
 
 BOOST_AUTO_TEST_CASE(merging_adds_request_classes_and_http_responses_exactly)
@@ -283,6 +286,7 @@ BOOST_AUTO_TEST_CASE(a_file_from_before_request_classes_loads_its_failures_as_ot
     // Nor has it the generator's figures (issue 18): no workers, and its 12 columns read by
     // name, the generator's as 0.
     BOOST_TEST(old.result.generator.empty());
+    BOOST_TEST(old.config.timer_slack.count() == 0);  // written before --timer-slack: none stated
     BOOST_REQUIRE(old.result.series.size() == 1u);
     BOOST_TEST(old.result.series[0].messages_sent == 5u);
     BOOST_TEST(old.result.series[0].round_trip_p99_ns == 2'000'000u);

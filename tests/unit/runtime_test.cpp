@@ -2,12 +2,16 @@
 #define BOOST_TEST_DYN_LINK
 #endif
 // Pieces of the runtime with no network: per-user randomness, the failure
-// taxonomy, the exact merging of per-thread statistics and the per-thread deadline queue.
+// taxonomy, the exact merging of per-thread statistics, the per-thread deadline queue and the
+// per-thread sleep queue (coalesced wake-ups).
 #include <wsload/core/random.hpp>
 #include <wsload/net/connect.hpp>
 #include <wsload/net/deadline_queue.hpp>
+#include <wsload/net/sleep_queue.hpp>
 #include <wsload/stats/metrics.hpp>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/test/unit_test.hpp>
 
@@ -248,6 +252,116 @@ BOOST_AUTO_TEST_CASE(an_earlier_deadline_re_arms_the_timer_and_a_huge_one_never_
     BOOST_TEST(order == std::vector<int>{2});
     BOOST_TEST(never.scheduled());
     q.shutdown();
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(sleep_queue)
+
+namespace {
+// A sleeper: sleeps until `due` on `q`, then records when it woke and in what order.
+struct sleeper {
+    sleeper(int id_, wsload::clock::time_point due_) : id(id_), due(due_) {}
+    int id;
+    wsload::clock::time_point due;
+    wsload::clock::time_point woke{};
+    wsload::net::sleep_entry entry;
+};
+
+wsload::task<> sleep_in(wsload::net::sleep_queue& q, sleeper& s, std::vector<int>& order)
+{
+    co_await q.sleep(s.entry, s.due);
+    s.woke = wsload::clock::now();
+    order.push_back(s.id);
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(sleeps_end_on_the_slack_grid_never_early_in_due_order_and_share_wake_ups)
+{
+    boost::asio::io_context ctx(1);
+    wsload::net::sleep_queue q;
+    wsload::stats::shard lag;  // one lag sample per expiry of the queue's timer
+    q.start(ctx.get_executor(), &lag);
+    q.set_slack(1ms);
+    // 60 sleeps spread over 3 ms (one every 50 us, added out of order): they span at most four
+    // 1 ms cells of the grid, so the timer fires at most four times, however fast the loop is.
+    const auto t0 = q.on_grid(wsload::clock::now() + 100ms);  // every sleep starts before it
+    std::vector<std::unique_ptr<sleeper>> sleepers;
+    std::vector<int> order;
+    for (int i = 0; i < 60; ++i) {
+        const int k = (i * 37) % 60;  // a permutation of 0..59
+        sleepers.push_back(std::make_unique<sleeper>(k, t0 + k * 50us));
+        boost::asio::co_spawn(ctx, sleep_in(q, *sleepers.back(), order), boost::asio::detached);
+    }
+    ctx.run();
+    BOOST_REQUIRE(order.size() == 60u);
+    for (int i = 0; i < 60; ++i) BOOST_TEST(order[i] == i);  // each expiry wakes its sleeps in due order
+    for (const auto& s : sleepers) {
+        // Never early. (Not necessarily at its own grid point: a loop that wakes late for
+        // an earlier point takes every sleep due by then.)
+        BOOST_TEST((s->woke >= s->due));
+        BOOST_TEST(!s->entry.asleep());
+    }
+    // Each expiry records its lateness (one that fired on time to the nanosecond would not).
+    BOOST_TEST(lag[wsload::stats::histogram_id::event_loop_lag].count() <= 4u);
+    BOOST_TEST(q.size() == 0u);
+    BOOST_TEST((q.on_grid(t0 + 1ns) == t0 + 1ms));
+    BOOST_TEST((q.on_grid(t0) == t0));
+}
+
+BOOST_AUTO_TEST_CASE(wake_ends_a_sleep_now_a_destroyed_entry_leaves_and_shutdown_resumes_the_rest)
+{
+    boost::asio::io_context ctx(1);
+    wsload::net::sleep_queue q;
+    q.start(ctx.get_executor());
+    q.set_slack(500us);
+    std::vector<int> order;
+    const auto t0 = wsload::clock::now();
+    sleeper woken{1, t0 + 1h}, endless{2, wsload::clock::time_point::max()}, soon{3, t0 + 5ms};
+    boost::asio::co_spawn(ctx, sleep_in(q, woken, order), boost::asio::detached);
+    boost::asio::co_spawn(ctx, sleep_in(q, endless, order), boost::asio::detached);
+    boost::asio::co_spawn(ctx, sleep_in(q, soon, order), boost::asio::detached);
+    ctx.poll();  // all three asleep
+    BOOST_TEST(q.size() == 3u);
+    q.wake(woken.entry);  // a stop: at once, not in an hour
+    q.wake(woken.entry);  // twice: nothing more
+    ctx.run_for(200ms);
+    BOOST_TEST(order == (std::vector<int>{1, 3}), boost::test_tools::per_element());
+    BOOST_TEST((woken.woke - t0 < 1s));
+    BOOST_TEST(endless.entry.asleep());  // no end: only wake() or shutdown ends it
+    {
+        wsload::net::sleep_entry gone;
+        auto* frame_less = &gone;  // an entry destroyed while asleep (its user went) leaves the queue
+        boost::asio::co_spawn(ctx, [&q, frame_less]() -> wsload::task<> { co_await q.sleep(*frame_less, wsload::clock::now() + 1h); },
+                              boost::asio::detached);
+        ctx.poll();
+        BOOST_TEST(q.size() == 2u);
+    }
+    BOOST_TEST(q.size() == 1u);
+    q.shutdown();  // what still sleeps is resumed (posted), so that its frame is freed
+    ctx.restart();
+    ctx.poll();
+    BOOST_TEST(order == (std::vector<int>{1, 3, 2}), boost::test_tools::per_element());
+    BOOST_TEST(q.size() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_sleep_already_due_ends_on_the_next_turn_and_slack_zero_is_exact)
+{
+    boost::asio::io_context ctx(1);
+    wsload::net::sleep_queue q;
+    q.start(ctx.get_executor());
+    BOOST_TEST((q.slack() == wsload::clock::duration::zero()));
+    const auto t = wsload::clock::now() + 3ms + 123ns;
+    BOOST_TEST((q.on_grid(t) == t));
+    std::vector<int> order;
+    sleeper past{1, wsload::clock::now() - 1s}, exact{2, t};
+    boost::asio::co_spawn(ctx, sleep_in(q, past, order), boost::asio::detached);
+    boost::asio::co_spawn(ctx, sleep_in(q, exact, order), boost::asio::detached);
+    ctx.run();
+    BOOST_TEST(order == (std::vector<int>{1, 2}), boost::test_tools::per_element());
+    BOOST_TEST((exact.woke >= t));
+    q.set_slack(-5ms);  // a negative slack is none
+    BOOST_TEST((q.slack() == wsload::clock::duration::zero()));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -14,6 +14,7 @@
 #include <wsload/net/upgrade_extras.hpp>
 #include <wsload/net/url.hpp>
 #include <wsload/report/thresholds.hpp>
+#include <wsload/stats/generator.hpp>
 #include <wsload/runtime/run_config.hpp>
 
 #include <boost/program_options.hpp>
@@ -305,6 +306,16 @@ private:
                           c.ramp_down_timeout));
         e.push_back(bound("ping-interval", "D", "WebSocket ping every D per connection; 0 = off", c.ping_interval));
         e.push_back(bound("threads", "N", "worker threads, one io_context each", c.threads));
+        e.push_back({.name = "timer-slack", .value_name = "D",
+                     .help = "sleeps of a thread due within D of each other end on one wake-up, each at most D late "
+                             "(counted in the round trips measured from the intended time); under 1ms; 0: each on its own"});
+        e.back().get = [&c] { return format_flag_value(c.timer_slack); };
+        e.back().set = [&c](const std::string& v) {
+            const auto d = parse_flag_value<std::chrono::nanoseconds>(v);
+            if (d >= stats::late_send_threshold)
+                throw usage_error(wsload::detail::quoted(v) + " is not under 1ms (a longer slack would make every send late; use e.g. 500us)");
+            c.timer_slack = d;
+        };
         e.push_back(bound("connect-timeout", "D", "bound on TCP + TLS + upgrade", c.connect_timeout));
         e.push_back(bound("grace", "D", "at the end, time users get to close (code 1000)", c.grace));
         e.push_back({.name = "ws-layer", .value_name = "L",

@@ -13,9 +13,8 @@
 // from the tail. Deadlines are exact: the timer is armed at the earliest one, not on a tick.
 
 #include <wsload/core/task.hpp>
+#include <wsload/net/detail/earliest_timer.hpp>
 #include <wsload/stats/metrics.hpp>
-
-#include <boost/system/error_code.hpp>
 
 #include <array>
 #include <cstddef>
@@ -78,17 +77,12 @@ public:
 
     /// The timer is made here, once the owner's io_context exists. With `lag`, how late the
     /// timer fired each time is recorded there as event-loop lag (stats::shard::record_lag).
-    void start(executor ex, stats::shard* lag = nullptr)
-    {
-        timer_.emplace(ex);
-        lag_ = lag;
-    }
+    void start(executor ex, stats::shard* lag = nullptr) { timer_.start(ex, lag); }
     /// Before the io_context goes, its threads ended: what still waits expires now, so that
     /// its completion is queued there and destroyed with it (with the frames it holds).
     void shutdown() noexcept
     {
         timer_.reset();
-        armed_ = false;
         for (std::size_t i = 0; i < used_; ++i)
             while (auto* e = lists_[i].head) e->expire_now();
     }
@@ -128,11 +122,7 @@ public:
 
     /// Lets the io_context run out of work: the run is over and nothing waits (the engine's
     /// abort). A later add() arms the timer again.
-    void cancel() noexcept
-    {
-        if (timer_) timer_->cancel();
-        armed_ = false;
-    }
+    void cancel() noexcept { timer_.cancel(); }
 
 private:
     using list = deadline_list;
@@ -155,18 +145,7 @@ private:
     /// Makes sure a wait ends no later than `due`.
     void arm(clock::time_point due)
     {
-        if (!timer_ || (armed_ && armed_at_ <= due)) return;
-        armed_ = true;
-        armed_at_ = due;
-        timer_->expires_at(due);  // cancels a later wait, whose handler then sees a stale generation
-        timer_->async_wait([this, generation = ++generation_](const boost::system::error_code& ec) {
-            if (ec || generation != generation_) return;
-            armed_ = false;
-            const auto now = clock::now();
-            if (lag_ && now > armed_at_)
-                lag_->record_lag(static_cast<std::uint64_t>(std::chrono::nanoseconds(now - armed_at_).count()));
-            expire_due(now);
-        });
+        timer_.arm(due, [this](clock::time_point now) { expire_due(now); });
     }
 
     void expire_due(clock::time_point now)
@@ -180,14 +159,10 @@ private:
         if (next) arm(*next);
     }
 
-    std::optional<timer> timer_;
-    stats::shard* lag_ = nullptr;
+    detail::earliest_timer timer_;
     std::array<list, max_lists> lists_{};
     std::size_t used_ = 0;
     std::size_t size_ = 0;
-    std::uint64_t generation_ = 0;
-    clock::time_point armed_at_{};
-    bool armed_ = false;
 };
 
 inline void deadline_entry::leave_queue() noexcept

@@ -9,6 +9,7 @@
 #include <wsload/net/closable.hpp>
 #include <wsload/net/deadline_queue.hpp>
 #include <wsload/net/header.hpp>
+#include <wsload/net/sleep_queue.hpp>
 #include <wsload/net/tls.hpp>
 #include <wsload/net/websocket/deflate_options.hpp>
 #include <wsload/stats/metrics.hpp>
@@ -33,6 +34,9 @@ struct connection_settings {
     /// --compression: permessage-deflate offered by every WebSocket whose options do not say
     /// (plain WebSocket and Socket.IO alike).
     std::optional<deflate_options> compression;
+    /// Sleeps due within this of each other end on one wake-up of the thread (sleep_queue);
+    /// each ends at most this late. Zero: each at its own time.
+    std::chrono::nanoseconds timer_slack{0};
 };
 
 /// One thread's share of a run. Everything here is used from its own thread only, except the
@@ -43,10 +47,16 @@ public:
         : index_(index), settings_(std::move(settings)), tls_(tls), stopping_(stopping), stats_(std::make_unique<stats::shard>())
     {
         deadlines_.start(context_.get_executor(), stats_.get());  // its timer's lateness is event-loop lag
+        sleeps_.start(context_.get_executor(), stats_.get());
+        sleeps_.set_slack(settings_.timer_slack);
     }
     io_thread(const io_thread&) = delete;
     io_thread& operator=(const io_thread&) = delete;
-    ~io_thread() { deadlines_.shutdown(); }  // its timer goes before the io_context
+    ~io_thread()  // their timers go before the io_context
+    {
+        deadlines_.shutdown();
+        sleeps_.shutdown();
+    }
 
     unsigned index() const noexcept { return index_; }
     boost::asio::io_context& context() noexcept { return context_; }
@@ -55,6 +65,8 @@ public:
     const stats::shard& stats() const noexcept { return *stats_; }
     /// This thread's timeouts (requests, receives) on one timer.
     deadline_queue& deadlines() noexcept { return deadlines_; }
+    /// This thread's timed sleeps on one timer, woken in batches (net/sleep_queue.hpp).
+    sleep_queue& sleeps() noexcept { return sleeps_; }
     const connection_settings& settings() const noexcept { return settings_; }
     /// The run's TLS client context (built at the first secure connect of any thread).
     boost::asio::ssl::context& tls() { return tls_.get(); }
@@ -94,6 +106,7 @@ public:
     {
         closables_.for_each([](closable& c) { c.on_abort(); });
         deadlines_.cancel();
+        sleeps_.cancel();
     }
 
 private:
@@ -103,6 +116,7 @@ private:
     const std::atomic<bool>& stopping_;
     std::vector<std::pair<const void*, std::shared_ptr<void>>> locals_;  // before context_: see local()
     deadline_queue deadlines_;  // before context_: entries in frames destroyed with it leave it
+    sleep_queue sleeps_;        // before context_, for the same reason
     boost::asio::io_context context_{1};  // concurrency hint 1: one thread, no locking inside asio
     std::unique_ptr<stats::shard> stats_;
     closable_list closables_;

@@ -135,7 +135,7 @@ inline void phases(std::FILE* out, const stats::run_result& r)
 
 /// Each worker thread's health over the run, then a warning line per worker that was over a
 /// limit in some second (stats/generator.hpp). Nothing for results without it (older files).
-inline void generator(std::FILE* out, const stats::run_result& r)
+inline void generator(std::FILE* out, const stats::run_result& r, std::chrono::nanoseconds timer_slack)
 {
     if (r.generator.empty()) return;
     std::fprintf(out, "\n--- Generator (per worker thread) ---\n");
@@ -149,6 +149,11 @@ inline void generator(std::FILE* out, const stats::run_result& r)
     std::fprintf(out, "(busy: CPU time of the thread over wall time; lag: how late its timers fired; late: sends over "
                       "%s after their intended time)\n",
                  stats::format_lag(std::uint64_t(stats::late_send_threshold.count())).c_str());
+    if (timer_slack.count() > 0)
+        std::fprintf(out, "(timer slack %s: sleeps due within it shared a wake-up, each up to %s late, inside the round "
+                          "trips measured from the intended time)\n",
+                     stats::format_lag(std::uint64_t(timer_slack.count())).c_str(),
+                     stats::format_lag(std::uint64_t(timer_slack.count())).c_str());
     for (const auto& h : r.generator)
         if (const auto warning = stats::run_warning(h); !warning.empty()) std::fprintf(out, "WARNING %s\n", warning.c_str());
 }
@@ -322,7 +327,7 @@ inline void print_report(std::FILE* out, const stats::run_info& config, const st
     }
 
     detail::phases(out, r);
-    detail::generator(out, r);
+    detail::generator(out, r, config.timer_slack);
 
     std::fprintf(out, "\n--- Run time: %.2f s%s ---\n", std::chrono::duration<double>(r.elapsed).count(),
                  r.ended_early ? " (ended early: a threshold failed)" : "");

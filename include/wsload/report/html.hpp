@@ -131,6 +131,7 @@ inline std::string config_card(const stats::run_info& c, const stats::run_result
     s += tr({"duration", format_duration(c.duration)});
     s += tr({"ping interval", c.ping_interval.count() ? format_duration(c.ping_interval) : "off"});
     s += tr({"connect timeout", format_duration(c.connect_timeout)});
+    s += tr({"timer slack", c.timer_slack.count() ? format_duration(c.timer_slack) : "none"});
     s += tr({"threads", std::to_string(c.threads)});
     s += tr({"seed", std::to_string(c.seed)});
     s += tr({"run time", fixed(std::chrono::duration<double>(r.elapsed).count(), 2) + " s"});

@@ -260,6 +260,7 @@ inline boost::json::object result_document(const stats::run_info& config, const 
     cfg["duration_s"] = std::chrono::duration<double>(config.duration).count();
     cfg["ping_interval_s"] = std::chrono::duration<double>(config.ping_interval).count();
     cfg["connect_timeout_s"] = std::chrono::duration<double>(config.connect_timeout).count();
+    cfg["timer_slack_s"] = std::chrono::duration<double>(config.timer_slack).count();
     cfg["threads"] = config.threads;
     cfg["seed"] = config.seed;
     doc["config"] = std::move(cfg);

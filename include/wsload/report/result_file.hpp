@@ -208,6 +208,9 @@ inline loaded_result load_result(const boost::json::object& doc, const std::stri
         if (cfg.contains("connect_timeout_s"))  // written since 0.1 (issue 15); older files keep the default
             c.connect_timeout = std::chrono::duration_cast<std::chrono::nanoseconds>(
                 std::chrono::duration<double>(detail::real(cfg, "connect_timeout_s", file)));
+        if (cfg.contains("timer_slack_s"))  // written since issue 18's coalesced wake-ups; older files: none
+            c.timer_slack = std::chrono::round<std::chrono::nanoseconds>(
+                std::chrono::duration<double>(detail::real(cfg, "timer_slack_s", file)));
         c.threads = static_cast<unsigned>(number(cfg, "threads", file));
         c.seed = number(cfg, "seed", file);
 

@@ -4,6 +4,7 @@
 #include <wsload/core/index_set.hpp>
 #include <wsload/core/log.hpp>
 #include <wsload/net/header.hpp>
+#include <wsload/net/sleep_queue.hpp>
 #include <wsload/net/url.hpp>
 #include <wsload/net/websocket/deflate_options.hpp>
 #include <wsload/sched/arrivals.hpp>
@@ -46,6 +47,10 @@ struct run_config {
     std::uint64_t iterations_per_user = 0;
     std::chrono::nanoseconds duration = std::chrono::seconds(60);  ///< whole run, ramp included (as Locust's --run-time)
     std::chrono::nanoseconds ping_interval{0};  ///< WebSocket heartbeat; 0 = off
+    /// --timer-slack: a thread's sleeps (think, sleep_until, pace) due within this of each other
+    /// end on one wake-up, each at most this late (never early); under the late-send threshold
+    /// (1 ms). 0: each at its own time. See net/sleep_queue.hpp for the measurement behind it.
+    std::chrono::nanoseconds timer_slack = net::default_timer_slack;
     std::chrono::nanoseconds connect_timeout = std::chrono::seconds(10);  ///< TCP + TLS + upgrade together
     std::chrono::nanoseconds close_timeout = std::chrono::seconds(5);     ///< waiting for the server's close reply
     std::chrono::nanoseconds grace = std::chrono::seconds(5);  ///< after the end, how long users get to finish
@@ -89,6 +94,7 @@ inline stats::run_info describe(const run_config& c)
     info.duration = c.duration;
     info.ping_interval = c.ping_interval;
     info.connect_timeout = c.connect_timeout;
+    info.timer_slack = c.timer_slack;
     info.threads = c.threads;
     info.seed = c.seed;
     info.thresholds = c.thresholds;

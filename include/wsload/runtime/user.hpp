@@ -13,6 +13,7 @@
 #include <wsload/net/websocket.hpp>
 #include <wsload/net/closable.hpp>
 #include <wsload/net/reply_key.hpp>
+#include <wsload/net/sleep_queue.hpp>
 #include <wsload/net/websocket/deflate_options.hpp>
 #include <wsload/runtime/run_config.hpp>
 
@@ -169,6 +170,10 @@ public:
 
     /// Waits `d`, or less if the run ends meanwhile.
     task<> think(std::chrono::nanoseconds d) { return sleep_until(clock::now() + d); }
+    /// Waits until `t`, or less if the run ends meanwhile. Sleeps of one thread due within
+    /// --timer-slack of each other end on one wake-up: this one ends at most that much after
+    /// `t` (never before it). A send made then and measured from `t` (request_options::
+    /// intended_at) counts that lateness in its round trip.
     WSLOAD_DECL task<> sleep_until(clock::time_point t);
     /// Waits for the next slot of `step` across the whole run: slots are `interval` apart, in
     /// the order users ask, over every thread (seed 000's login_interval: at most one login per
@@ -225,7 +230,9 @@ private:
 
     runtime::worker& worker_;
     std::uint64_t index_;
-    std::unique_ptr<timer> sleep_;  ///< made at the first sleep: a user that only holds a connection has none
+    /// Its place in the thread's sleep queue, made at the first sleep: a user that only holds
+    /// a connection has none.
+    std::unique_ptr<net::sleep_entry> sleep_;
     random_generator random_;
     net::closable_list connections_;  ///< its open connections (each leaves when it ends)
     std::unique_ptr<ramp_down_deadline> ramp_down_;  ///< made when the shape stops it

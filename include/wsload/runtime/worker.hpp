@@ -64,7 +64,8 @@ struct run_state {
         return {.connect_timeout = config.connect_timeout,
                 .close_timeout = config.close_timeout,
                 .headers = config.headers,
-                .compression = config.compression};
+                .compression = config.compression,
+                .timer_slack = config.timer_slack};
     }
 
 private:

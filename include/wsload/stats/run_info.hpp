@@ -19,6 +19,9 @@ struct run_info {
     std::chrono::nanoseconds duration{0};      ///< whole run, ramp included
     std::chrono::nanoseconds ping_interval{0};
     std::chrono::nanoseconds connect_timeout = std::chrono::seconds(10);
+    /// Sleeps of a thread due within this shared a wake-up, each up to this late (--timer-slack).
+    /// Files written before it had none: zero.
+    std::chrono::nanoseconds timer_slack{0};
     unsigned threads = 0;
     std::uint64_t seed = 0;
     std::vector<std::string> thresholds;       ///< as given, e.g. "connect.p99 < 100ms"

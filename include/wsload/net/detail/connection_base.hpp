@@ -35,6 +35,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/stream_traits.hpp>
 
+#include <unistd.h>  // close
+
 #include <algorithm>
 #include <cstdint>
 #include <exception>
@@ -427,6 +429,18 @@ protected:
             t.tls = clock::now();
             if (SSL_session_reused(stream.native_handle())) stats_[stats::counter_id::tls_sessions_resumed].add();
         } else if constexpr (std::is_same_v<Stream, lean_stream>) {
+            // The connect's wait was a write operation, so asio now watches the descriptor for
+            // EPOLLOUT for good, and each readiness wait for reading re-arms it with that too
+            // (epoll_ctl MOD): a writable socket then reports a useless EPOLLOUT after every
+            // message read, which asio dispatches and drops; at 1,000 x 10 msg/s a quarter of the
+            // client's epoll_wait calls returned only such events. Handed back to the reactor
+            // afresh (one DEL and one ADD per connection), it is watched for reading only; a
+            // write that must wait adds EPOLLOUT again (under backpressure only).
+            if (const auto fd = socket.release(cec); !cec) {
+                socket.assign(endpoint.protocol(), fd, cec);
+                if (cec) ::close(fd);  // the reactor refused it (no memory): not leaked
+            }
+            if (cec) co_return fail_attempt(connect_phase::tcp, cec);
             socket.non_blocking(true, cec);  // the lean layers try, then wait for readiness
             if (u.tls) {
                 const auto tec = co_await stream.tls_handshake(thread_.tls().native_handle(), u.host,

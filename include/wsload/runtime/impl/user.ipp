@@ -78,7 +78,7 @@ WSLOAD_DECL void user::give_arrival(clock::time_point due) noexcept
     arrival_ = true;
     arrival_due_ = due;
     worker_.unpark(*this);
-    if (sleep_) sleep_->cancel();
+    if (sleep_) worker_.sleeps().wake(*sleep_);
 }
 
 WSLOAD_DECL user::~user()
@@ -109,9 +109,8 @@ WSLOAD_DECL task<> user::sleep_until(clock::time_point t)
         co_await boost::asio::post(worker_.get_executor(), wsload::use_awaitable);
         co_return;
     }
-    if (!sleep_) sleep_ = std::make_unique<timer>(worker_.get_executor());
-    sleep_->expires_at(t);
-    co_await sleep_->async_wait(use_task);
+    if (!sleep_) sleep_ = std::make_unique<net::sleep_entry>();
+    co_await worker_.sleeps().sleep(*sleep_, t);
 }
 
 WSLOAD_DECL task<> user::pace(std::string_view step, std::chrono::nanoseconds interval)
@@ -122,14 +121,14 @@ WSLOAD_DECL task<> user::pace(std::string_view step, std::chrono::nanoseconds in
 WSLOAD_DECL void user::on_stop()
 {
     stopped_ = true;
-    if (sleep_) sleep_->cancel();
+    if (sleep_) worker_.sleeps().wake(*sleep_);
     connections_.for_each([](net::closable& c) { c.on_stop(); });
 }
 
 WSLOAD_DECL void user::on_abort()
 {
     stopped_ = true;
-    if (sleep_) sleep_->cancel();
+    if (sleep_) worker_.sleeps().wake(*sleep_);
     connections_.for_each([](net::closable& c) { c.on_abort(); });
 }
 
