@@ -387,9 +387,10 @@ private:
         if (state_.stopping.load(std::memory_order_acquire))
             return change_result::no("the run is stopping: changes are refused once its stop has begun");
         const auto at = elapsed();
+        const auto initial_users = live_.initial_users();  // the shape's, before the change
         auto d = decide(at);
         if (!d.result.applied()) return d.result;
-        d.change.phase = phases_.begin_live(std::move(d.name), at, d.users, live_.initial_users());
+        d.change.phase = phases_.begin_live(std::move(d.name), at, d.users, initial_users);
         pending_changes_.fetch_add(workers_.size(), std::memory_order_acq_rel);
         for (auto& w : workers_)
             boost::asio::post(w->get_executor(), [this, &w = *w, c = d.change] {
