@@ -306,6 +306,8 @@ BOOST_AUTO_TEST_CASE(an_arrival_rate_changed_while_running_is_followed, *boost::
     // iteration that spans the change, the last ones cut by the run's end).
     const auto before = arrivals(*r.phases[0].totals), expected_before = 20 * change + 1;
     const auto after = arrivals(*r.phases[1].totals), expected_after = 60 * (end - change);
+    BOOST_TEST_MESSAGE("arrivals: " << before << " before the change at " << change << " s (" << expected_before
+                                    << " asked), " << after << " after it to " << end << " s (" << expected_after << " asked)");
     BOOST_TEST(std::abs(before - expected_before) <= 3.0, before << " arrivals before the change, " << expected_before << " asked");
     BOOST_TEST(std::abs(after - expected_after) <= 3.0, after << " arrivals after the change, " << expected_after << " asked");
     BOOST_TEST(static_cast<double>(ran.load()) == arrivals(t));
