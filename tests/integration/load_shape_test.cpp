@@ -5,6 +5,7 @@
 
 #include <support/child_process.hpp>
 #include <support/layer_under_test.hpp>
+#include <support/shaped_run.hpp>
 #include <wsload/runtime/engine.hpp>
 #include <wsload/runtime/iteration_loop.hpp>
 
@@ -22,23 +23,6 @@ using namespace std::chrono_literals;
 namespace stats = wsload::stats;
 using stats::counter_id;
 
-namespace {
-
-wsload::run_config shaped(const wsload::test::im_server_process& server, const wsload::sched::plan& plan)
-{
-    wsload::run_config c;
-    c.name = "load-shape";
-    c.target = wsload::net::parse_url("ws://127.0.0.1:" + std::to_string(server.port()) + "/ws");
-    c.load = plan;
-    c.users = plan.peak();
-    c.duration = plan.length() + 10s;  // an upper bound: the run ends when every user has ended
-    c.threads = 2;
-    c.ws_layer = wsload::test::layer_under_test();
-    return c;
-}
-
-}  // namespace
-
 BOOST_AUTO_TEST_SUITE(load_shape)
 
 BOOST_AUTO_TEST_CASE(stages_ramp_down_stops_users_like_the_end_of_a_run, *boost::unit_test::timeout(60))
@@ -46,7 +30,7 @@ BOOST_AUTO_TEST_CASE(stages_ramp_down_stops_users_like_the_end_of_a_run, *boost:
     wsload::test::im_server_process server(WSLOAD_IM_SERVER);
     const auto plan = wsload::sched::stages{{0s, 8}, {1s, 8}, {1s, 0}}.to_plan();
     std::atomic<int> ended_waiting{0};
-    wsload::runtime::engine engine(shaped(server, plan), [&](wsload::user& u) -> wsload::task<> {
+    wsload::runtime::engine engine(wsload::test::shaped_run(server, plan), [&](wsload::user& u) -> wsload::task<> {
         auto ws = co_await u.websocket();
         if (!ws) co_return;
         while (u.running()) {
@@ -80,7 +64,7 @@ BOOST_AUTO_TEST_CASE(a_user_that_outlives_its_ramp_down_timeout_is_counted_abort
 {
     wsload::test::im_server_process server(WSLOAD_IM_SERVER);
     const auto plan = wsload::sched::stages{{0s, 4}, {500ms, 4}, {0s, 0}, {3s, 0}}.to_plan();
-    auto config = shaped(server, plan);
+    auto config = wsload::test::shaped_run(server, plan);
     config.ramp_down_timeout = 300ms;
     std::atomic<int> closed_before_abort{0};
     wsload::runtime::engine engine(config, [&](wsload::user& u) -> wsload::task<> {
@@ -106,7 +90,7 @@ BOOST_AUTO_TEST_CASE(a_stage_going_back_up_starts_the_stopped_indices_again, *bo
 {
     wsload::test::im_server_process server(WSLOAD_IM_SERVER);
     const auto plan = wsload::sched::stages{{0s, 6}, {600ms, 6}, {0s, 2}, {600ms, 2}, {0s, 6}, {600ms, 6}}.to_plan();
-    auto config = shaped(server, plan);
+    auto config = wsload::test::shaped_run(server, plan);
     config.duration = plan.length();
     std::mutex m;
     std::multiset<std::uint64_t> lives;
@@ -132,7 +116,7 @@ BOOST_AUTO_TEST_CASE(a_stage_going_back_up_starts_the_stopped_indices_again, *bo
 BOOST_AUTO_TEST_CASE(iterations_are_counted_timed_and_a_throwing_one_ends_only_itself, *boost::unit_test::timeout(60))
 {
     wsload::test::im_server_process server(WSLOAD_IM_SERVER);
-    auto config = shaped(server, wsload::sched::linear_ramp{4, 0s}.to_plan());
+    auto config = wsload::test::shaped_run(server, wsload::sched::linear_ramp{4, 0s}.to_plan());
     config.iterations_per_user = 6;
     std::atomic<int> starts{0}, stops{0}, answered{0};
     struct per_user {
@@ -176,7 +160,7 @@ BOOST_AUTO_TEST_CASE(iterations_are_counted_timed_and_a_throwing_one_ends_only_i
 BOOST_AUTO_TEST_CASE(shared_iterations_are_run_exactly_once_over_all_users, *boost::unit_test::timeout(60))
 {
     wsload::test::im_server_process server(WSLOAD_IM_SERVER);
-    auto config = shaped(server, wsload::sched::linear_ramp{5, 0s}.to_plan());
+    auto config = wsload::test::shaped_run(server, wsload::sched::linear_ramp{5, 0s}.to_plan());
     config.iterations = 23;
     std::atomic<int> ran{0};
     auto it = wsload::iterations([&](wsload::user& u) -> wsload::task<> {
@@ -194,7 +178,7 @@ BOOST_AUTO_TEST_CASE(shared_iterations_are_run_exactly_once_over_all_users, *boo
 BOOST_AUTO_TEST_CASE(paced_steps_are_an_interval_apart_across_threads, *boost::unit_test::timeout(60))
 {
     wsload::test::im_server_process server(WSLOAD_IM_SERVER);
-    auto config = shaped(server, wsload::sched::linear_ramp{6, 0s}.to_plan());
+    auto config = wsload::test::shaped_run(server, wsload::sched::linear_ramp{6, 0s}.to_plan());
     config.threads = 3;
     std::mutex m;
     std::vector<wsload::clock::time_point> logins;
@@ -210,52 +194,13 @@ BOOST_AUTO_TEST_CASE(paced_steps_are_an_interval_apart_across_threads, *boost::u
     BOOST_TEST((logins.back() - logins.front() < 800ms));
 }
 
-namespace {
-
-/// Connects, then asks and waits 50 ms until the shape or the run stops it.
-wsload::task<> ask_until_stopped(wsload::user& u)
-{
-    auto ws = co_await u.websocket();
-    if (!ws) co_return;
-    while (u.running()) {
-        const auto text = "hi " + u.id();
-        // Captured by reference: a lambda holding a string, made inside the co_await
-        // expression, would be destroyed twice by g++ 12.
-        const auto answers = [&text](std::string_view m) { return m == text; };
-        co_await ws.request(text, answers);
-        co_await u.think(50ms);
-    }
-}
-
-/// The phases of `r` add up to its totals, counter by counter and bucket by bucket.
-void check_phases_add_up(const wsload::stats::run_result& r)
-{
-    stats::totals sum;
-    for (const auto& p : r.phases) sum.add(*p.totals);
-    const auto& t = *r.totals;
-    for (std::size_t i = 0; i < stats::counter_count; ++i)
-        if (i != static_cast<std::size_t>(counter_id::active_connections))
-            BOOST_TEST(sum.counters[i] == t.counters[i], stats::counter_names[i]);
-    BOOST_TEST(sum.connect_failures == t.connect_failures);
-    BOOST_TEST(sum.disconnects == t.disconnects);
-    BOOST_TEST(sum.request_failures == t.request_failures);
-    for (std::size_t i = 0; i < stats::histogram_count; ++i) {
-        const auto a = sum.histograms[i].export_state(), b = t.histograms[i].export_state();
-        BOOST_TEST(a.count == b.count, stats::histogram_names[i]);
-        BOOST_TEST(a.sum == b.sum);
-        BOOST_TEST((a.buckets == b.buckets));
-    }
-}
-
-}  // namespace
-
 BOOST_AUTO_TEST_CASE(steps_cut_the_figures_by_level_exactly, *boost::unit_test::timeout(60))
 {
     wsload::test::im_server_process server(WSLOAD_IM_SERVER);
     const auto plan = wsload::sched::steps{{2, 4, 6}, 800ms}.to_plan();
-    auto config = shaped(server, plan);
+    auto config = wsload::test::shaped_run(server, plan);
     config.duration = plan.length();
-    wsload::runtime::engine engine(config, ask_until_stopped);
+    wsload::runtime::engine engine(config, wsload::test::ask_until_stopped);
     const auto r = engine.run();
     BOOST_REQUIRE(r.phases.size() == 3u);
     const std::uint64_t levels[] = {2, 4, 6};
@@ -280,7 +225,7 @@ BOOST_AUTO_TEST_CASE(steps_cut_the_figures_by_level_exactly, *boost::unit_test::
     }
     BOOST_TEST((r.phases[2].end == r.elapsed));
     BOOST_TEST(r.phases[2].totals->ended(stats::disconnect_reason::client_stop) == 6u);  // the run's end
-    check_phases_add_up(r);
+    wsload::test::check_phases_add_up(r);
 }
 
 BOOST_AUTO_TEST_CASE(a_run_ended_during_a_stage_closes_it_and_leaves_the_next_out, *boost::unit_test::timeout(60))
@@ -289,9 +234,9 @@ BOOST_AUTO_TEST_CASE(a_run_ended_during_a_stage_closes_it_and_leaves_the_next_ou
     // Stage 1 is a jump (no length), stage 2 holds, stage 3 starts a user at 0.7 s and
     // another at 1.2 s, stage 4 would start at 1.7 s.
     const auto plan = wsload::sched::stages{{0s, 3}, {700ms, 3}, {1s, 5}, {3s, 5}}.to_plan();
-    auto config = shaped(server, plan);
+    auto config = wsload::test::shaped_run(server, plan);
     config.duration = 1s;
-    wsload::runtime::engine engine(config, ask_until_stopped);
+    wsload::runtime::engine engine(config, wsload::test::ask_until_stopped);
     const auto r = engine.run();
     BOOST_REQUIRE(r.phases.size() == 3u);  // stage 4 was never reached
     const auto& jump = *r.phases[0].totals;
@@ -309,7 +254,7 @@ BOOST_AUTO_TEST_CASE(a_run_ended_during_a_stage_closes_it_and_leaves_the_next_ou
     BOOST_TEST((r.phases[2].start == 700ms));
     BOOST_TEST((r.phases[2].end == r.elapsed));
     BOOST_TEST(ramp.ended(stats::disconnect_reason::client_stop) == 4u);
-    check_phases_add_up(r);
+    wsload::test::check_phases_add_up(r);
 }
 
 BOOST_AUTO_TEST_CASE(an_arrival_rate_starts_iterations_on_time_and_counts_what_it_could_not, *boost::unit_test::timeout(60))
@@ -317,7 +262,7 @@ BOOST_AUTO_TEST_CASE(an_arrival_rate_starts_iterations_on_time_and_counts_what_i
     wsload::test::im_server_process server(WSLOAD_IM_SERVER);
     // 40 iterations a second for 1 s (k = 0..39), each taking 100 ms, on 2 users and at most 3:
     // 3 users run at most 30 a second, so some arrivals find no free user and are dropped.
-    auto config = shaped(server, wsload::sched::linear_ramp{3, 0s}.to_plan());
+    auto config = wsload::test::shaped_run(server, wsload::sched::linear_ramp{3, 0s}.to_plan());
     config.load.reset();
     config.arrivals = wsload::sched::arrival_rate{40, 2, 3}.to_plan();
     config.duration = 990ms;  // the last arrival at 975 ms; the one at 1 s never comes
@@ -374,7 +319,7 @@ BOOST_AUTO_TEST_CASE(paced_iterations_start_at_their_due_times, *boost::unit_tes
     // pacing::every(100ms): one iteration per 100 ms per user (Locust's constant_pacing),
     // each user's first at its own point of the first 100 ms, however long each takes.
     wsload::test::im_server_process server(WSLOAD_IM_SERVER);
-    auto config = shaped(server, wsload::sched::linear_ramp{4, 0s}.to_plan());
+    auto config = wsload::test::shaped_run(server, wsload::sched::linear_ramp{4, 0s}.to_plan());
     config.iterations_per_user = 5;
     std::array<std::vector<wsload::clock::time_point>, 4> dues;  // each user's, on its own thread
     std::array<std::vector<wsload::clock::time_point>, 4> starts;
@@ -405,7 +350,7 @@ BOOST_AUTO_TEST_CASE(paced_iterations_start_at_their_due_times, *boost::unit_tes
 BOOST_AUTO_TEST_CASE(a_ramping_arrival_rate_ends_with_its_stages_and_starts_users_as_needed, *boost::unit_test::timeout(60))
 {
     wsload::test::im_server_process server(WSLOAD_IM_SERVER);
-    auto config = shaped(server, wsload::sched::linear_ramp{1, 0s}.to_plan());
+    auto config = wsload::test::shaped_run(server, wsload::sched::linear_ramp{1, 0s}.to_plan());
     config.load.reset();
     config.arrivals = wsload::sched::ramping_arrival_rate{0, {{1s, 20}, {500ms, 20}}, 1, 8}.to_plan();  // 10 + 10
     config.duration = config.arrivals->length();

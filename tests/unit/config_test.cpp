@@ -521,6 +521,7 @@ BOOST_AUTO_TEST_CASE(prints_every_flag_its_value_and_origin_then_stops)
                           "csv =                            # default\n"
                           "html =                           # default\n"
                           "metrics-listen =                 # default\n"
+                          "live-max-users = 0               # default\n"
                           "quiet = true                     # file " + f + ":2\n"
                           "abort-on-fail = false            # default\n"
                           "threshold = connect.p99 < 100ms  # builder\n"

@@ -681,6 +681,39 @@ BOOST_AUTO_TEST_CASE(many_scrapes_on_one_connection_and_on_many)
     BOOST_TEST(renders.load() == 250);
 }
 
+BOOST_AUTO_TEST_CASE(routes_answer_their_paths_besides_the_metrics)
+{
+    std::vector<report::http_route> routes;
+    routes.push_back({"GET", "/control", [](const report::http_call&) { return report::http_answer{200, "application/json", "{}"}; }});
+    routes.push_back({"POST", "/control/users", [](const report::http_call& c) {
+                          return report::http_answer{c.query == "target=1" ? 200u : 400u, "text/plain",
+                                                     std::string(c.method) + " " + std::string(c.path) + " " + std::string(c.query)};
+                      }});
+    routes.push_back({"POST", "/boom", [](const report::http_call&) -> report::http_answer { throw std::runtime_error("no"); }});
+    report::metrics_endpoint endpoint("127.0.0.1:0", [] { return std::string("m 1\n"); }, std::move(routes));
+    const auto replies = exchange(endpoint.port(), {make_request(http::verb::get, "/control"),
+                                                    make_request(http::verb::post, "/control/users?target=1"),
+                                                    make_request(http::verb::post, "/control/users?target=x"),
+                                                    make_request(http::verb::get, "/control/users"),
+                                                    make_request(http::verb::post, "/control/other"),
+                                                    make_request(http::verb::post, "/boom"),
+                                                    make_request(http::verb::get, "/metrics")});
+    BOOST_TEST_REQUIRE(replies.size() == 7u);
+    BOOST_TEST(replies[0].status == 200u);
+    BOOST_TEST(replies[0].content_type == "application/json");
+    BOOST_TEST(replies[0].body == "{}");
+    BOOST_TEST(replies[1].status == 200u);
+    BOOST_TEST(replies[1].body == "POST /control/users target=1");
+    BOOST_TEST(replies[2].status == 400u);
+    BOOST_TEST(replies[3].status == 405u);
+    BOOST_TEST(replies[3].allow == "POST");
+    BOOST_TEST(replies[4].status == 404u);
+    BOOST_TEST(replies[5].status == 500u);
+    BOOST_TEST(replies[5].body == "cannot answer: no\n");
+    BOOST_TEST(replies[6].status == 200u);  // the metrics as before, on the same connection
+    BOOST_TEST(replies[6].body == "m 1\n");
+}
+
 BOOST_AUTO_TEST_CASE(idle_and_oversized_clients_are_closed)
 {
     report::metrics_endpoint_limits limits;

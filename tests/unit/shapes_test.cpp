@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <optional>
 #include <vector>
 
 using namespace std::chrono_literals;
@@ -181,6 +182,42 @@ BOOST_AUTO_TEST_CASE(batches_start_together_at_each_interval)
     BOOST_TEST(p.description() == "12 users in batches of 5 every 2s");
 }
 
+BOOST_AUTO_TEST_CASE(a_plan_from_a_live_change_starts_where_the_users_are)
+{
+    // At 1 s, 4 users run (of a ramp to 10 over 2.5 s); the change goes to 8 at 4 users/s.
+    const auto before = sched::linear_ramp{10, 2500ms}.to_plan();
+    BOOST_TEST(before.users_at(1s) == 5u);  // users 0..4 at 0, 0.25, 0.5, 0.75, 1 s
+    BOOST_TEST(before.target_at(1s) == 10u);
+    BOOST_TEST(before.rate_at(1s) == 4.0);
+    BOOST_TEST(before.target_at(3s) == 10u);
+    BOOST_TEST(before.rate_at(3s) == 0.0);
+    auto up = sched::plan::starting_at(1s, 5);
+    BOOST_TEST(up.users_at(1s) == 5u);
+    up.go_to(8, 750ms);
+    BOOST_TEST(up.users_at(1s) == 6u);  // user 5 at once
+    BOOST_TEST(up.users_at(2s) == 8u);
+    BOOST_TEST(up.target_at(1200ms) == 8u);
+    const auto events = walk(up, 2);
+    BOOST_REQUIRE(events.size() == 3u);  // users 5, 6, 7; the 5 before are not the plan's to start
+    for (std::size_t k = 0; k < 3; ++k) {
+        BOOST_TEST(events[k].index == 5 + k);
+        BOOST_TEST(events[k].start);
+        BOOST_TEST(events[k].at.count() == ns(1s) + static_cast<std::int64_t>(k) * 250'000'000);
+    }
+    // Down from there: the newest first, the last at the end; nothing below the target.
+    auto down = sched::plan::starting_at(1s, 5);
+    down.go_to(2, 0s);
+    const auto stops = walk(down, 3);
+    BOOST_REQUIRE(stops.size() == 3u);
+    for (const auto& e : stops) BOOST_TEST((!e.start && e.index >= 2 && e.index <= 4 && e.at == 1s));
+    BOOST_TEST(down.users_at(5s) == 2u);
+    // A change to where it is: no event, the users held.
+    auto same = sched::plan::starting_at(1s, 5);
+    same.go_to(5, 0s);
+    BOOST_TEST(walk(same, 2).empty());
+    BOOST_TEST(same.users_at(9s) == 5u);
+}
+
 BOOST_AUTO_TEST_CASE(command_line_forms_and_their_errors)
 {
     const auto s = sched::parse_stages("30s:100,1m:100,20s:0");
@@ -344,6 +381,44 @@ BOOST_AUTO_TEST_CASE(poisson_arrivals_keep_the_rate_and_repeat_with_the_seed)
     std::size_t even = 0;  // not evenly spaced
     for (std::size_t k = 1; k < a.size(); ++k) even += (a[k] - a[k - 1] == 10'000'000);
     BOOST_TEST(even < a.size() / 10);
+}
+
+BOOST_AUTO_TEST_CASE(a_live_change_continues_the_arrivals_before_it_and_follows_the_new_rate)
+{
+    // 10/s, changed at 3.05 s to 40/s at once: iterations 0..30 keep their times (k / 10 s),
+    // then they come 25 ms apart, the integral going on from 30.5 (the next, k = 31, at 3.0625 s).
+    const auto p = sched::arrival_rate{10, 1, 1}.to_plan();
+    BOOST_TEST(p.rate_at(2s) == 10.0);
+    auto changed = p.until(3050ms);
+    BOOST_TEST(changed.length().count() == ns(3050ms));
+    BOOST_TEST(std::abs(changed.total() - 30.5) < 1e-9);
+    BOOST_TEST(!changed.time_of(31).has_value());  // cut there: no more before the change
+    changed.go_to(40, 0s).hold(sched::arrival_rate::run_length);
+    BOOST_TEST(changed.rate_at(4s) == 40.0);
+    for (int k = 0; k <= 30; ++k) BOOST_REQUIRE(changed.time_of(k)->count() == p.time_of(k)->count());
+    BOOST_TEST(changed.time_of(31)->count() == ns(3050ms) + 12'500'000);
+    BOOST_TEST(changed.time_of(32)->count() == ns(3050ms) + 37'500'000);
+
+    // A worker's cursor follows the changed plan and keeps its own numbers: worker 1 of 2 had
+    // taken k = 31 (at 3.1 s under the old rate); again() gives it under the new one.
+    sched::arrival_cursor c(p, 1, 2, false, 1);
+    std::optional<std::chrono::nanoseconds> at;
+    do at = c.next(); while (*at < 3050ms);
+    BOOST_TEST(at->count() == ns(3100ms));
+    c.follow(changed);
+    BOOST_TEST(c.again()->count() == ns(3050ms) + 12'500'000);
+    BOOST_TEST(c.next()->count() == ns(3050ms) + 62'500'000);  // k = 33
+
+    // A ramp cut in its middle: the rate where it was, the earlier times unchanged.
+    const auto ramp = sched::ramping_arrival_rate{0, {{10s, 10}}, 1, 1}.to_plan();
+    const auto cut = ramp.until(5s);
+    BOOST_TEST(std::abs(cut.rate_at(4s) - 4.0) < 1e-9);
+    BOOST_TEST(std::abs(cut.total() - 12.5) < 1e-9);
+    for (int k = 0; k <= 12; ++k) BOOST_REQUIRE(cut.time_of(k)->count() == ramp.time_of(k)->count());
+    // Past the plan's end: its last rate held to the change.
+    const auto held = ramp.until(12s);
+    BOOST_TEST(std::abs(held.total() - 70.0) < 1e-9);
+    BOOST_TEST(held.rate_at(11s) == 10.0);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -357,8 +357,16 @@ private:
         e.push_back(bound("csv", "PREFIX", "also write PREFIX_stats.csv, PREFIX_stats_history.csv, PREFIX_failures.csv",
                           c.csv_prefix));
         e.push_back(bound("html", "FILE", "also write a self-contained HTML report to FILE", c.html_file));
-        e.push_back(bound("metrics-listen", "HOST:PORT", "serve Prometheus metrics at http://HOST:PORT/metrics while running",
+        e.push_back(bound("metrics-listen", "HOST:PORT",
+                          "serve Prometheus metrics at http://HOST:PORT/metrics while running, and the live control: GET "
+                          "/control (the load now, JSON); POST /control/users?target=N[&rate=R|&over=D], "
+                          "/control/spawn-rate?rate=R, /control/arrival-rate?rate=R[&over=D] (e.g. curl -X POST "
+                          "'http://HOST:PORT/control/users?target=500&rate=50')",
                           c.metrics_listen));
+        e.push_back(bound("live-max-users", "N",
+                          "the most users a live change (--metrics-listen's /control) may ask for; 0: ten times the "
+                          "shape's peak, at least 1000",
+                          c.live_max_users));
         e.push_back(bound("quiet", "", "no progress line each second", c.quiet));
         e.back().short_name = "q";
         e.push_back(bound("abort-on-fail", "", "end the run as soon as a threshold can no longer pass", c.abort_on_fail));

@@ -1,6 +1,8 @@
 #pragma once
 // The HTTP endpoint Prometheus scrapes (`--metrics-listen HOST:PORT`): a minimal HTTP/1.1 server
-// on a thread of its own that answers GET /metrics with what it is given to render.
+// on a thread of its own that answers GET /metrics with what it is given to render, and the
+// routes it is given besides (the live control, which dsl/ wires to the engine: report/ knows
+// no engine).
 
 #include <wsload/core/error.hpp>
 #include <wsload/core/log.hpp>
@@ -29,8 +31,34 @@
 #include <string_view>
 #include <thread>
 #include <utility>
+#include <vector>
 
 namespace wsload::report {
+
+/// A request to one of the endpoint's routes, as its handler sees it (views into the request,
+/// valid during the call).
+struct http_call {
+    std::string_view method;  ///< "GET", "POST"
+    std::string_view path;    ///< without the query
+    std::string_view query;   ///< after '?', as sent (not decoded)
+    std::string_view body;
+};
+
+/// A route handler's answer.
+struct http_answer {
+    unsigned status = 200;
+    std::string content_type = "application/json";
+    std::string body = {};
+};
+
+/// A path the endpoint serves besides /metrics: `handle` answers requests with this method and
+/// path, on the endpoint's thread (one at a time). A request to the path with another method gets
+/// 405 and the methods its routes take.
+struct http_route {
+    std::string method;
+    std::string path;
+    std::function<http_answer(const http_call&)> handle;
+};
 
 /// Bounds of the metrics endpoint; the defaults suit Prometheus scraping every few seconds.
 struct metrics_endpoint_limits {
@@ -73,16 +101,21 @@ struct listen_address {
     }
 };
 
-/// A minimal HTTP/1.1 server for Prometheus: GET /metrics answers with render()'s text; 404 for
-/// other paths, 405 for other methods. Listens from construction on, serves on its own thread
-/// and io_context; render() runs there. The destructor stops the thread and closes every socket.
+/// A minimal HTTP/1.1 server for Prometheus: GET /metrics answers with render()'s text, and the
+/// routes given answer their paths; 404 for other paths, 405 for other methods. Listens from
+/// construction on, serves on its own thread and io_context; render() and the routes' handlers
+/// run there. The destructor stops the thread and closes every socket.
 class metrics_endpoint {
 public:
     /// Binds `listen` ("host:port", port 0 = any free port) now; throws usage_error with one
     /// line when the address is malformed or cannot be listened on.
     metrics_endpoint(std::string_view listen, std::function<std::string()> render,
                      metrics_endpoint_limits limits = {})
-        : render_(std::move(render)), limits_(limits)
+        : metrics_endpoint(listen, std::move(render), {}, limits)
+    {}
+    metrics_endpoint(std::string_view listen, std::function<std::string()> render, std::vector<http_route> routes,
+                     metrics_endpoint_limits limits = {})
+        : render_(std::move(render)), routes_(std::move(routes)), limits_(limits)
     {
         const auto address = listen_address::parse(listen);
         const auto fail = [&](const boost::system::error_code& ec) {
@@ -193,9 +226,7 @@ private:
         const auto target = std::string_view(request.target());
         const auto path = target.substr(0, target.find('?'));
         if (path != "/metrics") {
-            response.result(http::status::not_found);
-            response.set(http::field::content_type, "text/plain; charset=utf-8");
-            response.body() = "not found: the metrics are at /metrics\n";
+            route(request, path, response);
         } else if (request.method() != http::verb::get) {
             response.result(http::status::method_not_allowed);
             response.set(http::field::allow, "GET");
@@ -216,9 +247,52 @@ private:
         return response;
     }
 
+    /// A path other than /metrics: the route that takes it and the request's method, else 405
+    /// (the path is known) or 404.
+    void route(const boost::beast::http::request<boost::beast::http::string_body>& request, std::string_view path,
+               boost::beast::http::response<boost::beast::http::string_body>& response) const
+    {
+        namespace http = boost::beast::http;
+        std::string allow;
+        const auto method = std::string_view(request.method_string());
+        for (const auto& r : routes_) {
+            if (r.path != path) continue;
+            if (r.method != method) {
+                allow += (allow.empty() ? "" : ", ") + r.method;
+                continue;
+            }
+            const auto target = std::string_view(request.target());
+            const auto question = target.find('?');
+            const http_call call{method, path,
+                                 question == std::string_view::npos ? std::string_view() : target.substr(question + 1),
+                                 request.body()};
+            try {
+                auto answer = r.handle(call);
+                response.result(answer.status);
+                response.set(http::field::content_type, answer.content_type);
+                response.body() = std::move(answer.body);
+            } catch (const std::exception& e) {
+                response.result(http::status::internal_server_error);
+                response.set(http::field::content_type, "text/plain; charset=utf-8");
+                response.body() = std::string("cannot answer: ") + e.what() + "\n";
+            }
+            return;
+        }
+        response.set(http::field::content_type, "text/plain; charset=utf-8");
+        if (allow.empty()) {
+            response.result(http::status::not_found);
+            response.body() = "not found: the metrics are at /metrics\n";
+        } else {
+            response.result(http::status::method_not_allowed);
+            response.set(http::field::allow, allow);
+            response.body() = "method not allowed: use " + allow + "\n";
+        }
+    }
+
     boost::asio::io_context context_{1};
     tcp::acceptor acceptor_{context_};
     std::function<std::string()> render_;
+    std::vector<http_route> routes_;
     metrics_endpoint_limits limits_;
     tcp::endpoint local_;
     unsigned clients_ = 0;  ///< touched on the endpoint's thread only

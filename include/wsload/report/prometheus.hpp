@@ -15,6 +15,7 @@
 #include <mutex>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace wsload::report {
 
@@ -22,7 +23,10 @@ namespace wsload::report {
 /// ones (those of the report) until the sink is destroyed, after the report.
 class prometheus_sink final : public sink {
 public:
-    explicit prometheus_sink(std::string listen) : listen_(std::move(listen)) {}
+    /// `routes`: more paths to serve on the same listener (the live control, dsl/control_routes.hpp).
+    explicit prometheus_sink(std::string listen, std::vector<http_route> routes = {})
+        : listen_(std::move(listen)), routes_(std::move(routes))
+    {}
 
     void start(const stats::live_run& run, const stats::run_info& info) override
     {
@@ -33,7 +37,7 @@ public:
             if (finished_) return final_text_;
             const auto totals = run.snapshot_totals();
             return prometheus_text(*totals, run.elapsed(), info);
-        });
+        }, std::move(routes_));
         log(log_level::info, "serving Prometheus metrics at " + endpoint_->url());
     }
 
@@ -52,6 +56,7 @@ public:
 
 private:
     std::string listen_;
+    std::vector<http_route> routes_;  ///< handed to the endpoint at start()
     std::mutex mutex_;
     std::string final_text_;
     bool finished_ = false;

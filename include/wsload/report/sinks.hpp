@@ -20,6 +20,7 @@ struct outputs {
     std::string csv_prefix = {};
     std::string html_file = {};
     std::string metrics_listen = {};
+    std::vector<http_route> routes = {};  ///< served on metrics_listen besides /metrics
 };
 
 inline std::vector<std::unique_ptr<sink>> make_sinks(const outputs& config)
@@ -28,7 +29,7 @@ inline std::vector<std::unique_ptr<sink>> make_sinks(const outputs& config)
     if (!config.json_file.empty()) sinks.push_back(std::make_unique<json_sink>(config.json_file));
     if (!config.csv_prefix.empty()) sinks.push_back(std::make_unique<csv_sink>(config.csv_prefix));
     if (!config.html_file.empty()) sinks.push_back(std::make_unique<html_sink>(config.html_file));
-    if (!config.metrics_listen.empty()) sinks.push_back(std::make_unique<prometheus_sink>(config.metrics_listen));
+    if (!config.metrics_listen.empty()) sinks.push_back(std::make_unique<prometheus_sink>(config.metrics_listen, config.routes));
     return sinks;
 }
 

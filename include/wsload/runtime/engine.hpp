@@ -1,13 +1,16 @@
 #pragma once
 // The engine: one worker thread per core, users spawned on their worker following the load
 // shape, the run's clock, the stop sequence (arrivals stop, connections close with 1000
-// within the grace period, stragglers are aborted and counted) and SIGINT/SIGTERM.
+// within the grace period, stragglers are aborted and counted) and SIGINT/SIGTERM. Its load
+// can be changed while it runs (load_control, applied as runtime/live_changes.hpp says).
 
 #include <wsload/core/error.hpp>
 #include <wsload/core/log.hpp>
 #include <wsload/detail/frame_cache.hpp>
 #include <wsload/runtime/behavior.hpp>
 #include <wsload/runtime/iteration_loop.hpp>
+#include <wsload/runtime/live_changes.hpp>
+#include <wsload/runtime/load_control.hpp>
 #include <wsload/runtime/user.hpp>
 #include <wsload/runtime/worker.hpp>
 #include <wsload/sched/plan.hpp>
@@ -27,6 +30,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
+#include <deque>
 #include <exception>
 #include <functional>
 #include <memory>
@@ -41,7 +45,7 @@ namespace wsload::runtime {
 using progress = stats::progress;
 using run_result = stats::run_result;
 
-class engine final : public stats::live_run {
+class engine final : public stats::live_run, public load_control {
 public:
     /// Builds the workers (their threads start in run()), so snapshot() works from here on.
     engine(run_config config, behavior b)
@@ -83,7 +87,7 @@ public:
 
         result_.totals = collect<stats::totals>();
         for (const auto& w : workers_) result_.generator.push_back(w->health());
-        result_.phases = cut_phases(*result_.totals);
+        result_.phases = phases_.results(*result_.totals, result_.elapsed, workers_.size());
         take_seconds();  // the last ones, cut as the run stopped
         series_.finish();
         return std::move(result_);
@@ -93,29 +97,34 @@ private:
     // Each worker follows the plan for its own users (i = index, index + threads, ...): their
     // starts and, where the shape goes down, their stops. Nothing crosses threads.
     // The same walk reads the worker's shard at each phase's start (cut_phase), before the
-    // events at that moment: a level's first user counts in its level.
+    // events at that moment: a level's first user counts in its level. A live change is applied
+    // here too, once what was due before it is done (runtime/live_changes.hpp).
     task<> spawn_users(worker& w)
     {
-        sched::plan_cursor cursor(plan_, w.index(), state_.config.threads);
+        const unsigned threads = state_.config.threads;
+        sched::plan_cursor cursor(plan_, w.index(), threads);
+        std::unique_ptr<sched::plan> changed;  // the plan of the last live change, which the cursor walks
         timer next(w.get_executor());
         spawn_timers_[w.index()] = &next;
         const auto& phases = plan_.phases();
-        std::size_t boundary = 1;  // the next phase start to read at
+        std::size_t boundary = 1;  // the shape's next phase start to read at (none after a live change)
         auto event = cursor.next();
         bool done = false;
         const auto spawned_all = [&] {
             if (!std::exchange(done, true)) spawners_done_.fetch_add(1, std::memory_order_release);
         };
-        unsigned in_a_row = 0;
-        while (!w.stopping()) {
-            if (!event) spawned_all();  // phase starts may remain: they do not hold the run up
-            const bool cut = boundary < phases.size() && (!event || cuts_before(phases, boundary, event->at));
-            if (!event && !cut) break;
-            co_await wait_until(next, state_.started_at + (cut ? phases[boundary].start : event->at), in_a_row);
-            if (w.stopping()) break;
-            if (cut) {
+        const auto cut_next = [&] {
+            return boundary < phases.size() && (!event || cuts_before(phases, boundary, event->at));
+        };
+        const auto due = [&]() -> std::optional<std::chrono::nanoseconds> {
+            if (cut_next()) return phases[boundary].start;
+            if (event) return event->at;
+            return std::nullopt;
+        };
+        const auto do_next = [&] {
+            if (cut_next()) {
                 cut_phase(w, boundary++);
-                continue;
+                return;
             }
             auto*& running = w.slot(event->index);
             if (event->start && !running) {
@@ -127,9 +136,34 @@ private:
                 std::exchange(running, nullptr)->ramp_down(state_.config.ramp_down_timeout);
             }
             event = cursor.next();
+        };
+        auto& changes = pending_[w.index()];
+        unsigned in_a_row = 0;
+        while (!w.stopping()) {
+            if (!event) spawned_all();  // phase starts may remain: they do not hold the run up
+            const auto at = due();
+            // Nothing left: wait for a live change or the end.
+            const auto ec = co_await wait_until(next, at ? state_.started_at + *at : clock::time_point::max(), in_a_row);
+            if (w.stopping()) break;
+            if (changes.empty()) {
+                if (!ec && at) do_next();
+                continue;
+            }
+            // What `at` was for is done below if it was due; the next wait is for the new plan's.
+            apply_changes(w, done, [&](std::chrono::nanoseconds t) {
+                for (auto d = due(); d && *d <= t; d = due()) do_next();
+            }, [&](const live_change& change, std::chrono::nanoseconds t) {
+                const auto& walked = changed ? *changed : plan_;
+                auto followed = std::make_unique<sched::plan>(live_controller::follow(walked, change, t));
+                cursor = sched::plan_cursor(*followed, w.index(), threads);
+                changed = std::move(followed);
+                event = cursor.next();
+                boundary = phases.size();  // dropped: the change holds until the run's end
+            });
         }
         spawn_timers_[w.index()] = nullptr;
         spawned_all();
+        dropped_changes(changes);
     }
 
     /// How many starts or arrivals already due a spawner handles in a row before it lets its
@@ -141,17 +175,19 @@ private:
     /// the bench machine, which held a burst (--ramp 0) and an arrival rate to ~50,000 per
     /// CPU-second, and to fewer on a shared core (bench/run burst, arrival-accuracy). Nothing
     /// starts early; every `due_in_a_row`-th due one yields to the thread with a post instead.
-    static task<> wait_until(timer& t, clock::time_point due, unsigned& in_a_row)
+    /// The wait's error: operation_aborted when a live change (or the stop) cancelled it.
+    static task<boost::system::error_code> wait_until(timer& t, clock::time_point due, unsigned& in_a_row)
     {
         if (due <= clock::now()) {
-            if (++in_a_row < due_in_a_row) co_return;
+            if (++in_a_row < due_in_a_row) co_return boost::system::error_code();
             in_a_row = 0;
             co_await boost::asio::post(t.get_executor(), use_awaitable);
-            co_return;
+            co_return boost::system::error_code();
         }
         in_a_row = 0;
         t.expires_at(due);
-        co_await t.async_wait(use_task);
+        const auto [ec] = co_await t.async_wait(use_task);
+        co_return ec;
     }
 
     /// Whether the reading at phase k's start comes before an event at `at`. At the phase's
@@ -163,28 +199,33 @@ private:
     }
 
     /// Adds worker w's shard, as it is now, to the reading at phase k's start. On w's thread.
-    void cut_phase(worker& w, std::size_t k)
-    {
-        auto& reading = phase_starts_[k - 1];
-        std::lock_guard lock(reading.mutex);  // once per worker and phase: never on the hot path
-        if (!reading.totals) reading.totals = std::make_unique<stats::totals>();
-        reading.totals->add(w.stats());
-        ++reading.workers;
-    }
+    void cut_phase(worker& w, std::size_t k) { phases_.cut(k, w.stats()); }
 
-    /// The run cut by phase, once the threads are joined: the phase starts every worker read.
-    std::vector<stats::phase_result> cut_phases(const stats::totals& end)
+    /// Applies worker w's pending live changes in order, on its thread: for each, at t (now,
+    /// since the start), `catch_up(t)` does what the plan followed had due up to t, `follow(change,
+    /// t)` makes the worker follow the changed plan from t, and the change's phase is read. `done`:
+    /// whether the spawner had nothing left to start (it may have again).
+    template <class CatchUp, class Follow>
+    void apply_changes(worker& w, bool& done, CatchUp catch_up, Follow follow)
     {
-        std::vector<stats::phase_mark> marks;
-        for (const auto& p : plan_.phases()) marks.push_back({p.name, p.start, p.users});
-        std::vector<std::unique_ptr<stats::totals>> starts;
-        for (auto& reading : phase_starts_) {
-            // A run that ended as a phase began may have read it on some workers only: it was
-            // not reached, and the others' readings are dropped (their events stay in the phase before).
-            if (reading.workers != workers_.size()) break;
-            starts.push_back(std::move(reading.totals));
+        auto& changes = pending_[w.index()];
+        while (!changes.empty()) {
+            const auto change = changes.front();
+            changes.pop_front();
+            const auto t = clock::now() - state_.started_at;
+            catch_up(t);
+            follow(change, t);
+            cut_phase(w, change.phase);
+            // Not done before the change leaves the count, which all_users_done() reads first.
+            if (std::exchange(done, false)) spawners_done_.fetch_sub(1, std::memory_order_acq_rel);
+            pending_changes_.fetch_sub(1, std::memory_order_release);
         }
-        return stats::cut_phases(marks, std::move(starts), end, result_.elapsed);
+    }
+    /// A worker's spawner has ended (the run stops): changes it will not apply leave the count.
+    void dropped_changes(std::deque<live_change>& changes)
+    {
+        pending_changes_.fetch_sub(changes.size(), std::memory_order_release);
+        changes.clear();
     }
 
     // Open model (arrival rates): each worker starts its share of the pre-allocated users, then
@@ -210,16 +251,12 @@ private:
         };
         while (next_index < plan.preallocated()) start_one(std::nullopt);
         sched::arrival_cursor cursor(plan, w.index(), config.threads, config.poisson, config.seed);
+        std::unique_ptr<sched::arrival_plan> changed;  // the plan of the last live change, which the cursor follows
         timer next(w.get_executor());
         spawn_timers_[w.index()] = &next;
-        unsigned in_a_row = 0;
-        std::optional<std::chrono::nanoseconds> at;
-        while (!w.stopping()) {
-            at = cursor.next();
-            // The shape's arrivals are those of the run's duration, not of the moments its stop takes.
-            if (!at || *at >= config.duration) break;
-            co_await wait_until(next, state_.started_at + *at, in_a_row);
-            if (w.stopping()) break;
+        auto at = cursor.next();
+        bool done = false;
+        const auto arrive = [&] {
             // An arrival is the open model's send: one that starts late is counted late.
             if (const auto late = clock::now() - (state_.started_at + *at); late > stats::late_send_threshold)
                 w.stats().count_late_send(static_cast<std::uint64_t>(std::chrono::nanoseconds(late).count()));
@@ -227,15 +264,38 @@ private:
             if (auto* u = w.take_free_user()) u->give_arrival(due);
             else if (next_index < plan.max_users()) start_one(due);
             else w.stats()[stats::counter_id::dropped_iterations].add();
-            at.reset();
+            at = cursor.next();
+        };
+        auto& changes = pending_[w.index()];
+        // The shape's arrivals are those of the run's duration, not of the moments its stop takes.
+        const auto in_run = [&] { return at && *at < config.duration; };
+        unsigned in_a_row = 0;
+        while (!w.stopping()) {
+            if (!in_run() && !std::exchange(done, true)) spawners_done_.fetch_add(1, std::memory_order_release);
+            const auto ec = co_await wait_until(next, in_run() ? state_.started_at + *at : clock::time_point::max(), in_a_row);
+            if (w.stopping()) break;
+            if (changes.empty()) {
+                if (!ec && in_run()) arrive();
+                continue;
+            }
+            apply_changes(w, done, [&](std::chrono::nanoseconds t) {
+                while (in_run() && *at <= t) arrive();
+            }, [&](const live_change& change, std::chrono::nanoseconds t) {
+                const auto& walked = changed ? *changed : plan;
+                auto followed = std::make_unique<sched::arrival_plan>(
+                    live_controller::follow(walked, change.per_second, change.over.value_or(std::chrono::nanoseconds(0)), t));
+                cursor.follow(*followed);
+                changed = std::move(followed);
+                at = cursor.again();  // the next arrival, as the changed rate has it
+            });
         }
         // Arrivals due before the run ended that this thread never reached (it was behind):
         // dropped too, so that every arrival the shape asked for is an iteration or dropped.
         const auto end = std::min<std::chrono::nanoseconds>(clock::now() - state_.started_at, config.duration);
-        for (at = at ? at : cursor.next(); at && *at < end; at = cursor.next())
-            w.stats()[stats::counter_id::dropped_iterations].add();
+        for (; at && *at < end; at = cursor.next()) w.stats()[stats::counter_id::dropped_iterations].add();
         spawn_timers_[w.index()] = nullptr;
-        spawners_done_.fetch_add(1, std::memory_order_release);
+        if (!done) spawners_done_.fetch_add(1, std::memory_order_release);
+        dropped_changes(changes);
     }
 
     /// Starts user `index`'s behaviour as a coroutine of its own. The user lives on the heap
@@ -307,6 +367,34 @@ public:
         return clock::now() - clock::time_point(clock::duration(started));
     }
     const run_config& config() const noexcept { return state_.config; }
+
+    // load_control: live changes from any thread (runtime/load_control.hpp). A change is refused
+    // before the run starts and once its stop has begun.
+    change_result set_users(const users_change& c) override
+    {
+        return change([&](std::chrono::nanoseconds at) { return live_.users(c, at); });
+    }
+    change_result set_spawn_rate(double per_second) override
+    {
+        return change([&](std::chrono::nanoseconds at) { return live_.spawn_rate(per_second, at); });
+    }
+    change_result set_arrival_rate(const rate_change& c) override
+    {
+        return change([&](std::chrono::nanoseconds at) { return live_.arrival_rate(c, at); });
+    }
+    load_state state() const override
+    {
+        load_state s;
+        std::lock_guard lock(control_mutex_);
+        s.started = started_ns_.load(std::memory_order_acquire) != 0;
+        s.stopping = state_.stopping.load(std::memory_order_acquire);
+        s.elapsed = elapsed();
+        s.remaining = std::max(std::chrono::nanoseconds(0), state_.config.duration - s.elapsed);
+        s.running_users = state_.live_users.load(std::memory_order_relaxed);
+        live_.fill(s, s.elapsed);
+        s.phase = phases_.current(s.elapsed);
+        return s;
+    }
     /// The usage error a behaviour ran into (a URL its transport cannot take), if any: the run
     /// ended at once and exits with status 2.
     std::string misuse() const { return state_.misuse(); }
@@ -320,9 +408,38 @@ private:
         return stats::collect<Totals>(shards);
     }
 
+    /// Accepts a change `decide` made at the time it is given, starts its phase and posts it to
+    /// every worker (which applies it on its own thread).
+    template <class Decide>
+    change_result change(Decide decide)
+    {
+        std::lock_guard lock(control_mutex_);
+        if (started_ns_.load(std::memory_order_acquire) == 0) return change_result::no("the run has not started yet");
+        if (state_.stopping.load(std::memory_order_acquire))
+            return change_result::no("the run is stopping: changes are refused once its stop has begun");
+        const auto at = elapsed();
+        const auto initial_users = live_.initial_users();  // the shape's, before the change
+        auto d = decide(at);
+        if (!d.result.applied()) return d.result;
+        d.change.phase = phases_.begin_live(std::move(d.name), at, d.users, initial_users);
+        pending_changes_.fetch_add(workers_.size(), std::memory_order_acq_rel);
+        for (auto& w : workers_)
+            boost::asio::post(w->get_executor(), [this, &w = *w, c = d.change] {
+                if (!spawn_timers_[w.index()]) {  // its spawner has ended: the run is stopping
+                    pending_changes_.fetch_sub(1, std::memory_order_release);
+                    return;
+                }
+                pending_[w.index()].push_back(c);
+                spawn_timers_[w.index()]->cancel();
+            });
+        return d.result;
+    }
+
     bool all_users_done() const noexcept
     {
-        return spawners_done_.load(std::memory_order_acquire) == workers_.size() &&
+        // The changes first: a worker that applies one counts itself not done before it leaves.
+        return pending_changes_.load(std::memory_order_acquire) == 0 &&
+               spawners_done_.load(std::memory_order_acquire) == workers_.size() &&
                state_.live_users.load(std::memory_order_acquire) == 0;
     }
 
@@ -459,14 +576,13 @@ private:
     /// Each worker's last second taken (take_seconds), for the live line (control thread).
     std::vector<stats::worker_second> latest_seconds_ = std::vector<stats::worker_second>(state_.config.threads);
     run_result result_;
-    /// Every shard read at each phase's start but the first (cut_phase).
-    struct phase_reading {
-        std::mutex mutex;
-        std::unique_ptr<stats::totals> totals;
-        std::size_t workers = 0;  ///< how many workers have added theirs
-    };
-    std::vector<phase_reading> phase_starts_ =
-        std::vector<phase_reading>(plan_.phases().empty() ? 0 : plan_.phases().size() - 1);
+    /// The shape's phases and the live changes', with each worker's reading at their starts.
+    phase_table phases_{plan_.phases()};
+    mutable std::mutex control_mutex_;  ///< live changes, one at a time, and the state they read
+    live_controller live_{state_.config, plan_};
+    /// Changes posted to each worker and not yet applied (each worker's own thread).
+    std::vector<std::deque<live_change>> pending_ = std::vector<std::deque<live_change>>(state_.config.threads);
+    std::atomic<std::size_t> pending_changes_{0};  ///< posted and not yet applied or dropped, over all workers
     /// Fills result_.series and result_.series_round_trips as the run goes (control thread).
     stats::series_builder series_{state_.config.threads, result_.series, result_.series_round_trips};
 };

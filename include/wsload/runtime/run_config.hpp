@@ -37,6 +37,9 @@ struct run_config {
     /// How long a user the shape stops (a ramp-down) gets to finish before it is aborted (k6's
     /// gracefulRampDown).
     std::chrono::nanoseconds ramp_down_timeout = std::chrono::seconds(30);
+    /// The most users a live change (runtime/load_control.hpp) may ask for in a closed-model run;
+    /// 0: ten times the shape's peak, at least 1,000.
+    std::uint64_t live_max_users = 0;
     /// An open-model shape (arrival rates): when iterations start, instead of `load`.
     std::optional<sched::arrival_plan> arrivals;
     bool poisson = false;  ///< --poisson: arrivals at random (a Poisson process of the rate)

@@ -80,6 +80,39 @@ public:
     /// Iterations the plan starts in all (fractions: the last one may not come).
     double total() const noexcept { return total_; }
 
+    /// Iterations per second at `t` (since the start); after the last piece, where it ended.
+    double rate_at(std::chrono::nanoseconds t) const noexcept
+    {
+        const double x = seconds(t);
+        for (const auto& p : pieces_)
+            if (x >= p.start && x < p.start + p.length) return p.from + (p.to - p.from) * (x - p.start) / p.length;
+        return rate_;
+    }
+
+    /// This plan up to `t` only, the piece under way cut there (a plan that ended before `t`
+    /// holds its last rate to `t`): what a live change continues with go_to(). The iterations
+    /// before `t` keep their times and numbers, so a worker's next one is still its own.
+    arrival_plan until(std::chrono::nanoseconds t) const
+    {
+        auto p = *this;
+        if (t >= length_) return p.hold(t - length_);
+        const double x = seconds(t);
+        p.pieces_.clear();
+        p.total_ = 0;
+        for (auto piece : pieces_) {
+            if (piece.start >= x) break;
+            if (piece.start + piece.length > x) {
+                piece.to = piece.from + (piece.to - piece.from) * (x - piece.start) / piece.length;
+                piece.length = x - piece.start;
+            }
+            p.total_ = piece.before + (piece.from + piece.to) / 2 * piece.length;
+            p.pieces_.push_back(piece);
+        }
+        p.length_ = t;
+        p.rate_ = rate_at(t);
+        return p;
+    }
+
     /// When the rate's integral reaches `count`, since the start; nothing when it never does.
     std::optional<std::chrono::nanoseconds> time_of(double count) const noexcept
     {
@@ -132,17 +165,23 @@ public:
     /// When the next iteration starts, since the run's start; nothing once the plan is over.
     std::optional<std::chrono::nanoseconds> next()
     {
-        std::optional<std::chrono::nanoseconds> at;
         if (poisson_) {
             // Unit-rate points, scaled to this worker's share: the share's integral is total/workers.
-            at = plan_->time_of(point_ * workers_);
+            last_ = point_ * static_cast<double>(workers_);
             point_ += exponential();
         } else {
-            at = plan_->time_of(static_cast<double>(next_));
+            last_ = static_cast<double>(next_);
             next_ += workers_;
         }
-        return at;
+        return plan_->time_of(last_);
     }
+
+    /// Follows `p` from now on (a live change of the rate). `p` must agree with the plan followed
+    /// so far up to now (arrival_plan::until), so that the iterations keep their numbers; it must
+    /// outlive the cursor.
+    void follow(const arrival_plan& p) noexcept { plan_ = &p; }
+    /// The time the last next() gave, as the plan followed now has it.
+    std::optional<std::chrono::nanoseconds> again() const { return plan_->time_of(last_); }
 
 private:
     double exponential() { return -std::log(1.0 - random_.uniform()); }
@@ -153,6 +192,7 @@ private:
     bool poisson_;
     random_generator random_;
     double point_ = 0;
+    double last_ = 0;  ///< the integral's value next() asked the plan for last
 };
 
 /// k6's constant-arrival-rate: `per_second` iterations start each second for the run's

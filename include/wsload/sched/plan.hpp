@@ -48,6 +48,16 @@ class plan {
 public:
     plan() = default;
 
+    /// A plan that begins `at` (since the run's start) with `users` running and no piece before:
+    /// what a live change follows from then on (the pieces before were walked already).
+    static plan starting_at(std::chrono::nanoseconds at, std::uint64_t users)
+    {
+        plan p;
+        p.length_ = at;
+        p.initial_ = p.target_ = p.peak_ = users;
+        return p;
+    }
+
     /// The target goes from where it is to `users` over `length` (a jump when zero).
     plan& go_to(std::uint64_t users, std::chrono::nanoseconds length)
     {
@@ -95,10 +105,29 @@ public:
         return std::any_of(segments_.begin(), segments_.end(), [](const segment& s) { return s.to < s.from; });
     }
 
+    /// The target the piece under way at `t` goes to (before the first piece, where it starts;
+    /// after the last, where it ended).
+    std::uint64_t target_at(std::chrono::nanoseconds t) const noexcept
+    {
+        for (const auto& s : segments_)
+            if (t < s.start + s.length) return t < s.start ? s.from : s.to;
+        return target_;
+    }
+    /// Users started or stopped per second by the piece under way at `t`; 0 when it holds.
+    double rate_at(std::chrono::nanoseconds t) const noexcept
+    {
+        for (const auto& s : segments_)
+            if (t >= s.start && t < s.start + s.length) {
+                const auto d = s.to > s.from ? s.to - s.from : s.from - s.to;
+                return static_cast<double>(d) / std::chrono::duration<double>(s.length).count();
+            }
+        return 0;
+    }
+
     /// Users running at `t` (since the start) if every start and stop happened on time.
     std::uint64_t users_at(std::chrono::nanoseconds t) const noexcept
     {
-        std::uint64_t users = 0;
+        std::uint64_t users = initial_;
         for (const auto& s : segments_) {
             if (t < s.start) break;
             const auto d = s.to > s.from ? s.to - s.from : s.from - s.to;
@@ -136,6 +165,7 @@ private:
     std::vector<phase> phases_;
     std::string description_;
     std::chrono::nanoseconds length_{0};
+    std::uint64_t initial_ = 0;  ///< users running before the first piece (starting_at)
     std::uint64_t target_ = 0;
     std::uint64_t peak_ = 0;
     bool own_length_ = false;

@@ -3,6 +3,7 @@
 // with WSLOAD_SEPARATE_COMPILATION.
 
 #include <wsload/dsl/command_line.hpp>
+#include <wsload/dsl/control_routes.hpp>
 #include <wsload/dsl/scenario.hpp>
 #include <wsload/report/console.hpp>
 #include <wsload/report/sinks.hpp>
@@ -63,7 +64,7 @@ WSLOAD_DECL int scenario::run(int argc, char** argv)
         });
         auto sinks = report::make_sinks(
             {.json_file = config_.json_file, .csv_prefix = config_.csv_prefix, .html_file = config_.html_file,
-             .metrics_listen = config_.metrics_listen});
+             .metrics_listen = config_.metrics_listen, .routes = dsl::control_routes(engine)});
         for (auto& s : sinks) s->start(engine, info);
         auto result = engine.run();
         if (const auto misuse = engine.misuse(); !misuse.empty()) throw usage_error(misuse);
