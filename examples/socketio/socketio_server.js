@@ -11,10 +11,15 @@
 //   "echo"                emits "echo" back with the same arguments, no ack
 //   "ask"                 emits "question" to the client with an ack callback; the client's answer
 //                         comes back as a "answered" event carrying it
-//   "binary" (with ack)   acks with a Buffer of the asked size (a binary attachment)
+//   "binary" (with ack)   given a number: acks with a Buffer of that size (a binary attachment);
+//                         given other arguments (Buffers among them, at any depth): acks with the
+//                         same arguments, each Buffer sent back as one (the client's binary emits)
 //   "bye"                 disconnects the socket (a server-side DISCONNECT)
 //   "whoami" (with ack)   acks with the handshake as the server saw it: namespace, query,
 //                         headers, auth
+// A binary packet whose attachments do not follow it back to back (another message between
+// them) is a parse error in socket.io-parser: it ends that client's connection and is counted
+// in the stop line's "parse errors", as the Buffers and their bytes received are.
 // --token T makes the namespaces' middleware refuse a connect whose auth.token is not T
 // (a CONNECT_ERROR "unauthorized"). --push-interval pushes a "tick" event to every client.
 // --compression 1 accepts permessage-deflate and compresses every message.
@@ -53,7 +58,20 @@ function fail(message) {
 }
 
 const options = parseArgs(process.argv.slice(2));
-const counts = { connections: 0, refused: 0, requests: 0, acks: 0, echoes: 0, disconnects: 0 };
+const counts = { connections: 0, refused: 0, requests: 0, acks: 0, echoes: 0, disconnects: 0,
+                 binaries: 0, buffers: 0, bufferBytes: 0, parseErrors: 0 };
+
+// The Buffers among a packet's arguments, at any depth: counted into `counts`.
+function countBuffers(value) {
+  if (Buffer.isBuffer(value)) {
+    counts.buffers++;
+    counts.bufferBytes += value.length;
+  } else if (Array.isArray(value)) {
+    value.forEach(countBuffers);
+  } else if (value !== null && typeof value === 'object') {
+    Object.values(value).forEach(countBuffers);
+  }
+}
 
 const httpServer = http.createServer();
 const io = new Server(httpServer, {
@@ -92,8 +110,20 @@ function serve(nsp) {
     socket.on('ask', (question) => {
       socket.emit('question', question, (answer) => socket.emit('answered', answer));
     });
-    socket.on('binary', (size, ack) => {
-      if (typeof ack === 'function') ack(Buffer.alloc(Number(size) || 0, 0x61));
+    socket.on('binary', (...args) => {
+      const ack = typeof args[args.length - 1] === 'function' ? args.pop() : null;
+      if (args.length === 1 && typeof args[0] === 'number') {
+        if (ack) ack(Buffer.alloc(Number.isInteger(args[0]) && args[0] > 0 ? Math.min(args[0], 1 << 24) : 0, 0x61));
+        return;
+      }
+      counts.binaries++;
+      countBuffers(args);
+      if (ack) ack(...args);
+    });
+    // Raised by socket.io for a packet its parser refused (the connection is then closed).
+    socket.on('error', (e) => {
+      counts.parseErrors++;
+      process.stderr.write(`socketio_server.js: ${e.message}\n`);
     });
     socket.on('bye', () => socket.disconnect(true));
     socket.on('whoami', (ack) => {
@@ -122,7 +152,8 @@ httpServer.on('error', (e) => fail(e.message));
 function stop() {
   process.stderr.write(`socketio_server.js: ${counts.connections} connections, ${counts.refused} refused, ` +
                        `${counts.requests} requests, ${counts.acks} acks, ${counts.echoes} echoes, ` +
-                       `${counts.disconnects} disconnects\n`);
+                       `${counts.disconnects} disconnects, ${counts.binaries} binaries, ${counts.buffers} buffers, ` +
+                       `${counts.bufferBytes} buffer bytes, ${counts.parseErrors} parse errors\n`);
   process.exit(0);
 }
 process.on('SIGTERM', stop);

@@ -12,6 +12,7 @@
 #include <wsload/net/socketio/packet.hpp>
 #include <wsload/runtime/engine.hpp>
 
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/test/unit_test.hpp>
 
@@ -325,6 +326,181 @@ BOOST_AUTO_TEST_CASE(the_heartbeat_is_answered_and_a_server_disconnect_is_a_peer
     BOOST_TEST(t[stats::counter_id::server_pings_answered] >= 4u);
     BOOST_TEST(t.disconnects[static_cast<std::size_t>(stats::disconnect_reason::peer_close)] == 1u);
     check_request_accounting(t);
+}
+
+/// `n` bytes in which every byte value occurs, shifted by `seed`: an attachment whose
+/// content, order and length a test can check.
+std::string pattern(std::size_t n, unsigned seed)
+{
+    std::string bytes(n, '\0');
+    for (std::size_t i = 0; i < n; ++i) bytes[i] = static_cast<char>((i * 7 + seed) & 0xFF);
+    return bytes;
+}
+
+// emit_binary against the real server: attachments of 0 B, 1 B and 64 KiB, then several in one
+// emit (one inside an object). The server acks with the same arguments, its Buffers sent back as
+// attachments: each ack must bring back every byte in order. A fire-and-forget binary emit of
+// "echo" comes back as an event with its attachments. Every WebSocket message written is
+// counted once: the packet and each attachment.
+BOOST_AUTO_TEST_CASE(binary_emits_send_their_attachments_and_acks_bring_them_back, *boost::unit_test::timeout(60))
+{
+    server_process server(WSLOAD_SOCKETIO_SERVER, {});
+    const std::vector<std::vector<std::string>> cases = {
+        {""}, {"z"}, {pattern(64 * 1024, 1)}, {pattern(10, 2), "", pattern(1000, 3), pattern(64 * 1024, 4)}};
+    const auto arguments_of = [](std::size_t i, const std::vector<std::string>& parts) {
+        sio::arguments a;
+        a.json(R"({"case":)" + std::to_string(i) + "}");
+        for (std::size_t j = 0; j < parts.size(); ++j) {
+            if (parts.size() > 1 && j + 1 == parts.size()) a.json(R"({"inner":)" + a.attach(parts[j]) + "}");
+            else a.binary(parts[j]);
+        }
+        return a;
+    };
+    const std::vector<std::string> echoed = {pattern(300, 5), pattern(1, 6)};
+    // Recorded on the behaviour's thread, asserted here (Boost.Test is not thread-safe).
+    std::mutex lock;
+    std::vector<std::vector<std::string>> acked(cases.size());
+    std::vector<std::int64_t> acked_case(cases.size(), -1);
+    std::vector<std::string> echo_back;
+    std::string echo_name;
+    wsload::runtime::engine engine(sio_config(url_of(server), 1), [&](wsload::user& u) -> wsload::task<> {
+        auto io = co_await sio::connect(u);
+        if (!io) co_return;
+        for (std::size_t i = 0; i < cases.size(); ++i) {
+            const auto a = arguments_of(i, cases[i]);
+            wsload::request_options o;  // named: an aggregate temporary must not be made in a co_await (g++ 12)
+            o.timeout = 5s;
+            auto ack = co_await io.emit_binary_with_ack("binary", a, o);
+            if (!ack) continue;
+            const auto args = ack->json().as_array();
+            std::lock_guard g(lock);
+            acked[i] = ack->attachments;
+            acked_case[i] = args.at(0).at("case").as_int64();
+        }
+        sio::arguments e;
+        e.binary(echoed[0]).json("2").binary(echoed[1]);
+        const bool sent = co_await io.emit_binary("echo", e);
+        auto back = co_await io.receive(5s);
+        if (sent && back) {
+            std::lock_guard g(lock);
+            echo_back = back->attachments;
+            echo_name = back->name;
+        }
+        co_await io.disconnect();
+    });
+    const auto r = engine.run();
+    const auto& t = *r.totals;
+    std::uint64_t parts = 0, part_bytes = 0, text_bytes = 0;
+    for (std::size_t i = 0; i < cases.size(); ++i) {
+        BOOST_TEST_CONTEXT("case " << i)
+        {
+            BOOST_TEST(acked_case[i] == static_cast<std::int64_t>(i));
+            BOOST_TEST(acked[i] == cases[i]);
+        }
+        parts += cases[i].size();
+        for (const auto& b : cases[i]) part_bytes += b.size();
+        text_bytes += sio::encode_emit("/", i, "binary", arguments_of(i, cases[i])).size();
+    }
+    BOOST_TEST(echo_name == "echo");
+    BOOST_TEST(echo_back == echoed);
+    const auto* binary = named(t, "binary");
+    BOOST_REQUIRE(binary);
+    BOOST_TEST(binary->sent == cases.size());  // one request per emit, whatever its attachments
+    BOOST_TEST(binary->answered == cases.size());
+    BOOST_TEST(binary->round_trip.count() == cases.size());
+    // Sent: "40", each packet and its attachments, the echo's packet and its two, "41".
+    sio::arguments e;
+    e.binary(echoed[0]).json("2").binary(echoed[1]);
+    text_bytes += 2 + sio::encode_emit("/", std::nullopt, "echo", e).size() + 2;
+    part_bytes += echoed[0].size() + echoed[1].size();
+    BOOST_TEST(t[stats::counter_id::messages_sent] == 1 + cases.size() + parts + 1 + echoed.size() + 1);
+    BOOST_TEST(t[stats::counter_id::bytes_sent] == text_bytes + part_bytes);
+    BOOST_TEST(t[stats::counter_id::unmatched_replies] == 0u);
+    BOOST_TEST(t.disconnects[static_cast<std::size_t>(stats::disconnect_reason::client_close)] == 1u);
+    check_request_accounting(t);
+    // The server took every packet whole: the Buffers it rebuilt, and no parse error.
+    BOOST_REQUIRE(server.stop() == 0);
+    const auto& line = server.process().stderr_text();
+    BOOST_TEST(server_count(line, "binaries") == cases.size());
+    BOOST_TEST(server_count(line, "buffers") == parts);
+    BOOST_TEST(server_count(line, "parse errors") == 0u);
+}
+
+// Several coroutines of one user send at once on one connection while binary emits are under
+// way: 256 KiB attachments (more than the socket takes at once, so each write waits for room
+// and the others try to send meanwhile), text emits with acks, fire-and-forget binary emits, and
+// Engine.IO pongs to the server's pings every 20 ms. socket.io-parser refuses a message that
+// comes between a binary packet and its attachments (a parse error that drops the connection):
+// the server counts none, every Buffer arrives, every ack comes back with its bytes.
+BOOST_AUTO_TEST_CASE(concurrent_emits_never_come_between_a_binary_packet_and_its_attachments, *boost::unit_test::timeout(90))
+{
+    using namespace boost::asio::experimental::awaitable_operators;
+    server_process server(WSLOAD_SOCKETIO_SERVER, {"--ping-interval", "20"});
+    constexpr std::uint64_t users = 2, big_emits = 6, big_parts = 3, texts = 40, small_emits = 20;
+    constexpr std::size_t big = 256 * 1024;
+    std::atomic<std::uint64_t> good_big{0}, good_text{0}, small_sent{0};
+    wsload::runtime::engine engine(sio_config(url_of(server), users), [&](wsload::user& u) -> wsload::task<> {
+        auto io = co_await sio::connect(u);
+        if (!io) co_return;
+        auto bigs = [&]() -> wsload::task<> {
+            for (std::uint64_t i = 0; i < big_emits; ++i) {
+                sio::arguments a;
+                std::vector<std::string> sent;
+                a.json(std::to_string(i));
+                for (std::uint64_t j = 0; j < big_parts; ++j) {
+                    sent.push_back(pattern(big, static_cast<unsigned>(u.index() * 31 + i * 7 + j)));
+                    a.binary(sent.back());
+                }
+                wsload::request_options o;
+                o.timeout = 20s;
+                auto ack = co_await io.emit_binary_with_ack("binary", a, o);
+                if (ack && ack->attachments == sent) ++good_big;
+            }
+        };
+        auto asks = [&](std::uint64_t from) -> wsload::task<> {
+            for (std::uint64_t i = from; i < from + texts; ++i) {
+                const auto body = R"({"id":)" + std::to_string(i) + "}";
+                wsload::request_options o;
+                o.timeout = 20s;
+                auto ack = co_await io.emit_with_ack("request", body, o);
+                if (ack && ack->json().as_array().at(0).at("id").to_number<std::uint64_t>() == i) ++good_text;
+            }
+        };
+        auto smalls = [&]() -> wsload::task<> {
+            for (std::uint64_t i = 0; i < small_emits; ++i) {
+                sio::arguments a;
+                a.binary(pattern(100, static_cast<unsigned>(i))).json(std::to_string(i)).binary("");
+                if (co_await io.emit_binary("binary", a)) ++small_sent;
+            }
+        };
+        co_await (bigs() && asks(0) && smalls() && asks(1000));
+        co_await io.disconnect();
+    });
+    const auto r = engine.run();
+    const auto& t = *r.totals;
+    BOOST_TEST(good_big.load() == users * big_emits);
+    BOOST_TEST(good_text.load() == users * 2 * texts);
+    BOOST_TEST(small_sent.load() == users * small_emits);
+    BOOST_TEST(named(t, "binary")->answered == users * big_emits);
+    BOOST_TEST(named(t, "request")->answered == users * 2 * texts);
+    BOOST_TEST(t[stats::counter_id::unmatched_replies] == 0u);
+    BOOST_TEST(t.disconnects[static_cast<std::size_t>(stats::disconnect_reason::client_close)] == users);
+    BOOST_TEST(t[stats::counter_id::server_pings_answered] > 0u);  // pongs took turns too
+    // Every message: "40", the big emits and their parts, the text emits, the small emits and
+    // their two parts each, "41", and the pongs (one answered at the very end may not get out).
+    const auto written = users * (2 + big_emits * (1 + big_parts) + 2 * texts + small_emits * 3);
+    const auto pongs = t[stats::counter_id::server_pings_answered];
+    BOOST_TEST(t[stats::counter_id::messages_sent] <= written + pongs);
+    BOOST_TEST(t[stats::counter_id::messages_sent] + users >= written + pongs);
+    check_request_accounting(t);
+    BOOST_REQUIRE(server.stop() == 0);
+    const auto& line = server.process().stderr_text();
+    BOOST_TEST(server_count(line, "parse errors") == 0u);
+    BOOST_TEST(server_count(line, "connections") == users);
+    BOOST_TEST(server_count(line, "binaries") == users * (big_emits + small_emits));
+    BOOST_TEST(server_count(line, "buffers") == users * (big_emits * big_parts + small_emits * 2));
+    BOOST_TEST(server_count(line, "buffer bytes") == users * (big_emits * big_parts * big + small_emits * 100));
+    BOOST_TEST(server_count(line, "acks") == users * 2 * texts);
 }
 
 BOOST_AUTO_TEST_CASE(a_closed_port_and_a_wrong_scheme_fail_in_their_classes, *boost::unit_test::timeout(60))

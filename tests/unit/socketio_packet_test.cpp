@@ -2,7 +2,10 @@
 // every packet form of the v5 protocol, and the broken ones a server may send, parsed or refused
 // without reading past the text.
 
+#include <wsload/net/socketio/arguments.hpp>
 #include <wsload/net/socketio/packet.hpp>
+
+#include <boost/json/parse.hpp>
 
 #include <boost/test/unit_test.hpp>
 
@@ -88,6 +91,54 @@ BOOST_AUTO_TEST_CASE(packets_encode_as_socketio_clients_send_them)
     BOOST_TEST(p->nsp == "/chat");
     BOOST_TEST(*p->id == 42u);
     BOOST_TEST(p->data == "[1]");
+}
+
+// What emit_binary sends: the arguments' JSON with numbered placeholders where the bytes were,
+// the count in the header, the bytes apart and in the placeholders' order.
+BOOST_AUTO_TEST_CASE(binary_arguments_encode_placeholders_in_order)
+{
+    sio::arguments a;
+    a.json(R"({"name":"a.png"})").binary(std::string("\x00\xff", 2));
+    a.json(R"({"inner":)" + a.attach("") + "}").binary("x");
+    BOOST_TEST(a.text() == R"({"name":"a.png"},{"_placeholder":true,"num":0},{"inner":{"_placeholder":true,"num":1}},)"
+                           R"({"_placeholder":true,"num":2})");
+    BOOST_REQUIRE(a.attachments().size() == 3u);
+    BOOST_TEST(a.attachments()[0] == std::string("\x00\xff", 2));
+    BOOST_TEST(a.attachments()[1].empty());
+    BOOST_TEST(a.attachments()[2] == "x");
+
+    const auto text = sio::encode_emit("/chat", 7, "up\"load", a);
+    BOOST_TEST(text == "453-/chat,7[\"up\\\"load\"," + a.text() + "]");
+    const auto p = sio::parse_packet(std::string_view(text).substr(1));
+    BOOST_REQUIRE(p);
+    BOOST_TEST((p->type == sio::packet_type::binary_event));
+    BOOST_TEST(p->attachments == 3u);
+    BOOST_TEST(*p->id == 7u);
+    BOOST_TEST(*sio::event_name(p->data) == "up\"load");
+    const auto v = boost::json::parse(p->data);
+    BOOST_TEST(v.at(3).at("inner").at("num").as_int64() == 1);
+
+    // Without attachments: a plain EVENT, as socket.io-client sends it.
+    sio::arguments plain;
+    plain.json("1").json(R"("two")");
+    BOOST_TEST(sio::encode_emit("/", std::nullopt, "e", plain) == R"(42["e",1,"two"])");
+    BOOST_TEST(sio::encode_emit("/", std::nullopt, "e", sio::arguments()) == R"(42["e"])");
+}
+
+BOOST_AUTO_TEST_CASE(binary_arguments_refuse_what_no_server_takes)
+{
+    sio::arguments a;
+    BOOST_CHECK_THROW(a.json(""), std::invalid_argument);
+    BOOST_TEST(a.text().empty());  // nothing half added
+    for (std::uint32_t i = 0; i < sio::max_attachments; ++i) a.binary("");
+    BOOST_CHECK_THROW(a.binary("one too many"), std::length_error);
+    BOOST_CHECK_THROW(a.attach("one too many"), std::length_error);
+    BOOST_TEST(a.attachments().size() == sio::max_attachments);
+    // Still what a parser accepts: the count is within its bound.
+    const auto text = sio::encode_emit("/", 1, "many", a);
+    const auto p = sio::parse_packet(std::string_view(text).substr(1));
+    BOOST_REQUIRE(p);
+    BOOST_TEST(p->attachments == sio::max_attachments);
 }
 
 BOOST_AUTO_TEST_CASE(open_packets_are_read_or_refused)

@@ -42,6 +42,7 @@
 #include <exception>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -78,6 +79,33 @@ public:
     /// Sends one message (`binary` where the transport tells text from binary); counts it when
     /// the write completed.
     virtual task<error_code> write(std::string_view data, bool binary) = 0;
+    /// Sends `first` and then each of `then` as a binary message, back to back on one write
+    /// turn: no other send of this connection goes out between them (a Socket.IO binary packet
+    /// and its attachments: socket.io-parser drops a connection whose attachments are
+    /// interleaved). Each message is counted when it went out whole; the first failure ends the
+    /// group. A transport without a message framing of its own (raw TCP, HTTP) throws
+    /// std::logic_error: the behaviour's error.
+    task<error_code> write_group(std::string_view first, bool binary, std::span<const std::string_view> then)
+    {
+        auto self = shared_from_this();
+        if (!open_and_claim_write())
+            if (!co_await wait_write_turn()) co_return boost::asio::error::not_connected;
+        error_code ec;
+        try {
+            ec = co_await send_on_turn(first, binary);
+            if (!ec) count_sent(first.size());
+            for (const auto part : then) {
+                if (ec) break;
+                ec = co_await send_on_turn(part, true);
+                if (!ec) count_sent(part.size());
+            }
+        } catch (...) {
+            pass_write_turn();  // a throwing send must not keep every later writer waiting
+            throw;
+        }
+        pass_write_turn();
+        co_return ec;
+    }
     /// Ends the connection the transport's orderly way (a WebSocket close with 1000; raw TCP
     /// closes its socket), counted as `why` (client_close, client_stop).
     virtual void close_as(stats::disconnect_reason why) = 0;
@@ -113,8 +141,12 @@ public:
     /// With a `key`, the reply is the message whose reply_key() is `key`, found by a hash lookup
     /// (`match` then only says accept or reject). Throws std::logic_error when the connection has
     /// no reply_key or another request in flight has the same key: the behaviour's error.
+    ///
+    /// `then`, when not empty, are binary messages sent right behind `payload` on the same write
+    /// turn (write_group: a Socket.IO binary packet's attachments); the request is still one.
     task<std::optional<message>> request(std::string_view payload, reply_matcher match, bool binary, std::chrono::nanoseconds timeout, clock::time_point sent_at,
-                                         std::string_view name, std::string_view key = {})
+                                         std::string_view name, std::string_view key = {},
+                                         std::span<const std::string_view> then = {})
     {
         auto self = shared_from_this();
         if (state_ != state::open) {
@@ -129,7 +161,8 @@ public:
         error_code ec;
         std::exception_ptr misuse;  // a payload the transport cannot carry: the behaviour's error
         try {
-            ec = co_await write(payload, binary);
+            if (then.empty()) ec = co_await write(payload, binary);
+            else ec = co_await write_group(payload, binary, then);
         } catch (...) {
             misuse = std::current_exception();
         }
@@ -522,6 +555,13 @@ protected:
 
     /// Around a layer's write(): one send at a time per connection, and a message counted once,
     /// when the socket has taken all of it.
+    /// One message of write_group(), the turn held by the caller: sent, traced, not counted
+    /// (the group counts each part). Only message-framed transports have it.
+    virtual task<error_code> send_on_turn(std::string_view, bool)
+    {
+        throw std::logic_error("wsload: this transport cannot send messages as one group (a Socket.IO binary packet)");
+    }
+
     /// Sends from several coroutines of one user (a request and a heartbeat of the scenario's,
     /// `a && b`) go out one at a time, in the order they came, so that a message's frames never
     /// interleave with another's. A write starts with

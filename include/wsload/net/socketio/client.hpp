@@ -14,6 +14,7 @@
 #include <wsload/net/connection_owner.hpp>
 #include <wsload/net/message.hpp>
 #include <wsload/net/request_options.hpp>
+#include <wsload/net/socketio/arguments.hpp>
 #include <wsload/net/socketio/options.hpp>
 #include <wsload/stats/taxonomy.hpp>
 
@@ -90,6 +91,17 @@ public:
     WSLOAD_DECL task<std::optional<message>> emit_with_ack(std::string_view event, std::string_view args = {},
                                                            request_options o = {});
 
+    /// Emits `event` with arguments that carry binary data (socketio::arguments): the packet,
+    /// then each attachment as a binary message, on the connection's one write turn, so that no
+    /// other message (another coroutine's emit, an Engine.IO pong) comes between them. Without
+    /// attachments it is emit(). Every WebSocket message written is counted as a message sent.
+    /// False if the connection is not open or a write failed.
+    WSLOAD_DECL task<bool> emit_binary(std::string_view event, const arguments& a);
+    /// emit_with_ack() with binary arguments: one request, timed from `o.intended_at` (or the
+    /// send) to its ack, whose own attachments come back in the message's `attachments`.
+    WSLOAD_DECL task<std::optional<message>> emit_binary_with_ack(std::string_view event, const arguments& a,
+                                                                  request_options o = {});
+
     /// The next event no handler took; nullopt after `timeout` or when the connection ends.
     WSLOAD_DECL task<std::optional<socketio::event>> receive(std::chrono::nanoseconds timeout);
     /// Events named `name` go to `handler`, called on the connection's thread as each arrives
@@ -111,6 +123,11 @@ public:
 
 private:
     detail::session& session() const noexcept;
+    /// emit() and emit_binary(): `binary` null or without attachments sends a plain EVENT.
+    task<bool> send_emit(std::string_view event, std::string_view args, const arguments* binary);
+    /// emit_with_ack() and emit_binary_with_ack(), the same way.
+    task<std::optional<message>> ack_emit(std::string_view event, std::string_view args, const arguments* binary,
+                                          request_options o);
     WSLOAD_DECL void release() noexcept;
 
     std::shared_ptr<net::detail::ws_session_base> connection_;

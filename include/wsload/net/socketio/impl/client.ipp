@@ -59,6 +59,12 @@ inline void session::event_arrived(const packet& p, std::string_view text, std::
     connection_.dispatch(text, false, attachments);  // receive() makes the event of it
 }
 
+/// Views of a binary emit's attachments, for write_group (which keeps none of them).
+inline std::vector<std::string_view> views_of(const std::vector<std::string>& attachments)
+{
+    return {attachments.begin(), attachments.end()};
+}
+
 /// The WebSocket URL of a Socket.IO URL, and the namespace its path names.
 struct endpoint {
     net::url websocket;
@@ -183,9 +189,7 @@ WSLOAD_DECL std::string_view client::sid() const noexcept { return connection_ ?
 
 WSLOAD_DECL task<bool> client::emit(std::string_view event, std::string_view args)
 {
-    if (!connection_) co_return false;
-    const auto packet = encode_packet(packet_type::event, session().nsp(), std::nullopt, event_data(event, args));
-    co_return !co_await connection_->write(packet, false);
+    return send_emit(event, args, nullptr);
 }
 
 WSLOAD_DECL task<bool> client::emit_json(std::string_view event, const boost::json::value& arg)
@@ -193,19 +197,50 @@ WSLOAD_DECL task<bool> client::emit_json(std::string_view event, const boost::js
     co_return co_await emit(event, boost::json::serialize(arg));
 }
 
+WSLOAD_DECL task<bool> client::emit_binary(std::string_view event, const arguments& a)
+{
+    return send_emit(event, a.text(), &a);
+}
+
 WSLOAD_DECL task<std::optional<message>> client::emit_with_ack(std::string_view event, std::string_view args,
                                                                request_options o)
+{
+    return ack_emit(event, args, nullptr, std::move(o));
+}
+
+WSLOAD_DECL task<std::optional<message>> client::emit_binary_with_ack(std::string_view event, const arguments& a,
+                                                                      request_options o)
+{
+    return ack_emit(event, a.text(), &a, std::move(o));
+}
+
+inline task<bool> client::send_emit(std::string_view event, std::string_view args, const arguments* binary)
+{
+    if (!connection_) co_return false;
+    if (!binary || binary->attachments().empty()) {
+        const auto packet = encode_packet(packet_type::event, session().nsp(), std::nullopt, event_data(event, args));
+        co_return !co_await connection_->write(packet, false);
+    }
+    const auto packet = encode_emit(session().nsp(), std::nullopt, event, *binary);
+    const auto parts = detail::views_of(binary->attachments());
+    co_return !co_await connection_->write_group(packet, false, parts);
+}
+
+inline task<std::optional<message>> client::ack_emit(std::string_view event, std::string_view args, const arguments* binary,
+                                                     request_options o)
 {
     if (!connection_) co_return std::nullopt;
     auto& s = session();
     const auto id = s.next_ack_id();
     char key[24];
     const auto r = std::to_chars(key, key + sizeof key, id);
-    const auto packet = encode_packet(packet_type::event, s.nsp(), id, event_data(event, args));
+    const auto packet = binary ? encode_emit(s.nsp(), id, event, *binary)
+                               : encode_packet(packet_type::event, s.nsp(), id, event_data(event, args));
+    const auto parts = binary ? detail::views_of(binary->attachments()) : std::vector<std::string_view>();
     const auto name = o.name.empty() ? event : o.name;
     co_return co_await connection_->request(packet, net::detail::reply_matcher([](std::string_view) { return true; }), false,
                                             o.timeout, net::detail::send_time(connection_->thread().stats(), o.intended_at), name,
-                                            std::string_view(key, static_cast<std::size_t>(r.ptr - key)));
+                                            std::string_view(key, static_cast<std::size_t>(r.ptr - key)), parts);
 }
 
 WSLOAD_DECL task<std::optional<socketio::event>> client::receive(std::chrono::nanoseconds timeout)

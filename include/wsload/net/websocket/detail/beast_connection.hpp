@@ -141,6 +141,15 @@ public:
         co_return ec;
     }
 
+    /// One message of a group (write_group), the turn held.
+    task<error_code> send_on_turn(std::string_view data, bool binary) override
+    {
+        ws_.binary(binary);
+        auto [ec, n] = co_await ws_.async_write(boost::asio::buffer(data.data(), data.size()), use_task);
+        if (traced_) trace_sent(ec, data, binary);
+        co_return ec;
+    }
+
     void begin_close(std::uint16_t code, stats::disconnect_reason why, std::string_view reason) override
     {
         // After the server's close the handshake is already under way (and bounded): let it end.

@@ -143,6 +143,17 @@ public:
         co_return ec;
     }
 
+    /// One message of a group (write_group), the turn held: compressed when agreed, else as
+    /// frames (write_message suspends at least once, as write() does).
+    task<error_code> send_on_turn(std::string_view data, bool binary) override
+    {
+        error_code ec;
+        if (deflate_ && deflate_->compresses(data.size())) ec = co_await write_compressed(data, binary);
+        else ec = co_await write_message(data, binary);
+        if (traced_) trace_sent(ec, data, binary);
+        co_return ec;
+    }
+
     /// permessage-deflate: the message compressed (into the thread's buffer) and sent as a
     /// message with RSV1 on its first frame; counted by its uncompressed size (write()).
     task<error_code> write_compressed(std::string_view data, bool binary)
