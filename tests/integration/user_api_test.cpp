@@ -11,6 +11,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <atomic>
+#include <mutex>
 
 using namespace std::chrono_literals;
 namespace stats = wsload::stats;
@@ -278,6 +279,54 @@ BOOST_AUTO_TEST_CASE(concurrent_sends_take_turns_and_keyed_replies_find_their_re
     BOOST_TEST(t[stats::counter_id::messages_received] == 7 * n);
     BOOST_TEST(t[stats::counter_id::behaviour_errors] == 0u);
     BOOST_TEST(t.ended(stats::disconnect_reason::client_close) == n);
+}
+
+// Sends that find the write turn taken (behind a 4 MiB message the socket cannot take at once)
+// wait in line, each as a node in its own frame, and go out in the order they asked for it: the
+// echoes come back in that order. When the connection is closed under such a line, every waiting
+// send returns false once (none hangs, none is counted as sent).
+BOOST_AUTO_TEST_CASE(waiting_sends_go_out_in_order_and_fail_once_when_the_connection_ends, *boost::unit_test::timeout(60))
+{
+    using namespace boost::asio::experimental::awaitable_operators;
+    wsload::test::im_server_process server(WSLOAD_IM_SERVER);
+    constexpr int small = 6;
+    std::mutex lock;
+    std::vector<std::string> echoes;  // the first byte and size of each echo, in arrival order
+    std::atomic<int> sent_before{0}, refused_after{0}, sent_after{0};
+    wsload::runtime::engine engine(config_for(server, 1), [&](wsload::user& u) -> wsload::task<> {
+        auto ws = co_await u.websocket();
+        if (!ws) co_return;
+        const std::string big(4 << 20, 'B');
+        auto send = [&](std::string text, std::atomic<int>& ok, std::atomic<int>* refused) -> wsload::task<> {
+            const bool done = co_await ws.send(text);
+            if (done) ++ok;
+            else if (refused) ++*refused;
+        };
+        co_await (send(big, sent_before, nullptr) && send("0", sent_before, nullptr) && send("1", sent_before, nullptr) &&
+                  send("2", sent_before, nullptr) && send("3", sent_before, nullptr) && send("4", sent_before, nullptr) &&
+                  send("5", sent_before, nullptr));
+        for (int i = 0; i <= small; ++i) {
+            auto m = co_await ws.receive(10s);
+            if (!m) break;
+            std::lock_guard g(lock);
+            echoes.push_back(std::string(m->text().substr(0, 1)) + ":" + std::to_string(m->text().size()));
+        }
+        // The end under a line: the big send holds the turn, three wait, and the close comes.
+        auto closer = [&]() -> wsload::task<> { co_await ws.close(1000); };
+        co_await (send(big, sent_after, &refused_after) && send("x", sent_after, &refused_after) &&
+                  send("y", sent_after, &refused_after) && send("z", sent_after, &refused_after) && closer());
+    });
+    const auto r = engine.run();
+    const auto& t = *r.totals;
+    BOOST_TEST(sent_before.load() == small + 1);
+    std::vector<std::string> expected{"B:" + std::to_string(4 << 20)};
+    for (int i = 0; i < small; ++i) expected.push_back(std::to_string(i) + ":1");
+    BOOST_TEST(echoes == expected);
+    // The close was asked while the big message was going out: the three behind it never went.
+    BOOST_TEST(refused_after.load() >= 3);
+    BOOST_TEST(sent_after.load() + refused_after.load() == 4);
+    BOOST_TEST(t[stats::counter_id::messages_sent] == static_cast<std::uint64_t>(small + 1 + sent_after.load()));
+    BOOST_TEST(t.ended(stats::disconnect_reason::client_close) == 1u);
 }
 
 // --tls-resume over wss:// against im_server (one process, so its tickets are good for every

@@ -64,8 +64,8 @@ public:
         if (traced_) thread_.local<trace_registry>().erase(this);
         // Only reached with waiters when the io_context is torn down unfinished: their
         // coroutines are destroyed, not resumed.
+        // (A send waiting for its write turn holds the connection: none is left here.)
         while (closed_waiters_) delete std::exchange(closed_waiters_, closed_waiters_->next);
-        while (write_waiters_) delete std::exchange(write_waiters_, write_waiters_->next);
     }
 
     state current_state() const noexcept { return state_; }
@@ -88,8 +88,10 @@ public:
     task<error_code> write_group(std::string_view first, bool binary, std::span<const std::string_view> then)
     {
         auto self = shared_from_this();
-        if (!open_and_claim_write())
-            if (!co_await wait_write_turn()) co_return boost::asio::error::not_connected;
+        if (!open_and_claim_write()) {
+            write_waiter turn;
+            if (!co_await wait_write_turn(turn)) co_return boost::asio::error::not_connected;
+        }
         error_code ec;
         try {
             ec = co_await send_on_turn(first, binary);
@@ -565,10 +567,13 @@ protected:
     /// Sends from several coroutines of one user (a request and a heartbeat of the scenario's,
     /// `a && b`) go out one at a time, in the order they came, so that a message's frames never
     /// interleave with another's. A write starts with
-    ///     if (!open_and_claim_write())
-    ///         if (!co_await wait_write_turn()) co_return not_connected;
+    ///     if (!open_and_claim_write()) {
+    ///         write_waiter turn;
+    ///         if (!co_await wait_write_turn(turn)) co_return not_connected;
+    ///     }
     /// which neither suspends nor allocates when the connection is open and no other send is
-    /// under way, and ends with end_write(), which hands the turn to the next in line.
+    /// under way, and ends with end_write(), which hands the turn to the next in line. A send
+    /// that finds the turn taken waits as a node in its own frame (write_waiter): no allocation.
     bool open_and_claim_write() noexcept { return state_ == state::open && claim_write(); }
     bool claim_write() noexcept
     {
@@ -577,31 +582,42 @@ protected:
         return true;
     }
     /// Not open (false, after one suspension: a behaviour looping on a closed connection must
-    /// not spin its thread), or the turn came; false when the connection ended meanwhile (the
-    /// turn is passed on).
-    task<bool> wait_write_turn()
+    /// not spin its thread), or the turn came, in the order the sends asked for it; false when
+    /// the connection ended meanwhile (the turn is passed on). `w` lives in the caller's frame.
+    task<bool> wait_write_turn(write_waiter& w)
     {
-        if (state_ != state::open) {
-            co_await yield();
-            co_return false;
-        }
-        if (claim_write()) co_return true;
-        co_await write_turn();
-        if (state_ == state::open) co_return true;
-        end_write(boost::asio::error::not_connected, 0);
-        co_return false;
-    }
-    task<> write_turn()
-    {
-        return boost::asio::async_initiate<const boost::asio::use_awaitable_t<executor>&, void()>(
-            [](auto handler, connection_base* self) {
-                auto* w = new parked_handler_of<decltype(handler)>(std::move(handler), nullptr);
-                auto** tail = &self->write_waiters_;
-                while (*tail) tail = &(*tail)->next;
-                *tail = w;
+        return boost::asio::async_initiate<const boost::asio::use_awaitable_t<executor>&, void(bool)>(
+            [](write_waiter::handler_type handler, connection_base* self, write_waiter* w) {
+                if (self->state_ != state::open || self->claim_write()) {
+                    const bool open = self->state_ == state::open;
+                    boost::asio::post(self->get_executor(), [h = std::move(handler), open]() mutable { std::move(h)(open); });
+                    return;
+                }
+                w->handler.emplace(std::move(handler));
+                // The ring's newest: write_waiters_ points at it, and it at the oldest.
+                if (auto* newest = self->write_waiters_) {
+                    w->next = newest->next;
+                    newest->next = w;
+                } else {
+                    w->next = w;
+                }
+                self->write_waiters_ = w;
             },
-            wsload::use_awaitable, this);
+            wsload::use_awaitable, this, &w);
     }
+    /// Resumes the oldest waiter with the turn (posted: never inline, the caller may be another
+    /// coroutine). It is told whether the connection is still open when it runs; if not, it
+    /// gives the turn on at once.
+    struct grant_turn {
+        write_waiter::handler_type handler;
+        connection_base* self;  // alive: the waiting send holds the connection
+        void operator()()
+        {
+            const bool open = self->state_ == state::open;
+            if (!open) self->pass_write_turn();
+            std::move(handler)(open);
+        }
+    };
     void end_write(const error_code& ec, std::size_t bytes) noexcept
     {
         pass_write_turn();
@@ -610,13 +626,18 @@ protected:
     /// The send is over: the next in line (if any) takes the turn.
     void pass_write_turn() noexcept
     {
-        if (write_waiters_) {
-            // The turn passes on (writing_ stays set): nobody who comes later can take it first.
-            const std::unique_ptr<parked_handler> next(std::exchange(write_waiters_, write_waiters_->next));
-            next->resume();
-        } else {
+        auto* const newest = write_waiters_;
+        if (!newest) {
             writing_ = false;
+            return;
         }
+        // The turn passes on (writing_ stays set): nobody who comes later can take it first.
+        auto* const oldest = newest->next;
+        if (oldest == newest) write_waiters_ = nullptr;
+        else newest->next = oldest->next;
+        auto handler = std::move(*oldest->handler);
+        oldest->handler.reset();
+        boost::asio::post(get_executor(), grant_turn{std::move(handler), this});
     }
     /// A message of `bytes` payload bytes went out whole.
     void count_sent(std::size_t bytes) noexcept
@@ -797,7 +818,7 @@ protected:
     std::unique_ptr<app_heartbeat_state> app_heartbeat_;  ///< null: no heartbeat of the scenario's
     parked_receive* receiver_ = nullptr;
     parked_handler* closed_waiters_ = nullptr;
-    parked_handler* write_waiters_ = nullptr;  ///< sends waiting for their turn, oldest first
+    write_waiter* write_waiters_ = nullptr;  ///< sends waiting for their turn: the newest, in a ring
     std::size_t inbox_limit_ = 64;
     std::vector<message> inbox_;  // a vector: an empty std::deque allocates ~600 B
 };

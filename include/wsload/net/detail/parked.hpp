@@ -49,8 +49,18 @@ struct parked_receive : parked_wait {
     std::optional<message>* slot;  ///< where the message goes
 };
 
+/// A send waiting for its connection's write turn (connection_base::wait_write_turn): a node
+/// in the waiting coroutine's frame, in a FIFO ring, so that waiting allocates nothing (sends
+/// from many coroutines of one connection wait behind one the socket could not take at once).
+/// Its coroutine is resumed with true when the turn is its own and the connection still open.
+struct write_waiter {
+    using handler_type = boost::asio::async_result<boost::asio::use_awaitable_t<executor>, void(bool)>::handler_type;
+    std::optional<handler_type> handler;
+    write_waiter* next = nullptr;  ///< in the ring: the next to wait (the oldest, from the newest)
+};
+
 /// A coroutine parked as its bare completion handler, in a list: in wait_closed() until the
-/// connection ends, or waiting for its turn to write.
+/// connection ends.
 struct parked_handler {
     explicit parked_handler(parked_handler* n) noexcept : next(n) {}
     virtual ~parked_handler() = default;

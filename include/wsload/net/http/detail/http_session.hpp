@@ -104,11 +104,13 @@ public:
     {
         auto self = shared_from_this();
         http_exchange x;
-        if (!open_and_claim_write())
-            if (!co_await wait_write_turn()) {
+        if (!open_and_claim_write()) {
+            write_waiter turn;
+            if (!co_await wait_write_turn(turn)) {
                 x.failure = stats::request_failure::not_connected;
                 co_return x;
             }
+        }
         in_flight_ = true;
         request_timed_out_ = false;
         exchange_deadline deadline(this);

@@ -67,8 +67,10 @@ public:
     task<error_code> write(std::string_view data, bool) override
     {
         auto self = shared_from_this();
-        if (!open_and_claim_write())
-            if (!co_await wait_write_turn()) co_return boost::asio::error::not_connected;
+        if (!open_and_claim_write()) {
+            write_waiter turn;
+            if (!co_await wait_write_turn(turn)) co_return boost::asio::error::not_connected;
+        }
         error_code ec;
         auto& out = local_.encoded;
         out.clear();

@@ -132,8 +132,10 @@ public:
     task<error_code> write(std::string_view data, bool binary) override
     {
         auto self = shared_from_this();
-        if (!open_and_claim_write())
-            if (!co_await wait_write_turn()) co_return boost::asio::error::not_connected;
+        if (!open_and_claim_write()) {
+            write_waiter turn;
+            if (!co_await wait_write_turn(turn)) co_return boost::asio::error::not_connected;
+        }
         ws_.binary(binary);
         auto [ec, n] = co_await ws_.async_write(boost::asio::buffer(data.data(), data.size()), use_task);
         end_write(ec, n);

@@ -124,8 +124,10 @@ public:
     task<error_code> write(std::string_view data, bool binary) override
     {
         auto self = shared_from_this();
-        if (!open_and_claim_write())
-            if (!co_await wait_write_turn()) co_return boost::asio::error::not_connected;
+        if (!open_and_claim_write()) {
+            write_waiter turn;
+            if (!co_await wait_write_turn(turn)) co_return boost::asio::error::not_connected;
+        }
         error_code ec;
         if (deflate_ && deflate_->compresses(data.size())) [[unlikely]] {
             ec = co_await write_compressed(data, binary);
@@ -133,8 +135,17 @@ public:
             // The common case, without a coroutine of its own: one frame, masked and taken by
             // the socket at once (or its rest flushed), then one suspension as any send has.
             ec = emit_frame(data, binary ? ws_opcode::binary : ws_opcode::text);
-            if (!ec && flushing()) ec = co_await wait_for_output();
-            else co_await yield();
+            if (!ec && flushing()) {
+                ec = co_await wait_for_output();
+            } else {
+                // The socket took the whole message (or the send failed): the turn passes on
+                // before the one suspension every send has, so that the next sender does not
+                // wait for it (with 100 requests in flight nearly every one would).
+                end_write(ec, data.size());
+                if (traced_) trace_sent(ec, data, binary);
+                co_await yield();
+                co_return ec;
+            }
         } else {
             ec = co_await write_message(data, binary);
         }
