@@ -135,7 +135,10 @@ public:
 private:
     friend class sleep_entry;
 
+    // A constructor, not an aggregate: asio's slot emplaces it with parentheses, which clang 14
+    // (the fuzz build's compiler) does not take for aggregates.
     struct cancel_sleep {
+        cancel_sleep(sleep_queue* q, sleep_entry* e) noexcept : queue(q), entry(e) {}
         sleep_queue* queue;
         sleep_entry* entry;
         void operator()(boost::asio::cancellation_type) const noexcept { queue->wake(*entry); }
