@@ -255,10 +255,7 @@ BOOST_AUTO_TEST_CASE(the_control_endpoint_over_http, *boost::unit_test::timeout(
 BOOST_AUTO_TEST_CASE(an_arrival_rate_changed_while_running_is_followed, *boost::unit_test::timeout(60))
 {
     wsload::test::im_server_process server(WSLOAD_IM_SERVER);
-    auto config = wsload::test::shaped_run(server, wsload::sched::linear_ramp{1, 0s}.to_plan());
-    config.load.reset();
-    config.arrivals = wsload::sched::arrival_rate{20, 4, 8}.to_plan();
-    config.duration = 2s;
+    auto config = wsload::test::arrival_run(server, wsload::sched::arrival_rate{20, 4, 8}.to_plan(), 2s);
     std::atomic<int> ran{0};
     auto it = wsload::iterations([&](wsload::user& u) -> wsload::task<> {
         ++ran;

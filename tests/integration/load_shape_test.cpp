@@ -262,10 +262,8 @@ BOOST_AUTO_TEST_CASE(an_arrival_rate_starts_iterations_on_time_and_counts_what_i
     wsload::test::im_server_process server(WSLOAD_IM_SERVER);
     // 40 iterations a second for 1 s (k = 0..39), each taking 100 ms, on 2 users and at most 3:
     // 3 users run at most 30 a second, so some arrivals find no free user and are dropped.
-    auto config = wsload::test::shaped_run(server, wsload::sched::linear_ramp{3, 0s}.to_plan());
-    config.load.reset();
-    config.arrivals = wsload::sched::arrival_rate{40, 2, 3}.to_plan();
-    config.duration = 990ms;  // the last arrival at 975 ms; the one at 1 s never comes
+    // The last arrival at 975 ms; the one at 1 s never comes.
+    auto config = wsload::test::arrival_run(server, wsload::sched::arrival_rate{40, 2, 3}.to_plan(), 990ms);
     std::atomic<int> started{0}, ran{0}, stopped{0};
     std::mutex dues_mutex;
     std::vector<wsload::clock::time_point> dues;  // each iteration's due time, as its user saw it
@@ -350,10 +348,8 @@ BOOST_AUTO_TEST_CASE(paced_iterations_start_at_their_due_times, *boost::unit_tes
 BOOST_AUTO_TEST_CASE(a_ramping_arrival_rate_ends_with_its_stages_and_starts_users_as_needed, *boost::unit_test::timeout(60))
 {
     wsload::test::im_server_process server(WSLOAD_IM_SERVER);
-    auto config = wsload::test::shaped_run(server, wsload::sched::linear_ramp{1, 0s}.to_plan());
-    config.load.reset();
-    config.arrivals = wsload::sched::ramping_arrival_rate{0, {{1s, 20}, {500ms, 20}}, 1, 8}.to_plan();  // 10 + 10
-    config.duration = config.arrivals->length();
+    const auto arrivals = wsload::sched::ramping_arrival_rate{0, {{1s, 20}, {500ms, 20}}, 1, 8}.to_plan();  // 10 + 10
+    auto config = wsload::test::arrival_run(server, arrivals, arrivals.length());
     std::atomic<int> ran{0};
     auto it = wsload::iterations([&](wsload::user& u) -> wsload::task<> {
         ++ran;

@@ -9,6 +9,7 @@
 #include <wsload/net/url.hpp>
 #include <wsload/runtime/user.hpp>
 #include <wsload/runtime/run_config.hpp>
+#include <wsload/sched/arrivals.hpp>
 #include <wsload/sched/plan.hpp>
 #include <wsload/stats/run_result.hpp>
 
@@ -32,6 +33,17 @@ inline wsload::run_config shaped_run(const im_server_process& server, const wslo
     c.duration = plan.length() + std::chrono::seconds(10);
     c.threads = 2;
     c.ws_layer = layer_under_test();
+    return c;
+}
+
+/// An open-model run of `arrivals` against `server` that lasts `duration`.
+inline wsload::run_config arrival_run(const im_server_process& server, wsload::sched::arrival_plan arrivals,
+                                      std::chrono::nanoseconds duration)
+{
+    auto c = shaped_run(server, wsload::sched::plan().go_to(arrivals.max_users(), std::chrono::nanoseconds(0)));
+    c.load.reset();
+    c.arrivals = std::move(arrivals);
+    c.duration = duration;
     return c;
 }
 

@@ -35,8 +35,9 @@ public:
     task<bool> next()
     {
         if (!user_.running()) co_return false;
-        due_ = schedule_.next(clock::now());
-        if (due_ > clock::now()) co_await user_.sleep_until(due_);
+        const auto now = clock::now();
+        due_ = schedule_.next(now);
+        if (due_ > now) co_await user_.sleep_until(due_);
         else if (schedule_.pacing().is_closed_loop()) co_await boost::asio::post(user_.worker().get_executor(), wsload::use_awaitable);
         co_return user_.running();
     }

@@ -239,7 +239,6 @@ private:
     bool stopped_ = false;
     bool traced_ = false;   ///< --log-users chose it
     bool arrival_ = false;  ///< an iteration was handed to it and not yet taken
-    clock::time_point arrival_due_{};    ///< that iteration's arrival time
     clock::time_point iteration_due_{};  ///< see iteration_due()
     friend class runtime::worker;
     std::size_t idle_slot_ = static_cast<std::size_t>(-1);  ///< where it is among its thread's free users

@@ -66,7 +66,6 @@ WSLOAD_DECL task<bool> user::await_arrival()
         co_await sleep_until(clock::time_point::max());
     }
     worker_.unpark(*this);
-    iteration_due_ = arrival_due_;
     const bool given = std::exchange(arrival_, false);
     // Handed over as the run stopped, before this user could start it: it never ran.
     if (given && !running()) worker_.stats()[stats::counter_id::dropped_iterations].add();
@@ -76,7 +75,7 @@ WSLOAD_DECL task<bool> user::await_arrival()
 WSLOAD_DECL void user::give_arrival(clock::time_point due) noexcept
 {
     arrival_ = true;
-    arrival_due_ = due;
+    iteration_due_ = due;  // no iteration of its own is under way: it is free, or just started for this one
     worker_.unpark(*this);
     if (sleep_) worker_.sleeps().wake(*sleep_);
 }
