@@ -244,6 +244,61 @@ BOOST_AUTO_TEST_CASE(empty_histogram_reads_as_zero)
     BOOST_TEST(h.max() == 9u);
 }
 
+// Export, reset, merge and subtract scan only the buckets between min and max (histogram::span):
+// values at both ends of the range, and clamped ones, must all be found, and a state whose
+// buckets lie outside its own [min, max] (a corrupt file) refused.
+BOOST_AUTO_TEST_CASE(scans_between_min_and_max_miss_nothing)
+{
+    const std::vector<std::uint64_t> values = {0, 1, 4095, 4096, 1'000'000, 5 * hour, u64_max};
+    for (std::size_t lo = 0; lo < values.size(); ++lo)
+        for (std::size_t hi = lo; hi < values.size(); ++hi) {
+            histogram h;
+            h.record(values[lo]);
+            h.record(values[hi], 3);
+            // Values above the highest trackable one (1 h) share the top bucket.
+            const bool one_bucket = lo == hi || (values[lo] > hour && values[hi] > hour);
+            const auto s = h.export_state();
+            BOOST_TEST(s.buckets.size() == (one_bucket ? 1u : 2u));
+            histogram merged, from_state;
+            merged.merge(h);
+            from_state.merge(s);
+            check_same(merged, h);
+            check_same(from_state, h);
+            // Rank 1 is the low value's bucket, found from the start of the span (a clamped
+            // value reads as the top bucket's).
+            if (values[lo] <= hour) {
+                BOOST_TEST(h.percentile(25) >= values[lo]);
+                BOOST_TEST((h.percentile(25) < values[hi]) == !one_bucket);
+            }
+            BOOST_TEST(h.percentile(100) == values[hi]);
+            // A subtraction leaves the later values only, found at both ends.
+            histogram later = h;
+            later.record(values[lo], 2);
+            later.subtract(h);
+            BOOST_TEST(later.count() == 2u);
+            BOOST_TEST(later.export_state().buckets.size() == 1u);
+            // A reset leaves no bucket behind, at either end.
+            h.reset();
+            BOOST_TEST(h.export_state().buckets.empty());
+            h.record(2);
+            BOOST_TEST(h.export_state().buckets.size() == 1u);
+            BOOST_TEST(h.percentile(100) == 2u);
+            histogram again;
+            again.merge(h.export_state());
+            BOOST_TEST(again.count() == 1u);
+        }
+
+    histogram h;
+    h.record(10);
+    h.record(1'000'000);
+    auto s = h.export_state();
+    s.max = 10;  // the 1'000'000 bucket is now above max
+    BOOST_CHECK_THROW(histogram().merge(s), std::invalid_argument);
+    s = h.export_state();
+    s.min = 500;  // the 10 bucket is now below min
+    BOOST_CHECK_THROW(histogram().merge(s), std::invalid_argument);
+}
+
 BOOST_AUTO_TEST_CASE(exact_figures)
 {
     histogram h;

@@ -141,9 +141,13 @@ public:
     void merge(const histogram& other)
     {
         if (!same_layout(other)) throw std::invalid_argument("histogram::merge: different layouts");
-        for (std::size_t i = 0; i < size_; ++i)
+        // The aggregates first: a value `other` records meanwhile is then either in neither
+        // (its bucket outside the span read) or in its bucket only, as before the span.
+        const auto a = other.aggregates();
+        const auto [first, end] = other.span(a);
+        for (std::size_t i = first; i < end; ++i)
             if (const auto c = other.counts_[i].load(relaxed)) bump(counts_[i], c);
-        if (const auto a = other.aggregates(); a.count != 0) add(a);
+        if (a.count != 0) add(a);
     }
 
     /// Takes away `earlier`, an earlier state of the same histogram (every bucket at most this
@@ -160,13 +164,15 @@ public:
         if (e.count == 0) return;
         if (e.count > a.count || e.clamped > a.clamped)
             throw std::invalid_argument("histogram::subtract: not an earlier state of this histogram");
-        for (std::size_t i = 0; i < size_; ++i)
+        // Both spans: a bucket `earlier` has and this one lacks is an error to catch.
+        const auto [first, end] = joined(span(a), earlier.span(e));
+        for (std::size_t i = first; i < end; ++i)
             if (counts_[i].load(relaxed) < earlier.counts_[i].load(relaxed))
                 throw std::invalid_argument("histogram::subtract: not an earlier state of this histogram");
         snapshot d{a.count - e.count, a.clamped - e.clamped, 0, 0, detail::sub(a.sum, e.sum),
                    detail::sub(a.sum_squares, e.sum_squares)};
         std::size_t lowest = size_, highest = 0;
-        for (std::size_t i = 0; i < size_; ++i) {
+        for (std::size_t i = first; i < end; ++i) {
             const auto c = counts_[i].load(relaxed) - earlier.counts_[i].load(relaxed);
             counts_[i].store(c, relaxed);
             if (c == 0) continue;
@@ -192,7 +198,8 @@ public:
     /// Forgets every value. Owner thread only.
     void reset() noexcept
     {
-        for (std::size_t i = 0; i < size_; ++i) counts_[i].store(0, relaxed);
+        const auto [first, end] = span(aggregates());
+        for (std::size_t i = first; i < end; ++i) counts_[i].store(0, relaxed);
         seq_.store(seq_.load(relaxed) + 1, relaxed);
         for (auto* a : {&count_, &clamped_, &min_, &max_, &sum_[0], &sum_[1]}) put(*a, 0);
         for (auto& limb : sum_squares_) put(limb, 0);
@@ -241,7 +248,7 @@ public:
         const double r = std::ceil(p / 100.0 * static_cast<double>(a.count) * (1 - 1e-12));
         const auto rank = std::clamp<std::uint64_t>(static_cast<std::uint64_t>(r), 1, a.count);
         std::uint64_t seen = 0;
-        for (std::size_t i = 0; i < size_; ++i) {
+        for (std::size_t i = span(a).first; i < size_; ++i) {
             seen += counts_[i].load(relaxed);
             if (seen >= rank) return std::min(bucket_range(i).second, a.max);
         }
@@ -253,7 +260,8 @@ public:
     template <class F>
     void for_each_bucket(F f) const
     {
-        for (std::size_t i = 0; i < size_; ++i)
+        const auto [first, end] = span(aggregates());
+        for (std::size_t i = first; i < end; ++i)
             if (const auto c = counts_[i].load(relaxed)) {
                 const auto [lo, hi] = bucket_range(i);
                 f(lo, hi, c);
@@ -284,7 +292,8 @@ public:
         s.max = a.max;
         for (std::size_t i = 0; i < 2; ++i) s.sum[i] = a.sum[i];
         for (std::size_t i = 0; i < 3; ++i) s.sum_squares[i] = a.sum_squares[i];
-        for (std::size_t i = 0; i < size_; ++i)
+        const auto [first, end] = span(a);
+        for (std::size_t i = first; i < end; ++i)
             if (const auto c = counts_[i].load(relaxed)) s.buckets.emplace_back(static_cast<std::uint32_t>(i), c);
         return s;
     }
@@ -296,8 +305,12 @@ public:
         if (s.digits != digits_ || s.highest != highest_)
             throw std::invalid_argument("histogram::merge: different layouts");
         std::uint64_t in_buckets = 0;
+        const auto [first, end] = span(snapshot{s.count, s.clamped, s.min, s.max});
         for (const auto& [index, c] : s.buckets) {
             if (index >= size_) throw std::invalid_argument("histogram::merge: bucket index out of range");
+            // Every value is within [min, max]; the scans rely on it (span()).
+            if (c != 0 && (index < first || index >= end))
+                throw std::invalid_argument("histogram::merge: a bucket outside [min, max]");
             in_buckets += c;
         }
         if (in_buckets != s.count) throw std::invalid_argument("histogram::merge: bucket counts do not add up");
@@ -347,6 +360,25 @@ private:
             if ((before & 1) == 0 && seq_.load(relaxed) == before) return s;
             std::this_thread::yield(); // the writer is mid-update: a few ns, or preempted
         }
+    }
+
+    /// The flat indices [first, end) that can hold counts, from the aggregates: every value is
+    /// in [min, max] and every mutation keeps that so (subtract() narrows min and max to the
+    /// buckets left), so the buckets outside are empty. A scan of the span, not of the whole
+    /// array: a second's round trips (a few hundred buckets of ~30,000) cost that much less to
+    /// export, reset and merge, and each worker does that every second.
+    std::pair<std::size_t, std::size_t> span(const snapshot& a) const noexcept
+    {
+        if (a.count == 0) return {0, 0};
+        const auto at = [&](std::uint64_t v) { return v > highest_ ? top_index_ : index_of(v); };
+        return {at(a.min), at(a.max) + 1};
+    }
+    static std::pair<std::size_t, std::size_t> joined(std::pair<std::size_t, std::size_t> x,
+                                                      std::pair<std::size_t, std::size_t> y) noexcept
+    {
+        if (x.first == x.second) return y;
+        if (y.first == y.second) return x;
+        return {std::min(x.first, y.first), std::max(x.second, y.second)};
     }
 
     // With half = sub-bucket count / 2: bucket 0 holds [0, 2 * half) exactly; bucket b >= 1
