@@ -15,6 +15,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -44,7 +45,11 @@ struct run_state {
         std::lock_guard lock(misuse_mutex_);
         if (misuse_.empty()) misuse_ = std::move(what);
         misused.store(true, std::memory_order_release);
+        wake_control();
     }
+    /// Set by the engine: its stop sequence looks at the run's state now (a misuse, the last
+    /// user ended) instead of at its next poll. Any thread.
+    std::function<void()> wake_control = [] {};
     std::string misuse() const
     {
         std::lock_guard lock(misuse_mutex_);
