@@ -100,16 +100,18 @@ WSLOAD_DECL const net::url& user::target() const
 
 WSLOAD_DECL bool user::running() const noexcept { return !stopped_ && !worker_.stopping(); }
 
+// Not a coroutine itself: it hands back the awaitable of the wait, so that a paced send costs
+// no coroutine frame (nor a resumption) of its own. Called where it is awaited, as every
+// operation returning a task<> is, so running() is read when the wait starts.
 WSLOAD_DECL task<> user::sleep_until(clock::time_point t)
 {
     if (!running()) {
         // Still a suspension point: a behaviour that loops on think() without checking
         // running() must not spin the thread and keep the run from ending.
-        co_await boost::asio::post(worker_.get_executor(), wsload::use_awaitable);
-        co_return;
+        return boost::asio::post(worker_.get_executor(), wsload::use_awaitable);
     }
     if (!sleep_) sleep_ = std::make_unique<net::sleep_entry>();
-    co_await worker_.sleeps().sleep(*sleep_, t);
+    return worker_.sleeps().sleep(*sleep_, t);
 }
 
 WSLOAD_DECL task<> user::pace(std::string_view step, std::chrono::nanoseconds interval)
