@@ -288,4 +288,26 @@ BOOST_AUTO_TEST_CASE(the_result_file_streamed_from_the_spill_is_the_whole_docume
     }
 }
 
+// The streamed file writes each second's state as text directly: byte for byte what
+// serialize(to_json(state)) writes, at the edges too (empty; every figure at its largest).
+BOOST_AUTO_TEST_CASE(a_state_is_written_as_serialize_writes_it)
+{
+    const auto same = [](const histogram::state& state) {
+        std::string direct = "x";  // appended to, not replaced
+        wsload::report::append_json(direct, state);
+        BOOST_TEST(direct == "x" + boost::json::serialize(wsload::report::to_json(state)));
+    };
+    same(histogram().export_state());
+    histogram h(5, 7'200'000'000'000);
+    for (std::uint64_t v : {0ull, 1ull, 99'999ull, 123'456'789ull, 7'200'000'000'000ull, ~0ull}) h.record(v, v % 7 + 1);
+    same(h.export_state());
+    histogram::state big;
+    big.digits = 5;
+    big.highest = big.count = big.clamped = big.min = big.max = ~0ull;
+    big.sum = {~0ull, ~0ull};
+    big.sum_squares = {~0ull, 0, ~0ull};
+    big.buckets = {{0u, 1u}, {~0u, ~0ull}};
+    same(big);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -20,6 +20,8 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <charconv>
+#include <cstdint>
 #include <exception>
 #include <fstream>
 #include <ostream>
@@ -62,6 +64,53 @@ inline boost::json::object to_json(const stats::histogram::state& s)
     o["sum_squares_limbs"] = std::move(squares);
     o["buckets"] = std::move(buckets);
     return o;
+}
+
+/// Appends boost::json::serialize(to_json(s)) to `out`, byte for byte, without building the
+/// value: the time series writes one state per second of the run, and building each as a JSON
+/// value (an allocation per bucket) cost more than the rest of the file together.
+inline void append_json(std::string& out, const stats::histogram::state& s)
+{
+    const auto number = [&out](auto v) {
+        char text[24];
+        const auto end = std::to_chars(text, text + sizeof text, v).ptr;
+        out.append(text, end);
+    };
+    const auto limbs = [&](const auto& parts) {
+        out += '[';
+        for (std::size_t i = 0; i < parts.size(); ++i) {
+            if (i) out += ',';
+            out += '"';
+            number(parts[i]);
+            out += '"';
+        }
+        out += ']';
+    };
+    out += "{\"digits\":";
+    number(static_cast<std::int64_t>(s.digits));
+    out += ",\"highest_ns\":";
+    number(s.highest);
+    out += ",\"count\":";
+    number(s.count);
+    out += ",\"clamped\":";
+    number(s.clamped);
+    out += ",\"min_ns\":";
+    number(s.min);
+    out += ",\"max_ns\":";
+    number(s.max);
+    out += ",\"sum_limbs\":";
+    limbs(s.sum);
+    out += ",\"sum_squares_limbs\":";
+    limbs(s.sum_squares);
+    out += ",\"buckets\":[";
+    for (std::size_t i = 0; i < s.buckets.size(); ++i) {
+        out += i ? ",[" : "[";
+        number(s.buckets[i].first);
+        out += ',';
+        number(s.buckets[i].second);
+        out += ']';
+    }
+    out += "]}";
 }
 
 /// Where the run happened: enough to tell two result files apart and to trust their figures.
@@ -346,10 +395,13 @@ inline void write_result_document(std::ostream& out, const stats::run_info& conf
         detail::write_object(o, doc.at("timeseries").as_object(), "round_trip_histograms", [&](std::ostream& h) {
             h << '[';
             bool first = true;
+            std::string text;
             r.series_round_trips.for_each([&](const stats::histogram::state& state) {
-                if (!first) h << ',';
+                text.clear();
+                if (!first) text += ',';
                 first = false;
-                h << boost::json::serialize(to_json(state));
+                append_json(text, state);
+                h.write(text.data(), static_cast<std::streamsize>(text.size()));
             });
             h << ']';
         });
