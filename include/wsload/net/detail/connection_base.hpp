@@ -79,6 +79,11 @@ public:
     /// Sends one message (`binary` where the transport tells text from binary); counts it when
     /// the write completed.
     virtual task<error_code> write(std::string_view data, bool binary) = 0;
+    /// write() for a caller that suspends right after it (a request, which then waits for its
+    /// reply): the suspension that write() makes after a send the socket took whole, so that
+    /// every send is a suspension point, may be left out here when the send succeeded. The
+    /// caller must then suspend itself. Counted as write() counts.
+    virtual task<error_code> write_then_wait(std::string_view data, bool binary) { return write(data, binary); }
     /// Sends `first` and then each of `then` as a binary message, back to back on one write
     /// turn: no other send of this connection goes out between them (a Socket.IO binary packet
     /// and its attachments: socket.io-parser drops a connection whose attachments are
@@ -163,7 +168,7 @@ public:
         error_code ec;
         std::exception_ptr misuse;  // a payload the transport cannot carry: the behaviour's error
         try {
-            if (then.empty()) ec = co_await write(payload, binary);
+            if (then.empty()) ec = co_await write_then_wait(payload, binary);
             else ec = co_await write_group(payload, binary, then);
         } catch (...) {
             misuse = std::current_exception();
@@ -174,6 +179,7 @@ public:
             std::rethrow_exception(misuse);
         }
         if (!ec && !r.reply && state_ != state::closed) co_await park(r, sent_at, timeout);
+        else if (!ec) co_await yield();  // write_then_wait may not have suspended: a request does once
         unlink(r);
         if (r.reply) {
             if (traced_) trace_request(name, r.rejected ? " rejected by its reply after " : " answered in ", sent_at);

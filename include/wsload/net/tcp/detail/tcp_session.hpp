@@ -64,7 +64,12 @@ public:
         co_return true;
     }
 
-    task<error_code> write(std::string_view data, bool) override
+    task<error_code> write(std::string_view data, bool) override { return send(data, true); }
+    /// A request's send: it parks for its reply right after, so a send the socket took whole
+    /// needs no suspension of its own.
+    task<error_code> write_then_wait(std::string_view data, bool) override { return send(data, false); }
+
+    task<error_code> send(std::string_view data, bool suspend_after)
     {
         auto self = shared_from_this();
         if (!open_and_claim_write()) {
@@ -86,7 +91,7 @@ public:
             // The rest waits in a string of its own: the thread's buffer serves the next sender.
             const std::string rest(out, taken);
             ec = co_await stream_.write_all(rest.data(), rest.size());
-        } else if (!ec) {
+        } else if (!ec && suspend_after) {
             co_await yield();  // a send suspends once, as an asio write does
         }
         end_write(ec, data.size());

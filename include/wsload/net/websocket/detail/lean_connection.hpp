@@ -121,7 +121,12 @@ public:
         co_return true;
     }
 
-    task<error_code> write(std::string_view data, bool binary) override
+    task<error_code> write(std::string_view data, bool binary) override { return send(data, binary, true); }
+    /// A request's send: it parks for its reply right after, so a send the socket took whole
+    /// needs no suspension of its own (a post and a resumption per request).
+    task<error_code> write_then_wait(std::string_view data, bool binary) override { return send(data, binary, false); }
+
+    task<error_code> send(std::string_view data, bool binary, bool suspend_after)
     {
         auto self = shared_from_this();
         if (!open_and_claim_write()) {
@@ -143,7 +148,7 @@ public:
                 // wait for it (with 100 requests in flight nearly every one would).
                 end_write(ec, data.size());
                 if (traced_) trace_sent(ec, data, binary);
-                co_await yield();
+                if (suspend_after || ec) co_await yield();
                 co_return ec;
             }
         } else {
