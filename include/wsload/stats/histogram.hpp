@@ -132,8 +132,12 @@ public:
         if (count == 0) return;
         const bool clamp = ns > highest_;
         bump(counts_[clamp ? top_index_ : index_of(ns)], count);
-        add({count, clamp ? count : 0, ns, ns, detail::mul_wide(ns, count),
-             detail::mul(detail::mul_wide(ns, ns), detail::wide<1>{count})});
+        const auto square = detail::mul_wide(ns, ns);
+        if (count == 1) [[likely]]  // one value: its sums need no multiplication by the count
+            add({1, clamp ? 1u : 0u, ns, ns, {ns, 0}, {square[0], square[1], 0}});
+        else
+            add({count, clamp ? count : 0, ns, ns, detail::mul_wide(ns, count),
+                 detail::mul(square, detail::wide<1>{count})});
     }
 
     /// Adds other's counts exactly; throws std::invalid_argument unless same_layout(other).
