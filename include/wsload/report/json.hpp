@@ -28,6 +28,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace wsload::report {
@@ -88,16 +89,14 @@ inline void append_json(std::string& out, const stats::histogram::state& s)
     };
     out += "{\"digits\":";
     number(static_cast<std::int64_t>(s.digits));
-    out += ",\"highest_ns\":";
-    number(s.highest);
-    out += ",\"count\":";
-    number(s.count);
-    out += ",\"clamped\":";
-    number(s.clamped);
-    out += ",\"min_ns\":";
-    number(s.min);
-    out += ",\"max_ns\":";
-    number(s.max);
+    const std::pair<std::string_view, std::uint64_t> figures[] = {
+        {"highest_ns", s.highest}, {"count", s.count}, {"clamped", s.clamped}, {"min_ns", s.min}, {"max_ns", s.max}};
+    for (const auto& [key, value] : figures) {
+        out += ",\"";
+        out += key;
+        out += "\":";
+        number(value);
+    }
     out += ",\"sum_limbs\":";
     limbs(s.sum);
     out += ",\"sum_squares_limbs\":";
