@@ -435,4 +435,70 @@ BOOST_AUTO_TEST_CASE(reader_merges_while_writer_records, *boost::unit_test::time
     BOOST_TEST(final_copy.max() == base + n - 1);
 }
 
+// Scans read only the buckets between min and max: whatever was written before a reset, or
+// outside what a subtract leaves, must never come back, and what is written anywhere (first
+// bucket, top bucket, a merged state) must be found.
+BOOST_AUTO_TEST_CASE(scans_see_exactly_what_was_written_since_the_last_reset)
+{
+    using bucket_list = std::vector<std::pair<std::uint32_t, std::uint64_t>>;
+    const auto buckets_of = [](const histogram& h) { return h.export_state().buckets; };
+    const auto single = [](std::uint64_t v) {
+        histogram one;
+        one.record(v);
+        return one.export_state().buckets;
+    };
+
+    histogram h;
+    h.record(0);
+    h.record(hour + 1);  // clamped: the top bucket
+    h.record(1'000'000);
+    BOOST_TEST(h.export_state().buckets.size() == 3u);
+    h.reset();
+    BOOST_TEST(buckets_of(h).empty());
+    BOOST_TEST(h.percentile(100) == 0u);
+    h.record(7);
+    h.record(7);
+    BOOST_TEST((buckets_of(h) == bucket_list{{single(7)[0].first, 2}}));
+    BOOST_TEST(h.percentile(50) == 7u);
+    BOOST_TEST(h.percentile(99.9) == 7u);
+
+    // A subtract leaves the span of what is left: the earlier values are gone for good.
+    histogram a;
+    a.record(10);
+    a.record(2'000'000'000);
+    const histogram earlier = a;
+    a.record(20);
+    a.subtract(earlier);
+    BOOST_TEST((buckets_of(a) == single(20)));
+    BOOST_TEST(a.percentile(1) == 20u);
+    a.reset();
+    a.record(3);
+    BOOST_TEST((buckets_of(a) == single(3)));
+    BOOST_TEST(a.count() == 1u);
+
+    // Merged in from a state and from a histogram: found by every scan, then cleared by reset.
+    histogram m;
+    m.record(hour * 2);  // top bucket
+    histogram to;
+    to.merge(m.export_state());
+    to.merge(h);
+    BOOST_TEST(to.count() == 3u);
+    BOOST_TEST(to.percentile(50) == 7u);
+    BOOST_TEST(to.percentile(100) == hour * 2);
+    std::uint64_t visited = 0;
+    to.for_each_bucket([&](std::uint64_t, std::uint64_t, std::uint64_t c) { visited += c; });
+    BOOST_TEST(visited == 3u);
+    to.reset();
+    to.record(5);
+    histogram check;
+    check.merge(to.export_state());  // throws if a stale bucket made the counts disagree
+    BOOST_TEST((buckets_of(check) == single(5)));
+
+    // Copies and assignments carry the span with the counts.
+    histogram copy = to;
+    BOOST_TEST((buckets_of(copy) == single(5)));
+    copy = m;
+    BOOST_TEST((buckets_of(copy) == single(hour * 2)));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
