@@ -222,7 +222,6 @@ private:
             if (std::exchange(done, false)) spawners_done_.fetch_sub(1, std::memory_order_acq_rel);
             pending_changes_.fetch_sub(1, std::memory_order_release);
         }
-        if (all_users_done()) wake_control();
     }
     /// A worker's spawner has ended (the run stops): changes it will not apply leave the count.
     void dropped_changes(std::deque<live_change>& changes)
@@ -552,10 +551,10 @@ private:
         // (the cancel of its wait), and at least every 250 ms; stopping, every 10 ms. (A fixed
         // 10 ms poll woke the process 100 times a second for nothing.)
         std::function<void()> step = [&] {
-            auto next = clock::now() + std::chrono::milliseconds(10);
-            if (phase == phase::running)
-                next = std::min(clock::now() + std::chrono::milliseconds(250), state_.started_at + config.duration);
-            poll.expires_at(next);
+            const auto now = clock::now();
+            poll.expires_at(phase == phase::running
+                                ? std::min(now + std::chrono::milliseconds(250), state_.started_at + config.duration)
+                                : now + std::chrono::milliseconds(10));
             poll.async_wait([&](boost::system::error_code ec) {
                 if (ec && ec != boost::asio::error::operation_aborted) return;
                 const auto now = clock::now();

@@ -145,13 +145,13 @@ public:
     void merge(const histogram& other)
     {
         if (!same_layout(other)) throw std::invalid_argument("histogram::merge: different layouts");
-        // The aggregates first: a value `other` records meanwhile is then either in neither
-        // (its bucket outside the span read) or in its bucket only, as before the span.
-        const auto a = other.aggregates();
-        const auto [first, end] = other.span(a);
+        // The span from one reading of the aggregates, the aggregates added from a later one:
+        // a value `other` records meanwhile may then be counted without its bucket, never its
+        // bucket without the count (percentile() reads that case as max()).
+        const auto [first, end] = other.span(other.aggregates());
         for (std::size_t i = first; i < end; ++i)
             if (const auto c = other.counts_[i].load(relaxed)) bump(counts_[i], c);
-        if (a.count != 0) add(a);
+        if (const auto a = other.aggregates(); a.count != 0) add(a);
     }
 
     /// Takes away `earlier`, an earlier state of the same histogram (every bucket at most this

@@ -178,8 +178,10 @@ public:
             r.figures.failed(stats::request_failure::other);
             std::rethrow_exception(misuse);
         }
+        // A request suspends once either way: parked here, or (a reply already in, the
+        // connection closed) in its send, since neither can happen before the send suspends:
+        // replies and closes come from the thread's other handlers.
         if (!ec && !r.reply && state_ != state::closed) co_await park(r, sent_at, timeout);
-        else if (!ec) co_await yield();  // write_then_wait may not have suspended: a request does once
         unlink(r);
         if (r.reply) {
             if (traced_) trace_request(name, r.rejected ? " rejected by its reply after " : " answered in ", sent_at);
