@@ -7,6 +7,7 @@
 #include <wsload/core/random.hpp>
 #include <wsload/net/connect.hpp>
 #include <wsload/net/deadline_queue.hpp>
+#include <wsload/net/detail/parked.hpp>
 #include <wsload/net/sleep_queue.hpp>
 #include <wsload/stats/metrics.hpp>
 
@@ -362,6 +363,77 @@ BOOST_AUTO_TEST_CASE(a_sleep_already_due_ends_on_the_next_turn_and_slack_zero_is
     BOOST_TEST((exact.woke >= t));
     q.set_slack(-5ms);  // a negative slack is none
     BOOST_TEST((q.slack() == wsload::clock::duration::zero()));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(resume_batch)
+
+namespace {
+void never_expires(wsload::net::deadline_entry&) noexcept {}
+
+// A coroutine parked as a request is: its completion handler in `w`, resumed by w.resume().
+wsload::task<> park_in(wsload::net::detail::parked_wait& w, int id, std::vector<int>& order)
+{
+    co_await boost::asio::async_initiate<const boost::asio::use_awaitable_t<wsload::executor>&, void()>(
+        [](wsload::net::detail::resume_handler h, wsload::net::detail::parked_wait* w) { w->handler.emplace(std::move(h)); },
+        wsload::use_awaitable, &w);
+    order.push_back(id);
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_readers_resumes_run_inline_at_its_end_in_order_and_each_once)
+{
+    using wsload::net::detail::parked_wait;
+    using wsload::net::detail::resume_batch;
+    boost::asio::io_context ctx(1);
+    std::vector<std::unique_ptr<parked_wait>> waits;
+    std::vector<int> order;
+    for (int i = 0; i < 14; ++i) {
+        waits.push_back(std::make_unique<parked_wait>(&never_expires));
+        boost::asio::co_spawn(ctx, park_in(*waits.back(), i, order), boost::asio::detached);
+    }
+    ctx.poll();  // all parked
+    BOOST_REQUIRE(order.empty());
+
+    // Outside a reader's batch: posted, as before.
+    waits[0]->resume();
+    BOOST_TEST(order.empty());
+    ctx.poll();
+    BOOST_TEST(order == (std::vector<int>{0}), boost::test_tools::per_element());
+
+    // Inside one (a reader's handler): held until run(), then inline, in the order resumed;
+    // a second resume of the same wait does nothing.
+    std::vector<int> seen_at_run_end;
+    boost::asio::post(ctx, [&] {
+        resume_batch batch;
+        waits[3]->resume();
+        waits[1]->resume();
+        waits[1]->resume();
+        waits[2]->resume();
+        BOOST_TEST(order.size() == 1u);  // nothing yet: the reader is still at work
+        batch.run();
+        seen_at_run_end = order;  // before returning to the io_context: inline
+    });
+    ctx.poll();
+    BOOST_TEST(seen_at_run_end == (std::vector<int>{0, 3, 1, 2}), boost::test_tools::per_element());
+
+    // More than a batch holds (8): the rest is posted at once. A batch that never ran (its
+    // reader threw) posts what it held when it goes, and so does a nested one. Every wait is
+    // resumed exactly once either way.
+    boost::asio::post(ctx, [&] {
+        resume_batch batch;
+        for (int i = 4; i < 13; ++i) waits[i]->resume();  // 4..11 held, 12 posted
+        {
+            resume_batch inner;  // takes what comes while it is open
+            waits[13]->resume();
+            waits[4]->resume();  // already taken: nothing
+        }  // posts 13
+        BOOST_TEST(order.size() == 4u);
+    });  // posts 4..11
+    ctx.poll();
+    BOOST_TEST(order == (std::vector<int>{0, 3, 1, 2, 12, 13, 4, 5, 6, 7, 8, 9, 10, 11}), boost::test_tools::per_element());
+    for (const auto& w : waits) BOOST_TEST(!w->handler.has_value());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

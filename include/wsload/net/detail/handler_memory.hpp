@@ -5,6 +5,7 @@
 // of every idle connection: no malloc per message).
 
 #include <wsload/core/task.hpp>
+#include <wsload/net/detail/parked.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_allocator.hpp>
@@ -108,11 +109,17 @@ struct pooled_allocator {
 
 /// The handler of an idle connection's one pending readiness wait, for the lean layers of every
 /// transport: it keeps the connection alive, hands it to `Connection::on_readable`, and takes
-/// its memory from the thread's pool of such waits (`Connection::read_wait_pool()`).
+/// its memory from the thread's pool of such waits (`Connection::read_wait_pool()`). What the
+/// read resumes (a reply's request) runs at its end, inline (resume_batch).
 template <class Connection>
 struct read_ready {
     std::shared_ptr<Connection> self;
-    void operator()(const boost::system::error_code& ec) { Connection::on_readable(std::move(self), ec); }
+    void operator()(const boost::system::error_code& ec)
+    {
+        resume_batch resumed;  // what the read resumes: inline, at the end
+        Connection::on_readable(std::move(self), ec);
+        resumed.run();
+    }
     using allocator_type = pooled_allocator<void>;
     allocator_type get_allocator() const noexcept { return allocator_type(self->read_wait_pool()); }
 };
