@@ -119,9 +119,10 @@ private:
     sleep_queue sleeps_;        // before context_, for the same reason
     // One thread runs it, and only posts come from others (the engine's control, a stop): the
     // scheduler's queue keeps its lock, the reactor (timers, descriptors, each socket's
-    // operations) drops its own, all used from this thread only. Hint 1 alone kept every lock,
-    // ~180 instructions a round trip in the callgrind guard (9,969 -> 9,793). TSan (CI) sees
-    // any use from another thread as the race it would be.
+    // operations) drops its own, all used from this thread only. Hint 1 alone kept every lock
+    // (callgrind guard, one reading each: 9,969 -> 9,793 instructions a round trip, inside the
+    // guard's ~3% spread between readings). TSan (CI) sees any use from another thread as the
+    // race it would be.
     boost::asio::io_context context_{
         static_cast<int>(BOOST_ASIO_CONCURRENCY_HINT_ID | BOOST_ASIO_CONCURRENCY_HINT_LOCKING_SCHEDULER)};
     std::unique_ptr<stats::shard> stats_;
